@@ -1,0 +1,55 @@
+//! The one error type of the public API.
+
+use std::io;
+
+/// Everything that can go wrong in mcast, with messages a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A caller-supplied value is out of range or malformed.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The named interface does not exist on this host (or in this namespace).
+    #[error("{group} is not joined: interface {interface} does not exist")]
+    NoSuchInterface { group: String, interface: String },
+
+    /// An operating-system call failed; `context` says what we were doing.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The operation did not complete within its time limit.
+    #[error("timed out")]
+    Timeout,
+
+    /// The handle, context or engine has been closed.
+    #[error("closed")]
+    Closed,
+
+    /// The operation cannot proceed now without blocking (for example the
+    /// sender's transmit cache is full and the caller asked not to wait).
+    #[error("would block: {0}")]
+    WouldBlock(String),
+
+    /// The sender's transmit cache cannot hold the object at all.
+    #[error("transmit cache full: {0}")]
+    CacheFull(String),
+
+    /// A bug in mcast: an invariant was broken. Please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with a description of what was being attempted.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
