@@ -2,6 +2,7 @@
 pub mod error;
 pub mod fec;
 pub mod net;
+pub mod proto;
 pub mod wire;
 
 pub use error::{Error, Result};
