@@ -17,6 +17,7 @@
 pub mod receiver;
 pub mod sender;
 pub mod source;
+mod common;
 
 use std::net::SocketAddr;
 

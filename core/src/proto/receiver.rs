@@ -1,9 +1,19 @@
 //! The NORM receiver state machine.
 
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use super::common::{exponential_backoff, norm_time_add, secs, unwrap_u16, BlockLayout};
 use super::{Destination, ObjectKind, SenderId};
+use crate::fec::Rs8;
+use crate::wire::{
+    ack_type, cc_flags, fec_id, flags, nack_flags, nack_form, quant, Ack, AckBody, Body, CcFeedback, Cmd, Data, FecPayloadId,
+    Fti, Nack, NormTime, ObjectHeader, Packet, RepairItem, RepairRequest, SenderHeader,
+};
 use crate::Error;
 
 /// Which objects a receiver tries to get from a sender it hears for the first time.
@@ -107,41 +117,1070 @@ pub struct ReceiverStats {
     pub senders: u64,
 }
 
+/// Unwrapped object ids start here so that ids "before" the first one heard
+/// (asked for by `SyncPolicy::All`) never underflow.
+const ID_BASE: u64 = 1 << 32;
+/// NACK rounds after which objects we only guessed might exist are given up.
+const SPECULATIVE_ROUNDS: u32 = 4;
+/// Most repair request items in one NACK (keeps it within one datagram).
+const MAX_NACK_ITEMS: usize = 150;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pos {
+    obj: u64,
+    block: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NackState {
+    Idle,
+    Backoff(Instant),
+    Holdoff(Instant),
+}
+
+struct RxBlock {
+    /// Bit i set: data segment i is in the object buffer.
+    have: [u64; 4],
+    data_count: u16,
+    parity: Vec<(u16, Vec<u8>)>,
+    done: bool,
+}
+
+impl RxBlock {
+    fn new() -> Self {
+        RxBlock { have: [0; 4], data_count: 0, parity: Vec::new(), done: false }
+    }
+    fn has(&self, i: u16) -> bool {
+        self.have[(i / 64) as usize] & (1 << (i % 64)) != 0
+    }
+    fn set(&mut self, i: u16) {
+        self.have[(i / 64) as usize] |= 1 << (i % 64);
+    }
+    fn count(&self) -> u16 {
+        self.data_count + self.parity.len() as u16
+    }
+}
+
+struct RxObject {
+    kind: ObjectKind,
+    has_info: bool,
+    info: Option<Vec<u8>>,
+    layout: Option<BlockLayout>,
+    data: Vec<u8>,
+    blocks: Vec<RxBlock>,
+    blocks_done: u32,
+    /// Blocks below this index are all done.
+    first_incomplete: u32,
+    received_bytes: u64,
+    aborted: Option<String>,
+}
+
+impl RxObject {
+    fn new(kind: ObjectKind, has_info: bool) -> Self {
+        RxObject {
+            kind,
+            has_info,
+            info: None,
+            layout: None,
+            data: Vec::new(),
+            blocks: Vec::new(),
+            blocks_done: 0,
+            first_incomplete: 0,
+            received_bytes: 0,
+            aborted: None,
+        }
+    }
+    fn complete(&self) -> bool {
+        self.aborted.is_none()
+            && self.layout.is_some_and(|l| self.blocks_done == l.num_blocks)
+            && (!self.has_info || self.info.is_some())
+    }
+}
+
+/// What other receivers' NACKs and the sender's repairs already cover during
+/// our backoff: the basis of NACK suppression (RFC 5740 section 5.3).
+#[derive(Default)]
+struct Overheard {
+    objects: HashSet<u64>,
+    info: HashSet<u64>,
+    blocks: HashMap<(u64, u32), u16>,
+}
+
+struct Probe {
+    send_time: NormTime,
+    received: Instant,
+    cc_sequence: u16,
+    respond_at: Option<Instant>,
+}
+
+struct RemoteSender {
+    id: SenderId,
+    instance_id: u16,
+    grtt: f64,
+    backoff: u8,
+    gsize: f64,
+    last_heard: Instant,
+    /// First object id heard; ids below it are only guesses (sync policy All).
+    first_heard: u64,
+    reference: u64,
+    next_deliver: u64,
+    objects: BTreeMap<u64, RxObject>,
+    invalid: HashSet<u64>,
+    /// Every (object, block) below this should have arrived by now.
+    due: Pos,
+    nack: NackState,
+    overheard: Overheard,
+    nack_rounds: u32,
+    probe: Option<Probe>,
+    buffered: u64,
+    codecs: HashMap<(u16, u16), Rs8>,
+    fti: HashMap<u64, Fti>,
+}
+
+impl RemoteSender {
+    fn grtt_d(&self) -> Duration {
+        secs(self.grtt)
+    }
+    fn unwrap(&self, wire_id: u16) -> u64 {
+        unwrap_u16(self.reference, wire_id)
+    }
+    fn report_id(&self, id: u64) -> u64 {
+        id - ID_BASE
+    }
+}
+
 /// A NORM receiver (sans-IO) tracking every sender it hears on its group.
 pub struct Receiver {
-    _private: (),
+    cfg: ReceiverConfig,
+    node_id: u32,
+    rng: SmallRng,
+    sequence: u16,
+    senders: HashMap<u32, RemoteSender>,
+    events: VecDeque<ReceiverEvent>,
+    outbox: VecDeque<(Destination, Vec<u8>)>,
+    stats: ReceiverStats,
 }
 
 impl Receiver {
     pub fn new(config: ReceiverConfig, node_id: u32, now: Instant) -> Result<Receiver, Error> {
-        let _ = (config, node_id, now);
-        todo!()
-    }
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let _ = (now, from, data);
-        todo!()
-    }
-    pub fn handle_timeout(&mut self, now: Instant) {
+        if node_id == 0 || node_id == u32::MAX {
+            return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
+        }
         let _ = now;
-        todo!()
+        Ok(Receiver {
+            rng: SmallRng::seed_from_u64(node_id as u64 ^ 0x6d63_6173_7400),
+            cfg: config,
+            node_id,
+            sequence: 0,
+            senders: HashMap::new(),
+            events: VecDeque::new(),
+            outbox: VecDeque::new(),
+            stats: ReceiverStats::default(),
+        })
     }
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Destination> {
-        let _ = (now, buf);
-        todo!()
-    }
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
-    }
-    pub fn poll_event(&mut self) -> Option<ReceiverEvent> {
-        todo!()
-    }
-    pub fn stats(&self) -> ReceiverStats {
-        todo!()
-    }
-    pub fn progress(&self) -> Vec<ObjectProgress> {
-        todo!()
-    }
+
     pub fn node_id(&self) -> u32 {
-        todo!()
+        self.node_id
+    }
+
+    pub fn stats(&self) -> ReceiverStats {
+        let mut s = self.stats.clone();
+        s.senders = self.senders.len() as u64;
+        s
+    }
+
+    pub fn poll_event(&mut self) -> Option<ReceiverEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Destination> {
+        let _ = now;
+        let (dest, bytes) = self.outbox.pop_front()?;
+        buf.clear();
+        buf.extend_from_slice(&bytes);
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        Some(dest)
+    }
+
+    pub fn progress(&self) -> Vec<ObjectProgress> {
+        let mut out = Vec::new();
+        for s in self.senders.values() {
+            for (id, o) in &s.objects {
+                if o.complete() || o.aborted.is_some() {
+                    continue;
+                }
+                out.push(ObjectProgress {
+                    sender: s.id,
+                    object_id: s.report_id(*id),
+                    info: o.info.clone().unwrap_or_default(),
+                    received_bytes: o.received_bytes,
+                    total_bytes: o.layout.map(|l| l.object_size),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut consider = |x: Instant| t = Some(t.map_or(x, |t: Instant| t.min(x)));
+        for s in self.senders.values() {
+            consider(s.last_heard + self.cfg.inactivity_timeout);
+            match s.nack {
+                NackState::Backoff(x) | NackState::Holdoff(x) => consider(x),
+                NackState::Idle => {}
+            }
+            if let Some(Probe { respond_at: Some(x), .. }) = s.probe {
+                consider(x);
+            }
+        }
+        t
+    }
+
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += data.len() as u64;
+        let packet = match Packet::decode(data) {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats.malformed_received += 1;
+                return;
+            }
+        };
+        if packet.source_id == self.node_id {
+            return; // our own feedback, looped back
+        }
+        match &packet.body {
+            Body::Info(info) => {
+                if let Some(s) = self.sender_for(now, packet.source_id, from, &info.object.sender) {
+                    let _ = s;
+                    self.on_info(now, packet.source_id, &info.object, info.info);
+                }
+            }
+            Body::Data(d) => {
+                if self.sender_for(now, packet.source_id, from, &d.object.sender).is_some() {
+                    self.on_data(now, packet.source_id, d);
+                }
+            }
+            Body::Cmd(c) => {
+                if self.sender_for(now, packet.source_id, from, &c.sender).is_some() {
+                    self.on_cmd(now, packet.source_id, &c.cmd);
+                }
+            }
+            Body::Nack(n) => self.on_overheard_nack(n),
+            Body::Ack(a) => self.on_overheard_ack(a),
+            Body::Report(_) => {}
+        }
+        self.deliver_all();
+    }
+
+    /// Finds or creates the state for a sender, handling restarts and limits.
+    fn sender_for(&mut self, now: Instant, node_id: u32, from: SocketAddr, h: &SenderHeader) -> Option<&mut RemoteSender> {
+        if let Some(s) = self.senders.get(&node_id) {
+            if s.instance_id != h.instance_id {
+                // The sender restarted: what it had in flight is gone.
+                let s = self.senders.remove(&node_id).expect("present");
+                self.drop_sender(s, "the sender restarted");
+            }
+        }
+        if !self.senders.contains_key(&node_id) {
+            if self.senders.len() >= self.cfg.max_senders {
+                return None;
+            }
+            let id = SenderId { node_id, addr: from };
+            self.senders.insert(
+                node_id,
+                RemoteSender {
+                    id,
+                    instance_id: h.instance_id,
+                    grtt: 0.5,
+                    backoff: 4,
+                    gsize: 1000.0,
+                    last_heard: now,
+                    first_heard: 0,
+                    reference: 0,
+                    next_deliver: 0,
+                    objects: BTreeMap::new(),
+                    invalid: HashSet::new(),
+                    due: Pos { obj: 0, block: 0 },
+                    nack: NackState::Idle,
+                    overheard: Overheard::default(),
+                    nack_rounds: 0,
+                    probe: None,
+                    buffered: 0,
+                    codecs: HashMap::new(),
+                    fti: HashMap::new(),
+                },
+            );
+            self.events.push_back(ReceiverEvent::SenderJoined(id));
+        }
+        let s = self.senders.get_mut(&node_id).expect("inserted");
+        s.last_heard = now;
+        s.id.addr = from;
+        s.grtt = quant::unquantize_rtt(h.grtt).max(0.001);
+        s.backoff = h.backoff;
+        s.gsize = quant::unquantize_gsize(h.gsize);
+        Some(s)
+    }
+
+    /// Establishes the object id space on the first object message heard.
+    fn sync(&mut self, node_id: u32, wire_id: u16) -> Option<u64> {
+        let policy = self.cfg.sync_policy;
+        let window = self.cfg.sync_window as u64;
+        let s = self.senders.get_mut(&node_id)?;
+        if s.reference == 0 {
+            let id = ID_BASE + wire_id as u64;
+            s.reference = id;
+            s.first_heard = id;
+            s.next_deliver = match policy {
+                SyncPolicy::Current => id,
+                SyncPolicy::All => id - window,
+            };
+            s.due = Pos { obj: s.next_deliver, block: 0 };
+        }
+        let id = s.unwrap(wire_id);
+        if id > s.reference {
+            s.reference = id;
+        }
+        if id < s.next_deliver || s.invalid.contains(&id) {
+            return None;
+        }
+        Some(id)
+    }
+
+    fn on_info(&mut self, now: Instant, node_id: u32, h: &ObjectHeader, info: &[u8]) {
+        let Some(id) = self.sync(node_id, h.object_id) else {
+            self.stats.duplicates += 1;
+            return;
+        };
+        let repair = h.flags & flags::REPAIR != 0;
+        let s = self.senders.get_mut(&node_id).expect("synced");
+        if repair {
+            s.overheard.info.insert(id);
+            s.touch_holdoff(now);
+        }
+        let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), true));
+        o.has_info = true;
+        if o.info.is_some() {
+            self.stats.duplicates += 1;
+        } else {
+            o.info = Some(info.to_vec());
+        }
+        if let Some(fti) = h.fti {
+            self.apply_fti(node_id, id, h.fec_id, fti);
+        }
+        self.advance_due(now, node_id, Pos { obj: id, block: 0 });
+    }
+
+    fn on_data(&mut self, now: Instant, node_id: u32, d: &Data<'_>) {
+        let h = &d.object;
+        let Some(id) = self.sync(node_id, h.object_id) else {
+            self.stats.duplicates += 1;
+            return;
+        };
+        let repair = h.flags & flags::REPAIR != 0;
+        {
+            let s = self.senders.get_mut(&node_id).expect("synced");
+            if repair {
+                self.stats.repair_segments_received += 1;
+                *s.overheard.blocks.entry((id, d.payload_id.block)).or_insert(0) = u16::MAX;
+                s.touch_holdoff(now);
+            }
+            let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0));
+            if h.flags & flags::INFO != 0 {
+                o.has_info = true;
+            }
+        }
+        if let Some(fti) = h.fti {
+            self.apply_fti(node_id, id, h.fec_id, fti);
+        }
+        self.store_segment(node_id, id, d);
+        if !repair {
+            self.advance_due(now, node_id, Pos { obj: id, block: d.payload_id.block });
+        } else {
+            self.maybe_start_nack(now, node_id);
+        }
+    }
+
+    /// Takes an object's FEC transmission information and allocates its buffer.
+    fn apply_fti(&mut self, node_id: u32, id: u64, fec: u8, fti: Fti) {
+        let max_object = self.cfg.max_object_size;
+        let max_buffer = self.cfg.max_buffer_per_sender;
+        let s = self.senders.get_mut(&node_id).expect("known");
+        let Some(o) = s.objects.get_mut(&id) else { return };
+        if o.layout.is_some() || o.aborted.is_some() {
+            return;
+        }
+        let reason = if fec != fec_id::RS8 {
+            Some(format!("FEC encoding {fec} is not supported (only RFC 5510 Reed-Solomon, fec_id 5)"))
+        } else if o.kind == ObjectKind::Stream {
+            Some("stream objects are not supported yet".to_string())
+        } else if fti.segment_size == 0 || fti.max_block_len == 0 || fti.max_block_len as u32 + fti.num_parity as u32 > 255 {
+            Some(format!(
+                "invalid FEC parameters (segment {}, block {}, parity {})",
+                fti.segment_size, fti.max_block_len, fti.num_parity
+            ))
+        } else if fti.object_size > max_object {
+            Some(format!("object of {} bytes exceeds the limit of {max_object} bytes", fti.object_size))
+        } else if s.buffered + fti.object_size > max_buffer {
+            Some(format!("receive buffer for this sender is full ({max_buffer} bytes)"))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            o.aborted = Some(reason);
+            return;
+        }
+        let Some(layout) = BlockLayout::new(fti.object_size, fti.segment_size, fti.max_block_len, fti.num_parity) else {
+            o.aborted = Some("object needs more blocks than fec_id 5 can number".into());
+            return;
+        };
+        o.layout = Some(layout);
+        o.data = vec![0u8; fti.object_size as usize];
+        o.blocks = (0..layout.num_blocks).map(|_| RxBlock::new()).collect();
+        s.buffered += fti.object_size;
+        s.fti.insert(id, fti);
+        if fti.num_parity > 0 {
+            s.codecs
+                .entry((fti.max_block_len, fti.num_parity))
+                .or_insert_with(|| Rs8::new(fti.max_block_len as usize, fti.num_parity as usize).expect("checked bounds"));
+        }
+    }
+
+    fn store_segment(&mut self, node_id: u32, id: u64, d: &Data<'_>) {
+        let stats = &mut self.stats;
+        let s = self.senders.get_mut(&node_id).expect("known");
+        let Some(o) = s.objects.get_mut(&id) else { return };
+        let Some(layout) = o.layout else { return };
+        if o.aborted.is_some() {
+            return;
+        }
+        let block = d.payload_id.block;
+        if block >= layout.num_blocks {
+            stats.malformed_received += 1;
+            return;
+        }
+        let block_len = layout.block_len(block);
+        let symbol = d.payload_id.symbol;
+        let b = &mut o.blocks[block as usize];
+        if b.done {
+            stats.duplicates += 1;
+            return;
+        }
+        if symbol < block_len {
+            if b.has(symbol) {
+                stats.duplicates += 1;
+                return;
+            }
+            let (offset, len) = layout.segment_range(block, symbol);
+            if d.payload.len() != len {
+                stats.malformed_received += 1;
+                return;
+            }
+            o.data[offset as usize..offset as usize + len].copy_from_slice(d.payload);
+            b.set(symbol);
+            b.data_count += 1;
+            o.received_bytes += len as u64;
+            stats.data_segments_received += 1;
+        } else {
+            let Some(codec) = s.codecs.get(&(layout.max_block_len, layout.num_parity)) else {
+                stats.malformed_received += 1;
+                return;
+            };
+            let Some(index) = codec.parity_position(block_len as usize, symbol) else {
+                stats.malformed_received += 1;
+                return;
+            };
+            if d.payload.len() != layout.segment_size as usize {
+                stats.malformed_received += 1;
+                return;
+            }
+            if b.parity.iter().any(|(i, _)| *i as usize == index) {
+                stats.duplicates += 1;
+                return;
+            }
+            stats.parity_segments_received += 1;
+            // Parity beyond what the block needs is of no use.
+            if b.count() >= block_len {
+                return;
+            }
+            b.parity.push((index as u16, d.payload.to_vec()));
+        }
+        if b.count() >= block_len {
+            if b.data_count < block_len {
+                let codec = s.codecs.get(&(layout.max_block_len, layout.num_parity)).expect("parity implies codec");
+                let recovered = decode_block(codec, &layout, block, b, &mut o.data);
+                match recovered {
+                    Ok((n, bytes)) => {
+                        stats.fec_recovered_segments += n as u64;
+                        o.received_bytes += bytes;
+                    }
+                    Err(_) => {
+                        // Should not happen with distinct segments; start over.
+                        b.parity.clear();
+                        return;
+                    }
+                }
+            }
+            b.done = true;
+            b.parity = Vec::new();
+            o.blocks_done += 1;
+            while (o.first_incomplete as usize) < o.blocks.len() && o.blocks[o.first_incomplete as usize].done {
+                o.first_incomplete += 1;
+            }
+            if o.blocks_done == layout.num_blocks {
+                o.received_bytes = layout.object_size;
+            }
+        }
+    }
+
+    fn on_cmd(&mut self, now: Instant, node_id: u32, cmd: &Cmd<'_>) {
+        match cmd {
+            Cmd::Flush { item, .. } => {
+                let Some(s) = self.senders.get(&node_id) else { return };
+                if s.reference == 0 {
+                    // A flush from a sender we have no object from yet: sync to it
+                    // so that everything up to the flush point is asked for.
+                    let _ = self.sync(node_id, item.object_id);
+                }
+                let s = self.senders.get_mut(&node_id).expect("known");
+                let id = s.unwrap(item.object_id);
+                if id > s.reference {
+                    s.reference = id;
+                }
+                self.advance_due(now, node_id, Pos { obj: id, block: item.payload_id.block.saturating_add(1) });
+            }
+            Cmd::Squelch { item, invalid_objects } => {
+                let Some(s) = self.senders.get_mut(&node_id) else { return };
+                if s.reference == 0 {
+                    return;
+                }
+                let oldest = s.unwrap(item.object_id);
+                let mut gone: Vec<u64> = (s.next_deliver..oldest.min(s.reference + 1)).collect();
+                gone.extend(invalid_objects.iter().map(|w| s.unwrap(*w)).filter(|id| *id >= s.next_deliver && *id < oldest.max(s.next_deliver) || *id >= oldest));
+                for id in gone {
+                    if id < s.next_deliver || s.objects.get(&id).is_some_and(|o| o.complete()) {
+                        continue;
+                    }
+                    s.invalid.insert(id);
+                    let o = s.objects.entry(id).or_insert_with(|| RxObject::new(ObjectKind::Data, false));
+                    if o.aborted.is_none() {
+                        o.aborted = Some("the sender no longer has this object (squelched)".into());
+                    }
+                }
+            }
+            Cmd::Eot => {
+                let Some(s) = self.senders.remove(&node_id) else { return };
+                self.drop_sender(s, "the sender ended the session");
+            }
+            Cmd::Cc { cc_sequence, send_time, nodes, .. } => {
+                if self.cfg.silent {
+                    return;
+                }
+                let k = {
+                    let Some(s) = self.senders.get(&node_id) else { return };
+                    s.backoff.max(1) as f64 * s.grtt
+                };
+                let listed = nodes.iter().any(|n| n.node_id == self.node_id);
+                // Answer probes after a random delay so that one answer (which
+                // suppresses the others) gives the sender a round-trip sample.
+                let delay = if listed { 0.0 } else { self.rng.gen_range(0.0..=k.max(0.001)) };
+                let s = self.senders.get_mut(&node_id).expect("known");
+                s.probe = Some(Probe { send_time: *send_time, received: now, cc_sequence: *cc_sequence, respond_at: Some(now + secs(delay)) });
+            }
+            Cmd::RepairAdv { requests, .. } => {
+                if let Some(s) = self.senders.get_mut(&node_id) {
+                    note_requests(s, requests);
+                }
+            }
+            Cmd::AckReq { .. } | Cmd::Application { .. } => {}
+        }
+    }
+
+    fn on_overheard_nack(&mut self, n: &Nack) {
+        let Some(s) = self.senders.get_mut(&n.server_id) else { return };
+        if n.instance_id != s.instance_id {
+            return;
+        }
+        note_requests(s, &n.requests);
+    }
+
+    fn on_overheard_ack(&mut self, a: &Ack<'_>) {
+        let Some(s) = self.senders.get_mut(&a.server_id) else { return };
+        if a.ack_type != ack_type::CC {
+            return;
+        }
+        if let (Some(p), Some(cc)) = (&mut s.probe, a.cc) {
+            if cc.cc_sequence == p.cc_sequence {
+                p.respond_at = None;
+            }
+        }
+    }
+
+    /// Moves the "should have arrived" frontier and starts a NACK cycle if
+    /// something below it is missing.
+    fn advance_due(&mut self, now: Instant, node_id: u32, pos: Pos) {
+        let Some(s) = self.senders.get_mut(&node_id) else { return };
+        if pos > s.due {
+            s.due = pos;
+        }
+        self.maybe_start_nack(now, node_id);
+    }
+
+    fn maybe_start_nack(&mut self, now: Instant, node_id: u32) {
+        if self.cfg.silent {
+            return;
+        }
+        let Some(s) = self.senders.get_mut(&node_id) else { return };
+        if !matches!(s.nack, NackState::Idle) || !needs_repair(s) {
+            return;
+        }
+        let max = s.backoff as f64 * s.grtt;
+        let delay = exponential_backoff(&mut self.rng, max, s.gsize);
+        s.overheard = Overheard::default();
+        s.nack = NackState::Backoff(now + secs(delay));
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<u32> = self.senders.keys().copied().collect();
+        for node_id in ids {
+            let Some(s) = self.senders.get_mut(&node_id) else { continue };
+            if now >= s.last_heard + self.cfg.inactivity_timeout {
+                let s = self.senders.remove(&node_id).expect("present");
+                self.drop_sender(s, "the sender went silent (inactivity timeout)");
+                continue;
+            }
+            if let Some(p) = &mut s.probe {
+                if p.respond_at.is_some_and(|t| t <= now) {
+                    p.respond_at = None;
+                    self.send_probe_ack(now, node_id);
+                }
+            }
+            let s = self.senders.get_mut(&node_id).expect("present");
+            match s.nack {
+                NackState::Backoff(t) if t <= now => {
+                    let requests = build_nack(s, MAX_NACK_ITEMS);
+                    let grtt = s.grtt;
+                    let k = s.backoff as f64;
+                    s.nack = NackState::Holdoff(now + secs((k + 2.0) * grtt));
+                    s.nack_rounds += 1;
+                    if requests.is_empty() {
+                        self.stats.nacks_suppressed += 1;
+                    } else {
+                        self.send_nack(now, node_id, requests);
+                    }
+                    self.give_up_speculative(node_id);
+                }
+                NackState::Holdoff(t) if t <= now => {
+                    s.nack = NackState::Idle;
+                    self.maybe_start_nack(now, node_id);
+                }
+                _ => {}
+            }
+        }
+        self.deliver_all();
+    }
+
+    /// Objects older than the first one heard were only guesses: stop asking
+    /// for them after a few rounds without an answer (a sender that never had
+    /// them may not squelch).
+    fn give_up_speculative(&mut self, node_id: u32) {
+        let Some(s) = self.senders.get_mut(&node_id) else { return };
+        if s.nack_rounds < SPECULATIVE_ROUNDS {
+            return;
+        }
+        for id in s.next_deliver..s.first_heard {
+            if !s.objects.contains_key(&id) {
+                s.invalid.insert(id);
+            }
+        }
+    }
+
+    fn grtt_response(s: &RemoteSender, now: Instant) -> NormTime {
+        match &s.probe {
+            Some(p) => norm_time_add(p.send_time, now.saturating_duration_since(p.received)),
+            None => NormTime::default(),
+        }
+    }
+
+    fn feedback_destination(&self, s: &RemoteSender) -> Destination {
+        if self.cfg.unicast_nacks {
+            Destination::Unicast(s.id.addr)
+        } else {
+            Destination::Group
+        }
+    }
+
+    fn next_sequence(&mut self) -> u16 {
+        let v = self.sequence;
+        self.sequence = self.sequence.wrapping_add(1);
+        v
+    }
+
+    fn send_nack(&mut self, now: Instant, node_id: u32, requests: Vec<RepairRequest>) {
+        let s = &self.senders[&node_id];
+        let nack = Nack {
+            server_id: node_id,
+            instance_id: s.instance_id,
+            grtt_response: Self::grtt_response(s, now),
+            cc: None,
+            requests,
+        };
+        let dest = self.feedback_destination(s);
+        let sequence = self.next_sequence();
+        let mut buf = Vec::new();
+        Packet { sequence, source_id: self.node_id, body: Body::Nack(nack) }.encode(&mut buf);
+        self.outbox.push_back((dest, buf));
+        self.stats.nacks_sent += 1;
+    }
+
+    fn send_probe_ack(&mut self, now: Instant, node_id: u32) {
+        let s = &self.senders[&node_id];
+        let Some(p) = &s.probe else { return };
+        let cc = CcFeedback {
+            cc_sequence: p.cc_sequence,
+            cc_flags: cc_flags::RTT,
+            cc_rtt: quant::quantize_rtt(s.grtt),
+            cc_loss: 0,
+            cc_rate: 0,
+        };
+        let ack = Ack {
+            server_id: node_id,
+            instance_id: s.instance_id,
+            ack_type: ack_type::CC,
+            ack_id: 0,
+            grtt_response: Self::grtt_response(s, now),
+            cc: Some(cc),
+            body: AckBody::Other(&[]),
+        };
+        let dest = self.feedback_destination(s);
+        let sequence = self.next_sequence();
+        let mut buf = Vec::new();
+        Packet { sequence, source_id: self.node_id, body: Body::Ack(ack) }.encode(&mut buf);
+        self.outbox.push_back((dest, buf));
+        self.stats.acks_sent += 1;
+    }
+
+    /// Reports every object that can be delivered in order.
+    fn deliver_all(&mut self) {
+        for s in self.senders.values_mut() {
+            deliver(s, &mut self.events, &mut self.stats);
+        }
+    }
+
+    fn drop_sender(&mut self, mut s: RemoteSender, reason: &str) {
+        deliver(&mut s, &mut self.events, &mut self.stats);
+        let pending: Vec<u64> = s.objects.keys().copied().filter(|id| *id >= s.next_deliver).collect();
+        for id in pending {
+            // Objects we only guessed at are not reported.
+            if id < s.first_heard && s.objects.get(&id).is_some_and(|o| o.layout.is_none() && o.info.is_none()) {
+                continue;
+            }
+            self.stats.objects_aborted += 1;
+            self.events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.to_string() });
+        }
+        self.events.push_back(ReceiverEvent::SenderLeft(s.id));
+    }
+}
+
+impl RemoteSender {
+    /// While repairs are arriving, wait for them before asking again.
+    fn touch_holdoff(&mut self, now: Instant) {
+        if let NackState::Holdoff(t) = self.nack {
+            let until = now + self.grtt_d() * (self.backoff as u32 + 2);
+            if until > t {
+                self.nack = NackState::Holdoff(until);
+            }
+        }
+    }
+}
+
+fn kind_of(f: u8) -> ObjectKind {
+    if f & flags::STREAM != 0 {
+        ObjectKind::Stream
+    } else if f & flags::FILE != 0 {
+        ObjectKind::File
+    } else {
+        ObjectKind::Data
+    }
+}
+
+/// Records what another receiver's NACK (or the sender's REPAIR_ADV) asks for.
+fn note_requests(s: &mut RemoteSender, requests: &[RepairRequest]) {
+    for req in requests {
+        let pairs: Vec<(RepairItem, RepairItem)> = match req.form {
+            nack_form::RANGES => req.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
+            _ => req.items.iter().map(|i| (*i, *i)).collect(),
+        };
+        for (a, b) in pairs {
+            let o0 = s.unwrap(a.object_id);
+            let o1 = s.unwrap(b.object_id).max(o0);
+            if o1 - o0 > 4096 {
+                continue;
+            }
+            for obj in o0..=o1 {
+                if req.flags & nack_flags::OBJECT != 0 {
+                    s.overheard.objects.insert(obj);
+                }
+                if req.flags & nack_flags::INFO != 0 {
+                    s.overheard.info.insert(obj);
+                }
+            }
+            if req.flags & nack_flags::BLOCK != 0 || (o0 == o1 && a.payload_id.block != b.payload_id.block) {
+                for block in a.payload_id.block..=b.payload_id.block.max(a.payload_id.block).min(a.payload_id.block + 65536) {
+                    s.overheard.blocks.insert((o0, block), u16::MAX);
+                }
+            } else if req.flags & nack_flags::SEGMENT != 0 && o0 == o1 {
+                let n = if req.form == nack_form::ERASURES {
+                    a.payload_id.symbol
+                } else {
+                    b.payload_id.symbol.saturating_sub(a.payload_id.symbol) + 1
+                };
+                let e = s.overheard.blocks.entry((o0, a.payload_id.block)).or_insert(0);
+                *e = e.saturating_add(n);
+            }
+        }
+    }
+}
+
+/// Is anything that should have arrived by now missing?
+fn needs_repair(s: &RemoteSender) -> bool {
+    for id in s.next_deliver..=s.due.obj.min(s.next_deliver + 65536) {
+        if s.invalid.contains(&id) {
+            continue;
+        }
+        match s.objects.get(&id) {
+            None => {
+                if id < s.due.obj {
+                    return true;
+                }
+            }
+            Some(o) => {
+                if o.aborted.is_some() || o.complete() {
+                    continue;
+                }
+                let Some(layout) = o.layout else {
+                    if id < s.due.obj {
+                        return true;
+                    }
+                    continue;
+                };
+                let due_blocks = if id < s.due.obj { layout.num_blocks } else { s.due.block.min(layout.num_blocks) };
+                if o.first_incomplete < due_blocks {
+                    return true;
+                }
+                if o.has_info && o.info.is_none() && (id < s.due.obj || s.due.block > 0) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Builds the repair requests for everything missing below the due frontier
+/// that no overheard NACK or repair already covers.
+fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
+    let mut out = NackBuilder { requests: Vec::new(), items: 0, max_items };
+    let mut missing_objects: Vec<u64> = Vec::new();
+    let last = s.due.obj.min(s.next_deliver + 65536);
+    for id in s.next_deliver..=last {
+        if out.full() {
+            break;
+        }
+        if s.invalid.contains(&id) {
+            continue;
+        }
+        let wire_id = id as u16;
+        match s.objects.get(&id) {
+            None => {
+                if id < s.due.obj && !s.overheard.objects.contains(&id) {
+                    missing_objects.push(id);
+                }
+            }
+            Some(o) => {
+                if o.aborted.is_some() || o.complete() {
+                    continue;
+                }
+                let Some(layout) = o.layout else {
+                    if id < s.due.obj && !s.overheard.objects.contains(&id) {
+                        missing_objects.push(id);
+                    }
+                    continue;
+                };
+                let due_blocks = if id < s.due.obj { layout.num_blocks } else { s.due.block.min(layout.num_blocks) };
+                if o.has_info && o.info.is_none() && (id < s.due.obj || s.due.block > 0) && !s.overheard.info.contains(&id) {
+                    out.push(nack_form::ITEMS, nack_flags::INFO, item(wire_id, 0, 0, 0), None);
+                }
+                for block in o.first_incomplete..due_blocks {
+                    if out.full() {
+                        break;
+                    }
+                    let b = &o.blocks[block as usize];
+                    if b.done {
+                        continue;
+                    }
+                    let block_len = layout.block_len(block);
+                    let needed = block_len - b.count().min(block_len);
+                    let covered = s.overheard.blocks.get(&(id, block)).copied().unwrap_or(0);
+                    if needed == 0 || covered >= needed {
+                        continue;
+                    }
+                    // Name the first `needed` missing data segments: the sender
+                    // answers with that many fresh parity segments, or with
+                    // these segments once its parity is used up.
+                    let mut run: Option<(u16, u16)> = None;
+                    let mut named = 0;
+                    for sym in 0..block_len {
+                        if named == needed {
+                            break;
+                        }
+                        if b.has(sym) {
+                            continue;
+                        }
+                        named += 1;
+                        run = match run {
+                            Some((a, z)) if z + 1 == sym => Some((a, sym)),
+                            Some((a, z)) => {
+                                out.push_run(wire_id, block, block_len, a, z);
+                                Some((sym, sym))
+                            }
+                            None => Some((sym, sym)),
+                        };
+                    }
+                    if let Some((a, z)) = run {
+                        out.push_run(wire_id, block, block_len, a, z);
+                    }
+                }
+            }
+        }
+    }
+    // Whole objects we have nothing of, as ranges of object ids.
+    let mut i = 0;
+    while i < missing_objects.len() && !out.full() {
+        let start = missing_objects[i];
+        let mut end = start;
+        while i + 1 < missing_objects.len() && missing_objects[i + 1] == end + 1 {
+            i += 1;
+            end += 1;
+        }
+        let f = nack_flags::OBJECT | nack_flags::INFO;
+        if start == end {
+            out.push(nack_form::ITEMS, f, item(start as u16, 0, 0, 0), None);
+        } else {
+            out.push(nack_form::RANGES, f, item(start as u16, 0, 0, 0), Some(item(end as u16, 0, 0, 0)));
+        }
+        i += 1;
+    }
+    out.requests
+}
+
+fn item(object_id: u16, block: u32, symbol: u16, block_len: u16) -> RepairItem {
+    RepairItem { fec_id: fec_id::RS8, object_id, payload_id: FecPayloadId { block, symbol, block_len } }
+}
+
+struct NackBuilder {
+    requests: Vec<RepairRequest>,
+    items: usize,
+    max_items: usize,
+}
+
+impl NackBuilder {
+    fn full(&self) -> bool {
+        self.items >= self.max_items
+    }
+    /// Appends an item (or a range) to the last request if form and flags match.
+    fn push(&mut self, form: u8, flags: u8, a: RepairItem, b: Option<RepairItem>) {
+        match self.requests.last_mut() {
+            Some(r) if r.form == form && r.flags == flags => {}
+            _ => self.requests.push(RepairRequest { form, flags, items: Vec::new() }),
+        }
+        let r = self.requests.last_mut().expect("pushed");
+        r.items.push(a);
+        self.items += 1;
+        if let Some(b) = b {
+            r.items.push(b);
+            self.items += 1;
+        }
+    }
+    fn push_run(&mut self, obj: u16, block: u32, block_len: u16, a: u16, z: u16) {
+        if a == z {
+            self.push(nack_form::ITEMS, nack_flags::SEGMENT, item(obj, block, a, block_len), None);
+        } else {
+            self.push(nack_form::RANGES, nack_flags::SEGMENT, item(obj, block, a, block_len), Some(item(obj, block, z, block_len)));
+        }
+    }
+}
+
+/// Recovers a block's missing data segments from its parity. Returns the
+/// number of segments and bytes recovered.
+fn decode_block(codec: &Rs8, layout: &BlockLayout, block: u32, b: &RxBlock, data: &mut [u8]) -> Result<(usize, u64), crate::fec::FecError> {
+    let seg = layout.segment_size as usize;
+    let block_len = layout.block_len(block);
+    let mut segments: Vec<Option<Vec<u8>>> = vec![None; block_len as usize + layout.num_parity as usize];
+    for sym in 0..block_len {
+        if b.has(sym) {
+            let (off, len) = layout.segment_range(block, sym);
+            let mut v = vec![0u8; seg];
+            v[..len].copy_from_slice(&data[off as usize..off as usize + len]);
+            segments[sym as usize] = Some(v);
+        }
+    }
+    for (index, p) in &b.parity {
+        segments[block_len as usize + *index as usize] = Some(p.clone());
+    }
+    codec.decode(block_len as usize, &mut segments, seg)?;
+    let mut n = 0;
+    let mut bytes = 0;
+    for sym in 0..block_len {
+        if b.has(sym) {
+            continue;
+        }
+        let (off, len) = layout.segment_range(block, sym);
+        let v = segments[sym as usize].as_ref().ok_or_else(|| crate::fec::FecError::Singular)?;
+        data[off as usize..off as usize + len].copy_from_slice(&v[..len]);
+        n += 1;
+        bytes += len as u64;
+    }
+    Ok((n, bytes))
+}
+
+fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &mut ReceiverStats) {
+    loop {
+        let id = s.next_deliver;
+        if s.invalid.contains(&id) && !s.objects.contains_key(&id) {
+            s.invalid.remove(&id);
+            s.next_deliver += 1;
+            continue;
+        }
+        let Some(o) = s.objects.get(&id) else { break };
+        if let Some(reason) = &o.aborted {
+            // Only report objects known to have existed.
+            if id >= s.first_heard || o.layout.is_some() || o.info.is_some() {
+                stats.objects_aborted += 1;
+                events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.clone() });
+            }
+        } else if o.complete() {
+            stats.objects_completed += 1;
+        } else {
+            break;
+        }
+        let o = s.objects.remove(&id).expect("present");
+        s.invalid.remove(&id);
+        s.fti.remove(&id);
+        if let Some(l) = o.layout {
+            s.buffered -= l.object_size;
+        }
+        if o.aborted.is_none() {
+            events.push_back(ReceiverEvent::Object(ReceivedObject {
+                sender: s.id,
+                object_id: s.report_id(id),
+                kind: o.kind,
+                info: o.info.unwrap_or_default(),
+                data: o.data,
+            }));
+        }
+        s.next_deliver += 1;
     }
 }

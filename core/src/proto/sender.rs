@@ -1,9 +1,19 @@
 //! The NORM sender state machine.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use super::common::{secs, BlockLayout, Clock};
 use super::{Destination, ObjectKind, ObjectSource};
+use crate::fec::Rs8;
+use crate::wire::{
+    self, ack_type, fec_id, flags, nack_flags, nack_form, quant, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info,
+    ObjectHeader, Packet, RepairItem, SenderHeader,
+};
 use crate::Error;
 
 /// Sender settings. `Default` gives values suited to a LAN.
@@ -93,17 +103,212 @@ pub struct SenderStats {
     pub grtt_us: u64,
 }
 
+
+/// Smallest spacing of NORM_CMD(FLUSH) messages. The RFC spaces them 2*GRTT,
+/// but on a LAN the GRTT floor (1 ms) would make a whole flush round last a few
+/// tens of milliseconds, shorter than the scheduling jitter of busy receivers;
+/// late NACKs would then find the sender gone.
+const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+/// GRTT bounds (RFC 5740 / libnorm).
+const GRTT_MIN: f64 = 0.001;
+/// Probe spacing bounds.
+const MIN_PROBE_INTERVAL: f64 = 0.05;
+const MAX_PROBE_INTERVAL: f64 = 2.0;
+/// Parity of this many recent blocks is kept for repairs.
+const PARITY_CACHE_BLOCKS: usize = 8;
+
+struct TxObject {
+    id: u64,
+    kind: ObjectKind,
+    info: Option<Vec<u8>>,
+    source: Box<dyn ObjectSource>,
+    memory: u64,
+    layout: BlockLayout,
+    /// First-pass progress: INFO still to send, then (block, symbol) where
+    /// symbol runs over data segments and then auto-parity segments.
+    info_pending: bool,
+    next_block: u32,
+    next_symbol: u16,
+    first_pass_done: bool,
+    /// Parity segments already sent per block (fresh parity serves new losses).
+    parity_sent: HashMap<u32, u16>,
+}
+
+impl TxObject {
+    fn base_flags(&self) -> u8 {
+        let mut f = 0;
+        if self.info.is_some() {
+            f |= flags::INFO;
+        }
+        match self.kind {
+            ObjectKind::File => f |= flags::FILE,
+            ObjectKind::Stream => f |= flags::STREAM,
+            ObjectKind::Data => {}
+        }
+        f
+    }
+
+    /// Whether the first pass has already covered (block, symbol 0).
+    fn block_started(&self, block: u32) -> bool {
+        self.first_pass_done || block < self.next_block || (block == self.next_block && self.next_symbol > 0)
+    }
+}
+
+/// Repair needs gathered from NACKs during one aggregation period.
+#[derive(Default)]
+struct ObjectRepair {
+    info: bool,
+    whole: bool,
+    blocks: BTreeMap<u32, BlockRepair>,
+}
+
+#[derive(Default)]
+struct BlockRepair {
+    /// Largest number of missing segments any one receiver reported.
+    erasures: u16,
+    /// Data segments receivers named explicitly (used once parity runs out).
+    explicit: BTreeSet<u16>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TxItem {
+    Info(u64),
+    Segment { obj: u64, block: u32, symbol: u16 },
+    Parity { obj: u64, block: u32, index: u16 },
+    /// Whole-object retransmission, expanded block by block when reached.
+    Blocks { obj: u64, next: u32 },
+}
+
+enum Ctrl {
+    Probe,
+    Flush,
+    Squelch(Vec<u16>),
+    Eot,
+}
+
 /// A NORM sender (sans-IO). See the module docs of [`crate::proto`].
 pub struct Sender {
-    _private: (),
+    cfg: SenderConfig,
+    node_id: u32,
+    instance_id: u16,
+    clock: Clock,
+    #[allow(dead_code)]
+    rng: SmallRng,
+    sequence: u16,
+    rs: Option<Rs8>,
+    gsize_q: u8,
+
+    objects: VecDeque<TxObject>,
+    next_id: u64,
+    cache_bytes: u64,
+    blocked: bool,
+
+    pending: BTreeMap<u64, ObjectRepair>,
+    pending_squelch: BTreeSet<u16>,
+    aggregate_at: Option<Instant>,
+    repair_queue: VecDeque<TxItem>,
+    repaired_at: HashMap<(u64, u32), Instant>,
+    parity_cache: VecDeque<((u64, u32), std::sync::Arc<Vec<Vec<u8>>>)>,
+
+    ctrl: VecDeque<Ctrl>,
+    next_tx: Instant,
+
+    grtt: f64,
+    grtt_q: u8,
+    grtt_peak: f64,
+    probe_seq: u16,
+    next_probe: Option<Instant>,
+
+    /// Last data position of the first pass, named by NORM_CMD(FLUSH).
+    last_pos: Option<(u64, u32, u16)>,
+    flush_remaining: u32,
+    next_flush: Option<Instant>,
+    flush_tokens: Vec<u64>,
+    next_token: u64,
+    /// A flush round completed and nothing was sent since.
+    flush_done_since_data: bool,
+
+    closed: bool,
+    events: VecDeque<SenderEvent>,
+    stats: SenderStats,
+    scratch: Vec<u8>,
 }
 
 impl Sender {
     /// Creates a sender with a NORM node id (non-zero, not 0xffffffff) and an
     /// instance id that changes every time the application restarts.
     pub fn new(config: SenderConfig, node_id: u32, instance_id: u16, now: Instant) -> Result<Sender, Error> {
-        let _ = (config, node_id, instance_id, now);
-        todo!()
+        if node_id == 0 || node_id == u32::MAX {
+            return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
+        }
+        if config.segment_size < 16 || config.segment_size > 8192 {
+            return Err(Error::InvalidArgument(format!(
+                "segment size {} is out of range (16..=8192 bytes)",
+                config.segment_size
+            )));
+        }
+        if config.block_size == 0 || config.block_size as u32 + config.parity as u32 > 255 {
+            return Err(Error::InvalidArgument(format!(
+                "block size {} with {} parity segments is out of range (block >= 1, block + parity <= 255)",
+                config.block_size, config.parity
+            )));
+        }
+        if config.auto_parity > config.parity {
+            return Err(Error::InvalidArgument(format!(
+                "auto parity {} exceeds the parity count {}",
+                config.auto_parity, config.parity
+            )));
+        }
+        if config.rate_bps < 1000 {
+            return Err(Error::InvalidArgument(format!("rate {} bit/s is too low (at least 1000)", config.rate_bps)));
+        }
+        if config.backoff_factor > 15 {
+            return Err(Error::InvalidArgument("backoff factor must be at most 15".into()));
+        }
+        let rs = if config.parity > 0 {
+            Some(Rs8::new(config.block_size as usize, config.parity as usize).map_err(|e| Error::InvalidArgument(e.to_string()))?)
+        } else {
+            None
+        };
+        let grtt = config.grtt_initial.as_secs_f64().clamp(GRTT_MIN, config.grtt_max.as_secs_f64().max(GRTT_MIN));
+        let grtt_q = quant::quantize_rtt(grtt);
+        Ok(Sender {
+            gsize_q: quant::quantize_gsize(config.group_size.max(1) as f64),
+            cfg: config,
+            node_id,
+            instance_id,
+            clock: Clock::new(now),
+            rng: SmallRng::seed_from_u64(((node_id as u64) << 16) ^ instance_id as u64),
+            sequence: 0,
+            rs,
+            objects: VecDeque::new(),
+            next_id: 0,
+            cache_bytes: 0,
+            blocked: false,
+            pending: BTreeMap::new(),
+            pending_squelch: BTreeSet::new(),
+            aggregate_at: None,
+            repair_queue: VecDeque::new(),
+            repaired_at: HashMap::new(),
+            parity_cache: VecDeque::new(),
+            ctrl: VecDeque::new(),
+            next_tx: now,
+            grtt: quant::unquantize_rtt(grtt_q),
+            grtt_q,
+            grtt_peak: 0.0,
+            probe_seq: 0,
+            next_probe: None,
+            last_pos: None,
+            flush_remaining: 0,
+            next_flush: None,
+            flush_tokens: Vec::new(),
+            next_token: 1,
+            flush_done_since_data: false,
+            closed: false,
+            events: VecDeque::new(),
+            stats: SenderStats { grtt_us: (grtt * 1e6) as u64, ..Default::default() },
+            scratch: Vec::new(),
+        })
     }
 
     /// Queues an object. Returns its id (the low 16 bits are its NORM transport
@@ -111,53 +316,699 @@ impl Sender {
     /// sent: retry after `SenderEvent::QueueVacancy`. `Error::CacheFull` means
     /// the object can never fit.
     pub fn enqueue(&mut self, now: Instant, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>) -> Result<u64, Error> {
-        let _ = (now, kind, source, info);
-        todo!()
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if kind == ObjectKind::Stream {
+            return Err(Error::InvalidArgument("stream objects are not supported yet".into()));
+        }
+        if let Some(i) = &info {
+            if i.len() > self.cfg.segment_size as usize {
+                return Err(Error::InvalidArgument(format!(
+                    "info of {} bytes exceeds the segment size {}",
+                    i.len(),
+                    self.cfg.segment_size
+                )));
+            }
+        }
+        let size = source.len();
+        if size >= 1 << 48 {
+            return Err(Error::InvalidArgument(format!("object of {size} bytes exceeds NORM's 48-bit size field")));
+        }
+        let layout = BlockLayout::new(size, self.cfg.segment_size, self.cfg.block_size, self.cfg.parity)
+            .ok_or_else(|| Error::InvalidArgument(format!("object of {size} bytes needs more than 2^24 blocks; raise the segment or block size")))?;
+        let memory = source.memory_size();
+        if memory > self.cfg.cache_max_bytes {
+            return Err(Error::CacheFull(format!(
+                "object of {memory} bytes exceeds the transmit cache of {} bytes",
+                self.cfg.cache_max_bytes
+            )));
+        }
+        // Make room by purging the oldest objects whose first pass is over;
+        // objects not yet sent once are never purged.
+        while self.objects.len() >= self.cfg.cache_max_objects.max(1) || self.cache_bytes + memory > self.cfg.cache_max_bytes {
+            match self.objects.front() {
+                Some(o) if o.first_pass_done => {
+                    let o = self.objects.pop_front().expect("front exists");
+                    self.purge(o);
+                }
+                _ => {
+                    self.blocked = true;
+                    return Err(Error::WouldBlock("the transmit cache is full of objects not yet sent".into()));
+                }
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.cache_bytes += memory;
+        self.objects.push_back(TxObject {
+            id,
+            kind,
+            info_pending: info.is_some(),
+            info,
+            source,
+            memory,
+            layout,
+            next_block: 0,
+            next_symbol: 0,
+            first_pass_done: false,
+            parity_sent: HashMap::new(),
+        });
+        self.stats.objects_enqueued += 1;
+        self.flush_done_since_data = false;
+        // New data interrupts a flush round in progress; it restarts after.
+        self.flush_remaining = 0;
+        self.next_flush = None;
+        self.activate(now);
+        Ok(id)
+    }
+
+    fn purge(&mut self, o: TxObject) {
+        self.cache_bytes -= o.memory;
+        self.pending.remove(&o.id);
+        self.parity_cache.retain(|((obj, _), _)| *obj != o.id);
+        self.repaired_at.retain(|(obj, _), _| *obj != o.id);
+        self.stats.objects_purged += 1;
+        self.events.push_back(SenderEvent::ObjectPurged { id: o.id });
     }
 
     /// Asks for a flush round after everything queued so far; returns a token
     /// reported by `SenderEvent::FlushComplete` when the round is over.
     pub fn flush(&mut self, now: Instant) -> u64 {
-        let _ = now;
-        todo!()
+        let token = self.next_token;
+        self.next_token += 1;
+        let idle = !self.first_pass_pending() && self.repair_queue.is_empty() && self.aggregate_at.is_none();
+        if idle && (self.last_pos.is_none() || self.flush_done_since_data) {
+            // Nothing sent since the last flush round: nothing to flush.
+            self.events.push_back(SenderEvent::FlushComplete { token });
+            return token;
+        }
+        self.flush_tokens.push(token);
+        self.activate(now);
+        token
     }
 
     /// Stops the session: sends NORM_CMD(EOT) and then goes quiet.
     pub fn close(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.repair_queue.clear();
+        self.pending.clear();
+        self.aggregate_at = None;
+        self.ctrl.clear();
+        self.next_probe = None;
+        self.next_flush = None;
+        self.flush_remaining = 0;
+        if self.stats.datagrams_sent > 0 {
+            self.ctrl.push_back(Ctrl::Eot);
+        }
         let _ = now;
-        todo!()
     }
 
+    pub fn node_id(&self) -> u32 {
+        self.node_id
+    }
+
+    pub fn stats(&self) -> SenderStats {
+        self.stats.clone()
+    }
+
+    pub fn poll_event(&mut self) -> Option<SenderEvent> {
+        self.events.pop_front()
+    }
+
+    /// Starts probing (and the flush machinery) when there is work.
+    fn activate(&mut self, now: Instant) {
+        if self.next_probe.is_none() && !self.closed {
+            self.next_probe = Some(now);
+        }
+    }
+
+    fn first_pass_pending(&self) -> bool {
+        self.objects.iter().any(|o| !o.first_pass_done)
+    }
+
+    fn has_tx_work(&self) -> bool {
+        !self.ctrl.is_empty() || !self.repair_queue.is_empty() || self.first_pass_pending()
+    }
+
+    fn busy(&self) -> bool {
+        self.has_tx_work() || self.aggregate_at.is_some() || self.flush_remaining > 0 || !self.flush_tokens.is_empty()
+    }
+
+    // ---- receiving ----
+
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let _ = (now, from, data);
-        todo!()
+        let _ = from;
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += data.len() as u64;
+        if self.closed {
+            return;
+        }
+        let packet = match Packet::decode(data) {
+            Ok(p) => p,
+            Err(_) => {
+                self.stats.malformed_received += 1;
+                return;
+            }
+        };
+        match packet.body {
+            Body::Nack(nack) => {
+                if nack.server_id != self.node_id || nack.instance_id != self.instance_id {
+                    return;
+                }
+                self.stats.nacks_received += 1;
+                self.rtt_sample(now, nack.grtt_response);
+                for req in &nack.requests {
+                    self.handle_repair_request(now, req);
+                }
+                if !self.pending.is_empty() || !self.pending_squelch.is_empty() {
+                    if self.aggregate_at.is_none() {
+                        let k = (self.cfg.backoff_factor.max(1)) as f64;
+                        self.aggregate_at = Some(now + secs(k * self.grtt));
+                    }
+                    // Repairs restart the flush round once they are out.
+                    self.flush_remaining = 0;
+                    self.next_flush = None;
+                    self.activate(now);
+                }
+            }
+            Body::Ack(ack) => {
+                if ack.server_id != self.node_id || ack.instance_id != self.instance_id {
+                    return;
+                }
+                if ack.ack_type == ack_type::CC || ack.ack_type == ack_type::FLUSH {
+                    self.rtt_sample(now, ack.grtt_response);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn rtt_sample(&mut self, now: Instant, t: wire::NormTime) {
+        if t == wire::NormTime::default() {
+            return;
+        }
+        let sent = self.clock.from_norm(t);
+        if sent > now {
+            return;
+        }
+        let rtt = (now - sent).as_secs_f64();
+        if rtt > 60.0 {
+            return;
+        }
+        let rtt = rtt.max(GRTT_MIN);
+        self.grtt_peak = self.grtt_peak.max(rtt);
+        if rtt > self.grtt {
+            // Increases take effect at once (RFC 5740 section 5.1.1).
+            self.set_grtt(rtt);
+        }
+    }
+
+    fn set_grtt(&mut self, grtt: f64) {
+        let g = grtt.clamp(GRTT_MIN, self.cfg.grtt_max.as_secs_f64().max(GRTT_MIN));
+        self.grtt_q = quant::quantize_rtt(g);
+        self.grtt = quant::unquantize_rtt(self.grtt_q);
+        self.stats.grtt_us = (self.grtt * 1e6) as u64;
+    }
+
+    /// Resolves a 16-bit object id from a receiver against our id space.
+    fn resolve_object(&self, wire_id: u16) -> i64 {
+        let reference = self.next_id as i64;
+        let delta = wire_id.wrapping_sub(reference as u16) as i16 as i64;
+        reference + delta
+    }
+
+    fn object_index(&self, id: u64) -> Option<usize> {
+        let first = self.objects.front()?.id;
+        if id < first {
+            return None;
+        }
+        let idx = (id - first) as usize;
+        (idx < self.objects.len()).then_some(idx)
+    }
+
+    fn handle_repair_request(&mut self, now: Instant, req: &wire::RepairRequest) {
+        let pairs: Vec<(RepairItem, RepairItem)> = match req.form {
+            nack_form::RANGES => req.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
+            _ => req.items.iter().map(|i| (*i, *i)).collect(),
+        };
+        for (first, last) in pairs {
+            let first_obj = self.resolve_object(first.object_id);
+            let last_obj = self.resolve_object(last.object_id).max(first_obj);
+            if last_obj - first_obj > 4096 {
+                continue; // nonsense range
+            }
+            for obj in first_obj..=last_obj {
+                if obj >= self.next_id as i64 {
+                    continue; // not yet enqueued: nothing to repair
+                }
+                let Some(idx) = (obj >= 0).then(|| self.object_index(obj as u64)).flatten() else {
+                    self.pending_squelch.insert(obj as u16);
+                    continue;
+                };
+                self.request_object_repair(now, idx, req, first, last, first_obj == last_obj);
+            }
+        }
+    }
+
+    fn request_object_repair(&mut self, now: Instant, idx: usize, req: &wire::RepairRequest, first: RepairItem, last: RepairItem, single: bool) {
+        let o = &self.objects[idx];
+        let id = o.id;
+        let layout = o.layout;
+        let has_info = o.info.is_some();
+        let started: Vec<bool>;
+        let grtt = secs(self.grtt);
+        let entry = self.pending.entry(id).or_default();
+        if req.flags & nack_flags::INFO != 0 && has_info {
+            entry.info = true;
+        }
+        if req.flags & nack_flags::OBJECT != 0 {
+            // The first pass will deliver anything it has not reached yet.
+            if self.objects[idx].first_pass_done {
+                entry.whole = true;
+            }
+            return;
+        }
+        if req.flags & (nack_flags::SEGMENT | nack_flags::BLOCK) == 0 {
+            return;
+        }
+        let (b0, b1) = if single {
+            (first.payload_id.block, last.payload_id.block.max(first.payload_id.block))
+        } else {
+            (0, layout.num_blocks.saturating_sub(1))
+        };
+        if b0 >= layout.num_blocks {
+            return;
+        }
+        let b1 = b1.min(layout.num_blocks - 1);
+        if b1 - b0 > 65536 {
+            return;
+        }
+        started = (b0..=b1).map(|b| self.objects[idx].block_started(b)).collect();
+        let entry = self.pending.get_mut(&id).expect("entry inserted above");
+        for (i, block) in (b0..=b1).enumerate() {
+            if !started[i] {
+                continue;
+            }
+            if let Some(t) = self.repaired_at.get(&(id, block)) {
+                // A NACK this soon after the repair went out was sent before the
+                // receiver could see it.
+                if now < *t + grtt {
+                    continue;
+                }
+            }
+            let block_len = layout.block_len(block);
+            let br = entry.blocks.entry(block).or_default();
+            if req.flags & nack_flags::BLOCK != 0 || b0 != b1 || first.payload_id.block != last.payload_id.block {
+                br.erasures = br.erasures.max(block_len);
+                br.explicit.extend(0..block_len);
+                continue;
+            }
+            let (s0, s1) = if req.form == nack_form::ERASURES {
+                // ERASURES names a count, not the segments themselves.
+                (0u16, first.payload_id.symbol.saturating_sub(1))
+            } else {
+                (first.payload_id.symbol, last.payload_id.symbol.max(first.payload_id.symbol))
+            };
+            let count = (s1 - s0 + 1).min(block_len);
+            br.erasures = br.erasures.max(count);
+            if req.form != nack_form::ERASURES {
+                br.explicit.extend((s0..=s1).filter(|s| *s < block_len));
+            }
+        }
+    }
+
+    // ---- timers ----
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut consider = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        if self.has_tx_work() {
+            consider(Some(self.next_tx));
+        }
+        consider(self.aggregate_at);
+        consider(self.next_probe);
+        consider(self.next_flush);
+        t
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        if self.closed {
+            return;
+        }
+        if self.aggregate_at.is_some_and(|t| t <= now) {
+            self.aggregate_at = None;
+            self.schedule_repairs(now);
+        }
+        if self.next_probe.is_some_and(|t| t <= now) {
+            if self.busy() {
+                self.ctrl.push_back(Ctrl::Probe);
+                let interval = (2.0 * self.grtt).clamp(MIN_PROBE_INTERVAL, MAX_PROBE_INTERVAL);
+                self.next_probe = Some(now + secs(interval));
+            } else {
+                self.next_probe = None;
+            }
+        }
+        self.maybe_start_flush(now);
+        if self.next_flush.is_some_and(|t| t <= now) {
+            if self.flush_remaining > 0 {
+                self.ctrl.push_back(Ctrl::Flush);
+                self.flush_remaining -= 1;
+                let interval = secs(2.0 * self.grtt).max(MIN_FLUSH_INTERVAL);
+                self.next_flush = Some(now + interval);
+            } else {
+                // The last flush has had its 2*GRTT for NACKs: the round is over.
+                self.next_flush = None;
+                self.flush_done_since_data = true;
+                for token in self.flush_tokens.drain(..) {
+                    self.events.push_back(SenderEvent::FlushComplete { token });
+                }
+            }
+        }
+    }
+
+    /// Begins a flush round once the first pass and all repairs are done.
+    fn maybe_start_flush(&mut self, now: Instant) {
+        if self.next_flush.is_some() || self.last_pos.is_none() {
+            return;
+        }
+        if self.first_pass_pending() || !self.repair_queue.is_empty() || self.aggregate_at.is_some() {
+            return;
+        }
+        if self.flush_remaining == 0 && !self.flush_done_since_data {
+            self.flush_remaining = self.cfg.robust_factor.max(1);
+            self.next_flush = Some(now);
+        }
+    }
+
+    /// Turns the NACKs aggregated over the last period into repair transmissions.
+    fn schedule_repairs(&mut self, now: Instant) {
+        let pending = std::mem::take(&mut self.pending);
+        for (id, rep) in pending {
+            let Some(idx) = self.object_index(id) else { continue };
+            if rep.info && !self.repair_queue.iter().any(|i| matches!(i, TxItem::Info(x) if *x == id)) {
+                self.repair_queue.push_back(TxItem::Info(id));
+            }
+            if rep.whole {
+                self.repair_queue.push_back(TxItem::Blocks { obj: id, next: 0 });
+                continue;
+            }
+            for (block, br) in rep.blocks {
+                let o = &mut self.objects[idx];
+                let block_len = o.layout.block_len(block);
+                let sent = o.parity_sent.get(&block).copied().unwrap_or(0);
+                let avail = if self.rs.is_some() { self.cfg.parity.saturating_sub(sent) } else { 0 };
+                let fresh = br.erasures.min(avail);
+                for index in sent..sent + fresh {
+                    self.repair_queue.push_back(TxItem::Parity { obj: id, block, index });
+                }
+                if fresh > 0 {
+                    o.parity_sent.insert(block, sent + fresh);
+                }
+                if br.erasures > fresh {
+                    // Parity is used up: send the named segments themselves.
+                    let explicit: Vec<u16> = if br.explicit.is_empty() { (0..block_len).collect() } else { br.explicit.into_iter().collect() };
+                    for symbol in explicit {
+                        self.repair_queue.push_back(TxItem::Segment { obj: id, block, symbol });
+                    }
+                }
+                self.repaired_at.insert((id, block), now);
+            }
+        }
+        let squelch = std::mem::take(&mut self.pending_squelch);
+        if !squelch.is_empty() {
+            let max = (self.cfg.segment_size as usize / 2).max(1);
+            self.ctrl.push_back(Ctrl::Squelch(squelch.into_iter().take(max).collect()));
+        }
+        self.flush_done_since_data = false;
+        self.flush_remaining = 0;
+        self.next_flush = None;
+    }
+
+    // ---- transmitting ----
+
+    fn sender_header(&self) -> SenderHeader {
+        SenderHeader { instance_id: self.instance_id, grtt: self.grtt_q, backoff: self.cfg.backoff_factor, gsize: self.gsize_q }
+    }
+
+    fn fti(&self, layout: &BlockLayout) -> Fti {
+        Fti {
+            object_size: layout.object_size,
+            segment_size: layout.segment_size,
+            max_block_len: layout.max_block_len,
+            num_parity: layout.num_parity,
+            fec_m: 8,
+            fec_instance: 0,
+        }
+    }
+
+    fn next_sequence(&mut self) -> u16 {
+        let s = self.sequence;
+        self.sequence = self.sequence.wrapping_add(1);
+        s
     }
 
     /// Writes the next datagram into `buf` (cleared first) if one is due now.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Destination> {
-        let _ = (now, buf);
-        todo!()
+        buf.clear();
+        if now < self.next_tx {
+            return None;
+        }
+        loop {
+            if let Some(c) = self.ctrl.pop_front() {
+                self.write_ctrl(now, c, buf);
+                break;
+            }
+            if self.closed {
+                return None;
+            }
+            if let Some(item) = self.repair_queue.pop_front() {
+                if self.write_item(item, true, buf) {
+                    break;
+                }
+                continue;
+            }
+            match self.next_first_pass_item() {
+                Some(item) => {
+                    if self.write_item(item, false, buf) {
+                        break;
+                    }
+                }
+                None => return None,
+            }
+        }
+        self.account(now, buf.len());
+        Some(Destination::Group)
     }
 
-    /// The next instant at which `handle_timeout` or `poll_transmit` has work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+    fn account(&mut self, now: Instant, len: usize) {
+        self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += len as u64;
+        // Pace on the IPv6 + UDP wire size; allow a burst of a few datagrams of
+        // credit so timer jitter does not lower the rate.
+        let wire = (len + 48) as f64 * 8.0;
+        let interval = secs(wire / self.cfg.rate_bps as f64);
+        let floor = now.checked_sub(interval * 4).unwrap_or(now);
+        self.next_tx = self.next_tx.max(floor) + interval;
     }
 
-    pub fn poll_event(&mut self) -> Option<SenderEvent> {
-        todo!()
+    /// Advances the first pass and returns what it sends next.
+    fn next_first_pass_item(&mut self) -> Option<TxItem> {
+        let auto = if self.rs.is_some() { self.cfg.auto_parity } else { 0 };
+        let idx = self.objects.iter().position(|o| !o.first_pass_done)?;
+        let o = &mut self.objects[idx];
+        if o.info_pending {
+            o.info_pending = false;
+            return Some(TxItem::Info(o.id));
+        }
+        let block = o.next_block;
+        let symbol = o.next_symbol;
+        let block_len = o.layout.block_len(block);
+        let item = if symbol < block_len {
+            self.last_pos = Some((o.id, block, symbol));
+            TxItem::Segment { obj: o.id, block, symbol }
+        } else {
+            let index = symbol - block_len;
+            let sent = o.parity_sent.entry(block).or_insert(0);
+            *sent = (*sent).max(index + 1);
+            TxItem::Parity { obj: o.id, block, index }
+        };
+        o.next_symbol += 1;
+        if o.next_symbol >= block_len + auto {
+            o.next_symbol = 0;
+            o.next_block += 1;
+            if o.next_block >= o.layout.num_blocks {
+                o.first_pass_done = true;
+                let id = o.id;
+                self.stats.objects_sent += 1;
+                self.events.push_back(SenderEvent::ObjectSent { id });
+                if self.blocked {
+                    self.blocked = false;
+                    self.events.push_back(SenderEvent::QueueVacancy);
+                }
+            }
+        }
+        Some(item)
     }
 
-    pub fn stats(&self) -> SenderStats {
-        todo!()
+    /// Encodes one object message; false if the object is gone or unreadable.
+    fn write_item(&mut self, item: TxItem, repair: bool, buf: &mut Vec<u8>) -> bool {
+        let obj = match item {
+            TxItem::Info(o) | TxItem::Segment { obj: o, .. } | TxItem::Parity { obj: o, .. } | TxItem::Blocks { obj: o, .. } => o,
+        };
+        let Some(idx) = self.object_index(obj) else { return false };
+        if let TxItem::Blocks { obj, next } = item {
+            // Expand one block of a whole-object repair, keep the rest queued.
+            let layout = self.objects[idx].layout;
+            if next + 1 < layout.num_blocks {
+                self.repair_queue.push_front(TxItem::Blocks { obj, next: next + 1 });
+            }
+            for symbol in (0..layout.block_len(next)).rev() {
+                self.repair_queue.push_front(TxItem::Segment { obj, block: next, symbol });
+            }
+            return false;
+        }
+        let sender = self.sender_header();
+        let o = &self.objects[idx];
+        let mut base_flags = o.base_flags();
+        if repair {
+            base_flags |= flags::REPAIR;
+        }
+        let object = ObjectHeader { sender, flags: base_flags, fec_id: fec_id::RS8, object_id: o.id as u16, fti: Some(self.fti(&o.layout)) };
+        let sequence = self.next_sequence();
+        let source_id = self.node_id;
+        match item {
+            TxItem::Info(_) => {
+                let info = self.objects[idx].info.clone().unwrap_or_default();
+                Packet { sequence, source_id, body: Body::Info(Info { object, info: &info }) }.encode(buf);
+                self.stats.info_sent += 1;
+                true
+            }
+            TxItem::Segment { block, symbol, .. } => {
+                let layout = self.objects[idx].layout;
+                let (offset, len) = layout.segment_range(block, symbol);
+                let mut payload = std::mem::take(&mut self.scratch);
+                payload.resize(len, 0);
+                if let Err(e) = self.objects[idx].source.read_at(offset, &mut payload) {
+                    self.scratch = payload;
+                    self.fail_object(idx, e);
+                    return false;
+                }
+                let payload_id = FecPayloadId { block, symbol, block_len: layout.block_len(block) };
+                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload: &payload }) }.encode(buf);
+                self.scratch = payload;
+                if repair {
+                    self.stats.repair_segments_sent += 1;
+                } else {
+                    self.stats.data_segments_sent += 1;
+                }
+                true
+            }
+            TxItem::Parity { block, index, .. } => {
+                let parity = match self.parity(idx, block) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.fail_object(idx, e);
+                        return false;
+                    }
+                };
+                let layout = self.objects[idx].layout;
+                let block_len = layout.block_len(block);
+                let rs = self.rs.as_ref().expect("parity only with a codec");
+                let symbol = rs.parity_symbol_id(block_len as usize, index as usize);
+                let payload_id = FecPayloadId { block, symbol, block_len };
+                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload: &parity[index as usize] }) }.encode(buf);
+                self.stats.parity_segments_sent += 1;
+                if repair {
+                    self.stats.repair_segments_sent += 1;
+                }
+                true
+            }
+            TxItem::Blocks { .. } => unreachable!("expanded above"),
+        }
     }
 
-    pub fn node_id(&self) -> u32 {
-        todo!()
+    fn fail_object(&mut self, idx: usize, e: std::io::Error) {
+        let o = self.objects.remove(idx).expect("index valid");
+        let id = o.id;
+        self.cache_bytes -= o.memory;
+        self.pending.remove(&id);
+        self.repair_queue.retain(|i| !matches!(i, TxItem::Info(x) | TxItem::Segment { obj: x, .. } | TxItem::Parity { obj: x, .. } | TxItem::Blocks { obj: x, .. } if *x == id));
+        self.stats.objects_aborted += 1;
+        self.events.push_back(SenderEvent::ObjectError { id, message: format!("reading object {id} failed: {e}") });
+    }
+
+    /// Parity segments of one block, computed once and kept for a few blocks.
+    fn parity(&mut self, idx: usize, block: u32) -> std::io::Result<std::sync::Arc<Vec<Vec<u8>>>> {
+        let key = (self.objects[idx].id, block);
+        if let Some(pos) = self.parity_cache.iter().position(|(k, _)| *k == key) {
+            return Ok(self.parity_cache[pos].1.clone());
+        }
+        let o = &self.objects[idx];
+        let layout = o.layout;
+        let seg = layout.segment_size as usize;
+        let block_len = layout.block_len(block) as usize;
+        let (start, _) = layout.segment_range(block, 0);
+        let end = (start + (block_len * seg) as u64).min(layout.object_size);
+        // FEC works on whole segments: the short last segment is zero-padded.
+        let mut data = vec![0u8; block_len * seg];
+        o.source.read_at(start, &mut data[..(end - start) as usize])?;
+        let rs = self.rs.as_ref().expect("parity only with a codec");
+        let mut parity = vec![vec![0u8; seg]; self.cfg.parity as usize];
+        {
+            let refs: Vec<&[u8]> = data.chunks(seg).collect();
+            let mut outs: Vec<&mut [u8]> = parity.iter_mut().map(|p| p.as_mut_slice()).collect();
+            rs.encode_all(&refs, &mut outs);
+        }
+        let parity = std::sync::Arc::new(parity);
+        if self.parity_cache.len() >= PARITY_CACHE_BLOCKS {
+            self.parity_cache.pop_front();
+        }
+        self.parity_cache.push_back((key, parity.clone()));
+        Ok(parity)
+    }
+
+    fn write_ctrl(&mut self, now: Instant, c: Ctrl, buf: &mut Vec<u8>) {
+        let sender = self.sender_header();
+        let cmd = match c {
+            Ctrl::Probe => {
+                self.probe_seq = self.probe_seq.wrapping_add(1);
+                // A probe closes a GRTT measurement interval: decrease slowly
+                // towards what the responses showed (increases were immediate).
+                if self.grtt_peak > 0.0 && self.grtt_peak < self.grtt {
+                    self.set_grtt(self.grtt_peak.max(self.grtt * 0.5));
+                }
+                self.grtt_peak = 0.0;
+                self.stats.probes_sent += 1;
+                Cmd::Cc { cc_sequence: self.probe_seq, send_time: self.clock.to_norm(now), rate: None, nodes: Vec::new() }
+            }
+            Ctrl::Flush => {
+                let (obj, block, symbol) = self.last_pos.unwrap_or((0, 0, 0));
+                let block_len = self.object_index(obj).map(|i| self.objects[i].layout.block_len(block)).unwrap_or(0);
+                self.stats.flushes_sent += 1;
+                Cmd::Flush {
+                    item: RepairItem { fec_id: fec_id::RS8, object_id: obj as u16, payload_id: FecPayloadId { block, symbol, block_len } },
+                    acking_nodes: Vec::new(),
+                }
+            }
+            Ctrl::Squelch(invalid) => {
+                let oldest = self.objects.front().map(|o| o.id).unwrap_or(self.next_id);
+                self.stats.squelches_sent += 1;
+                Cmd::Squelch {
+                    item: RepairItem { fec_id: fec_id::RS8, object_id: oldest as u16, payload_id: FecPayloadId::default() },
+                    invalid_objects: invalid,
+                }
+            }
+            Ctrl::Eot => Cmd::Eot,
+        };
+        let sequence = self.next_sequence();
+        Packet { sequence, source_id: self.node_id, body: Body::Cmd(CmdMsg { sender, cmd }) }.encode(buf);
     }
 }

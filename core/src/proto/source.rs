@@ -17,6 +17,10 @@ pub trait ObjectSource: Send {
     }
     /// Fills `buf` with the bytes at `offset` (`offset + buf.len() <= len()`).
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Bytes of memory this source holds (counted against the transmit cache).
+    fn memory_size(&self) -> u64 {
+        self.len()
+    }
 }
 
 impl ObjectSource for Vec<u8> {
@@ -61,6 +65,9 @@ impl ObjectSource for FileSource {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+    }
+    fn memory_size(&self) -> u64 {
+        0
     }
 }
 
