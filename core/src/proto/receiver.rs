@@ -121,7 +121,7 @@ pub struct ReceiverStats {
 /// (asked for by `SyncPolicy::All`) never underflow.
 const ID_BASE: u64 = 1 << 32;
 /// NACK rounds after which objects we only guessed might exist are given up.
-const SPECULATIVE_ROUNDS: u32 = 4;
+const SPECULATIVE_ROUNDS: u32 = 20;
 /// Most repair request items in one NACK (keeps it within one datagram).
 const MAX_NACK_ITEMS: usize = 150;
 
@@ -243,6 +243,10 @@ impl RemoteSender {
     }
     fn unwrap(&self, wire_id: u16) -> u64 {
         unwrap_u16(self.reference, wire_id)
+    }
+    /// Whether at least the start of object `id` should have arrived.
+    fn object_due(&self, id: u64) -> bool {
+        Pos { obj: id, block: 0 } < self.due
     }
     fn report_id(&self, id: u64) -> u64 {
         id - ID_BASE
@@ -764,7 +768,9 @@ impl Receiver {
                     let grtt = s.grtt;
                     let k = s.backoff as f64;
                     s.nack = NackState::Holdoff(now + secs((k + 2.0) * grtt));
-                    s.nack_rounds += 1;
+                    if s.next_deliver < s.first_heard {
+                        s.nack_rounds += 1;
+                    }
                     if requests.is_empty() {
                         self.stats.nacks_suppressed += 1;
                     } else {
@@ -952,7 +958,7 @@ fn needs_repair(s: &RemoteSender) -> bool {
         }
         match s.objects.get(&id) {
             None => {
-                if id < s.due.obj {
+                if s.object_due(id) {
                     return true;
                 }
             }
@@ -961,7 +967,7 @@ fn needs_repair(s: &RemoteSender) -> bool {
                     continue;
                 }
                 let Some(layout) = o.layout else {
-                    if id < s.due.obj {
+                    if s.object_due(id) {
                         return true;
                     }
                     continue;
@@ -995,7 +1001,7 @@ fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
         let wire_id = id as u16;
         match s.objects.get(&id) {
             None => {
-                if id < s.due.obj && !s.overheard.objects.contains(&id) {
+                if s.object_due(id) && !s.overheard.objects.contains(&id) {
                     missing_objects.push(id);
                 }
             }
@@ -1004,7 +1010,7 @@ fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
                     continue;
                 }
                 let Some(layout) = o.layout else {
-                    if id < s.due.obj && !s.overheard.objects.contains(&id) {
+                    if s.object_due(id) && !s.overheard.objects.contains(&id) {
                         missing_objects.push(id);
                     }
                     continue;

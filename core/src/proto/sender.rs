@@ -55,7 +55,7 @@ impl Default for SenderConfig {
             rate_bps: 100_000_000,
             cache_max_objects: 1024,
             cache_max_bytes: 512 << 20,
-            grtt_initial: Duration::from_millis(500),
+            grtt_initial: Duration::from_millis(100),
             grtt_max: Duration::from_secs(10),
             backoff_factor: 4,
             group_size: 1000,

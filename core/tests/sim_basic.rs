@@ -1,0 +1,50 @@
+//! Quick simulation checks of the protocol core (the full seed sweep is in sim_sweep.rs).
+
+mod sim;
+
+use std::time::Duration;
+
+use mcast::proto::{ReceiverConfig, SenderConfig};
+use sim::{NetConfig, Sim};
+
+fn payload(rng: &mut impl rand::Rng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| rng.gen()).collect()
+}
+
+fn check_exact(sim: &Sim) {
+    for (i, r) in sim.receivers.iter().enumerate() {
+        assert!(r.aborted.is_empty(), "receiver {i} aborted {:?}", r.aborted);
+        assert_eq!(r.delivered.len(), sim.sent_objects.len(), "receiver {i} delivered {} of {}", r.delivered.len(), sim.sent_objects.len());
+        for (got, sent) in r.delivered.iter().zip(&sim.sent_objects) {
+            assert_eq!(got.0, sent.0, "receiver {i}: object order");
+            assert!(got.1 == sent.1, "receiver {i}: object {} data differs ({} vs {} bytes)", sent.0, got.1.len(), sent.1.len());
+            assert_eq!(got.2, sent.2, "receiver {i}: object {} info differs", sent.0);
+        }
+    }
+}
+
+#[test]
+fn lossless_delivery() {
+    let mut sim = Sim::new(1, NetConfig::default(), SenderConfig::default(), ReceiverConfig::default(), &[0.0, 0.0, 0.0], &[]);
+    let mut rng = rand::thread_rng();
+    for len in [0usize, 1, 1399, 1400, 1401, 100_000, 300_000] {
+        let d = payload(&mut rng, len);
+        sim.send(d, format!("obj-{len}").into_bytes());
+    }
+    assert!(sim.run_until(Duration::from_secs(60), |s| s.all_delivered()), "not all delivered");
+    check_exact(&sim);
+}
+
+#[test]
+fn lossy_delivery_with_parity() {
+    let scfg = SenderConfig { block_size: 16, parity: 4, ..Default::default() };
+    let mut sim = Sim::new(7, NetConfig::default(), scfg, ReceiverConfig::default(), &[0.1, 0.2, 0.05], &[]);
+    let mut rng = rand::thread_rng();
+    for len in [0usize, 1, 5000, 200_000] {
+        let d = payload(&mut rng, len);
+        sim.send(d, Vec::new());
+    }
+    assert!(sim.run_until(Duration::from_secs(120), |s| s.all_delivered()), "not all delivered");
+    check_exact(&sim);
+}
+
