@@ -138,18 +138,16 @@ enum NackState {
     Holdoff(Instant),
 }
 
+/// A block some but not all of whose segments have arrived.
+#[derive(Default)]
 struct RxBlock {
     /// Bit i set: data segment i is in the object buffer.
     have: [u64; 4],
     data_count: u16,
     parity: Vec<(u16, Vec<u8>)>,
-    done: bool,
 }
 
 impl RxBlock {
-    fn new() -> Self {
-        RxBlock { have: [0; 4], data_count: 0, parity: Vec::new(), done: false }
-    }
     fn has(&self, i: u16) -> bool {
         self.have[(i / 64) as usize] & (1 << (i % 64)) != 0
     }
@@ -167,7 +165,10 @@ struct RxObject {
     info: Option<Vec<u8>>,
     layout: Option<BlockLayout>,
     data: Vec<u8>,
-    blocks: Vec<RxBlock>,
+    /// One bit per block: complete. Per-block state exists only for blocks
+    /// under way, so what a sender announces costs 1 bit per block up front.
+    done: Vec<u64>,
+    partial: HashMap<u32, RxBlock>,
     blocks_done: u32,
     /// Blocks below this index are all done.
     first_incomplete: u32,
@@ -183,12 +184,16 @@ impl RxObject {
             info: None,
             layout: None,
             data: Vec::new(),
-            blocks: Vec::new(),
+            done: Vec::new(),
+            partial: HashMap::new(),
             blocks_done: 0,
             first_incomplete: 0,
             received_bytes: 0,
             aborted: None,
         }
+    }
+    fn block_done(&self, block: u32) -> bool {
+        self.done.get((block / 64) as usize).is_some_and(|w| w & (1 << (block % 64)) != 0)
     }
     fn complete(&self) -> bool {
         self.aborted.is_none()
@@ -542,7 +547,7 @@ impl Receiver {
         };
         o.layout = Some(layout);
         o.data = vec![0u8; fti.object_size as usize];
-        o.blocks = (0..layout.num_blocks).map(|_| RxBlock::new()).collect();
+        o.done = vec![0u64; layout.num_blocks.div_ceil(64) as usize];
         s.buffered += fti.object_size;
         s.fti.insert(id, fti);
         if fti.num_parity > 0 {
@@ -567,11 +572,11 @@ impl Receiver {
         }
         let block_len = layout.block_len(block);
         let symbol = d.payload_id.symbol;
-        let b = &mut o.blocks[block as usize];
-        if b.done {
+        if o.block_done(block) {
             stats.duplicates += 1;
             return;
         }
+        let b = o.partial.entry(block).or_default();
         if symbol < block_len {
             if b.has(symbol) {
                 stats.duplicates += 1;
@@ -627,10 +632,10 @@ impl Receiver {
                     }
                 }
             }
-            b.done = true;
-            b.parity = Vec::new();
+            o.partial.remove(&block);
+            o.done[(block / 64) as usize] |= 1 << (block % 64);
             o.blocks_done += 1;
-            while (o.first_incomplete as usize) < o.blocks.len() && o.blocks[o.first_incomplete as usize].done {
+            while o.first_incomplete < layout.num_blocks && o.block_done(o.first_incomplete) {
                 o.first_incomplete += 1;
             }
             if o.blocks_done == layout.num_blocks {
@@ -1023,10 +1028,11 @@ fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
                     if out.full() {
                         break;
                     }
-                    let b = &o.blocks[block as usize];
-                    if b.done {
+                    if o.block_done(block) {
                         continue;
                     }
+                    let empty = RxBlock::default();
+                    let b = o.partial.get(&block).unwrap_or(&empty);
                     let block_len = layout.block_len(block);
                     let needed = block_len - b.count().min(block_len);
                     let covered = s.overheard.blocks.get(&(id, block)).copied().unwrap_or(0);
