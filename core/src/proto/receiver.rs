@@ -38,6 +38,8 @@ pub struct ReceiverConfig {
     pub max_object_size: u64,
     /// Most bytes buffered per sender for incomplete or undelivered objects.
     pub max_buffer_per_sender: u64,
+    /// Most bytes buffered for all senders together.
+    pub max_buffer_total: u64,
     /// Most senders tracked at once.
     pub max_senders: usize,
     /// A sender silent this long is dropped (its incomplete objects aborted).
@@ -54,7 +56,8 @@ impl Default for ReceiverConfig {
             sync_policy: SyncPolicy::All,
             sync_window: 256,
             max_object_size: 1 << 30,
-            max_buffer_per_sender: 2 << 30,
+            max_buffer_per_sender: 1 << 30,
+            max_buffer_total: 2 << 30,
             max_senders: 64,
             inactivity_timeout: Duration::from_secs(60),
             unicast_nacks: false,
@@ -516,6 +519,8 @@ impl Receiver {
     fn apply_fti(&mut self, node_id: u32, id: u64, fec: u8, fti: Fti) {
         let max_object = self.cfg.max_object_size;
         let max_buffer = self.cfg.max_buffer_per_sender;
+        let total: u64 = self.senders.values().map(|s| s.buffered).sum();
+        let max_total = self.cfg.max_buffer_total;
         let s = self.senders.get_mut(&node_id).expect("known");
         let Some(o) = s.objects.get_mut(&id) else { return };
         if o.layout.is_some() || o.aborted.is_some() {
@@ -534,6 +539,8 @@ impl Receiver {
             Some(format!("object of {} bytes exceeds the limit of {max_object} bytes", fti.object_size))
         } else if s.buffered + fti.object_size > max_buffer {
             Some(format!("receive buffer for this sender is full ({max_buffer} bytes)"))
+        } else if total + fti.object_size > max_total {
+            Some(format!("receive buffer is full ({max_total} bytes for all senders)"))
         } else {
             None
         };
