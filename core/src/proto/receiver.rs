@@ -608,7 +608,10 @@ impl Receiver {
                 stats.malformed_received += 1;
                 return;
             };
-            if d.payload.len() != layout.segment_size as usize {
+            // libnorm sends parity at the length of the longest data segment
+            // of the block (shorter than a segment for tiny objects); the
+            // rest is implicitly zero.
+            if d.payload.len() > layout.segment_size as usize {
                 stats.malformed_received += 1;
                 return;
             }
@@ -621,7 +624,9 @@ impl Receiver {
             if b.count() >= block_len {
                 return;
             }
-            b.parity.push((index as u16, d.payload.to_vec()));
+            let mut p = d.payload.to_vec();
+            p.resize(layout.segment_size as usize, 0);
+            b.parity.push((index as u16, p));
         }
         if b.count() >= block_len {
             if b.data_count < block_len {

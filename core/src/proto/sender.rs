@@ -924,7 +924,11 @@ impl Sender {
                 let rs = self.rs.as_ref().expect("parity only with a codec");
                 let symbol = rs.parity_symbol_id(block_len as usize, index as usize);
                 let payload_id = FecPayloadId { block, symbol, block_len };
-                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload: &parity[index as usize] }) }.encode(buf);
+                // Like libnorm, send parity only as long as the block's longest
+                // data segment (its first): the rest would be zeros.
+                let len = layout.segment_range(block, 0).1;
+                let payload = &parity[index as usize][..len];
+                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload }) }.encode(buf);
                 self.stats.parity_segments_sent += 1;
                 if repair {
                     self.stats.repair_segments_sent += 1;
