@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# scripts/setup.sh -- installs everything the mcast project needs on a fresh
+# Debian (bookworm) machine.  Idempotent and quick when all is present: it
+# checks with dpkg-query first and runs apt-get update + install only for
+# what is missing.  Runs as root, or re-executes itself through sudo.
+#
+#   scripts/setup.sh            install what is missing
+#   scripts/setup.sh --check    only report; exit 1 if something is missing
+#
+# Installs: iproute2 nftables procps (network lab: ip netns, veth, bridge,
+# nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
+# interop tests), tshark (NORM dissector; dumpcap for captures), python3, jq,
+# xxd, diffutils, coreutils.  Rust (cargo) is expected to be installed already.
+set -euo pipefail
+
+PACKAGES=(
+    iproute2 nftables procps
+    libnorm1 libnorm-dev g++ make pkg-config
+    tshark
+    python3 jq xxd diffutils coreutils ca-certificates
+)
+
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+log() { echo "setup: $*"; }
+
+if [ "$(id -u)" -ne 0 ] && [ "$check_only" = 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        log "not root: re-running through sudo"
+        exec sudo -E bash "$0" "$@"
+    fi
+    echo "setup: error: must run as root (and sudo is not available)" >&2
+    exit 1
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: error: this script supports Debian/Ubuntu (dpkg + apt-get) only" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        :
+    else
+        missing+=("$p")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    log "all ${#PACKAGES[@]} Debian packages already installed: ${PACKAGES[*]}"
+elif [ "$check_only" = 1 ]; then
+    log "missing Debian packages: ${missing[*]}"
+else
+    log "missing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark pulls in wireshark-common, which asks whether non-root users may
+    # capture; answer "no" up front so the install never prompts.
+    if printf '%s\n' "${missing[@]}" | grep -qx tshark; then
+        log "preseeding wireshark-common/install-setuid=false"
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    fi
+    log "apt-get update"
+    apt-get update -q
+    log "apt-get install -y --no-install-recommends ${missing[*]}"
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    missing=()
+fi
+
+# Tools that must now be there.
+fail=0
+for c in ip nft tc sysctl g++ make pkg-config tshark dumpcap python3 jq xxd cmp timeout; do
+    if ! command -v "$c" >/dev/null 2>&1; then
+        echo "setup: error: command '$c' still missing" >&2
+        fail=1
+    fi
+done
+if [ ! -f /usr/include/normApi.h ]; then
+    echo "setup: error: /usr/include/normApi.h missing (libnorm-dev)" >&2
+    fail=1
+fi
+if command -v cargo >/dev/null 2>&1; then
+    log "rust: $(cargo --version)"
+else
+    echo "setup: warning: cargo not found; install Rust (rustup) separately" >&2
+fi
+if command -v tshark >/dev/null 2>&1; then
+    if tshark -G protocols 2>/dev/null | awk -F'\t' '$3=="norm"' | grep -q .; then
+        log "tshark: $(tshark -v 2>/dev/null | head -1) (has the NORM dissector)"
+    else
+        echo "setup: error: tshark has no NORM dissector" >&2
+        fail=1
+    fi
+fi
+log "libnorm: $(dpkg-query -W -f='${Version}' libnorm-dev 2>/dev/null || echo '?')"
+
+if [ "$check_only" = 1 ] && [ ${#missing[@]} -gt 0 ]; then
+    exit 1
+fi
+[ "$fail" = 0 ] || exit 1
+log "done"
