@@ -1,1 +1,44 @@
-fn main() {}
+//! `mcast`: send and receive files over reliable IPv6 multicast (NORM).
+//!
+//! ```text
+//! mcast send --group ff3e::1 --port 5000 --interface eth0 FILE...
+//! mcast recv --group ff3e::1 --port 5000 --interface eth0 --out DIR [--count N] [--timeout SECS]
+//! mcast demo [--receivers 3] [--loss 5] [--size 20M] [--rate 100M]
+//! ```
+
+mod args;
+mod demo;
+mod names;
+mod netns;
+mod recv;
+mod send;
+mod stats;
+mod util;
+
+use clap::Parser;
+
+/// Objects at least this large get a progress bar (smaller ones are over
+/// before a bar would be readable).
+pub const PROGRESS_MIN_BYTES: u64 = 1 << 20;
+
+fn main() {
+    let cli = args::Cli::parse();
+    util::init_logging(cli.common.verbose, cli.common.quiet);
+    let result = match &cli.command {
+        args::Command::Send(a) => {
+            util::install_interrupt_handler();
+            send::run(&cli.common, a)
+        }
+        args::Command::Recv(a) => {
+            util::install_interrupt_handler();
+            recv::run(&cli.common, a)
+        }
+        // The demo installs its handler itself once it knows which process
+        // (outer or re-executed inner) it is.
+        args::Command::Demo(a) => demo::run(&cli.common, a),
+    };
+    if let Err(f) = result {
+        eprintln!("mcast: error: {}", f.message);
+        std::process::exit(f.code);
+    }
+}

@@ -39,6 +39,12 @@ pub enum Error {
     #[error("transmit cache full: {0}")]
     CacheFull(String),
 
+    /// An object from `sender` will never be delivered: the sender gave up on
+    /// it (it left its transmit cache), left, restarted, or the object broke a
+    /// configured limit. Later objects from that sender are still delivered.
+    #[error("object {object_id} from {sender} aborted: {reason}")]
+    Aborted { sender: std::net::SocketAddr, object_id: u64, reason: String },
+
     /// A bug in mcast: an invariant was broken. Please report it.
     #[error("internal error: {0}")]
     Internal(String),

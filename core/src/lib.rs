@@ -1,8 +1,34 @@
 //! mcast: reliable IPv6 multicast (NORM, RFC 5740).
+//!
+//! ```no_run
+//! # fn main() -> mcast::Result<()> {
+//! let ctx = mcast::Context::new()?;
+//! let group = mcast::Group::parse("ff3e::4d43", 5000, "eth1")?;
+//! let sender = ctx.sender(&group, mcast::SenderConfig::default())?;
+//! sender.send(b"hello, everyone")?;
+//! sender.flush()?;
+//!
+//! let receiver = ctx.receiver(&group, mcast::ReceiverConfig::default())?;
+//! let msg = receiver.recv()?;
+//! println!("{} bytes from {}", msg.data.len(), msg.sender);
+//! # Ok(()) }
+//! ```
+//!
+//! Layers (see docs/ARCHITECTURE.md): [`wire`] encodes NORM messages,
+//! [`fec`] is the Reed-Solomon code, [`proto`] holds the sans-IO sender and
+//! receiver state machines, [`net`] opens sockets, and the engine thread
+//! drives it all behind [`Context`], [`Sender`] and [`Receiver`].
+
+mod api;
+mod engine;
 pub mod error;
 pub mod fec;
 pub mod net;
 pub mod proto;
 pub mod wire;
 
+pub use api::{Context, ContextConfig, Receiver, Sender};
+pub use engine::Message;
 pub use error::{Error, Result};
+pub use net::{Group, SocketConfig};
+pub use proto::{ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};

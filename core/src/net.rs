@@ -1,1 +1,211 @@
-//! placeholder
+//! Sockets: one IPv6 UDP socket per session, bound to the group's port and
+//! joined to the group on one interface (the kernel speaks MLDv2 for us).
+//!
+//! Everything here is plain socket2; the engine wraps the result in a
+//! `mio::net::UdpSocket`. No protocol knowledge lives in this module.
+
+use std::ffi::CString;
+use std::fmt;
+use std::io;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::str::FromStr;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::{Error, Result};
+
+/// An IPv6 multicast group, a UDP port and the interface to join it on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Group {
+    addr: Ipv6Addr,
+    port: u16,
+    interface: String,
+}
+
+impl Group {
+    /// Checks the values (a multicast address, a non-zero port, an interface
+    /// name the kernel could accept); whether the interface exists is checked
+    /// when a sender or receiver joins.
+    pub fn new(addr: Ipv6Addr, port: u16, interface: &str) -> Result<Group> {
+        if !addr.is_multicast() {
+            return Err(Error::InvalidArgument(format!("{addr} is not an IPv6 multicast address (those start with ff)")));
+        }
+        if port == 0 {
+            return Err(Error::InvalidArgument("port 0 cannot be joined; choose a port from 1 to 65535".into()));
+        }
+        if interface.is_empty() {
+            return Err(Error::InvalidArgument("no interface given: name the interface to join the group on".into()));
+        }
+        if interface.len() >= libc::IFNAMSIZ || interface.contains(['/', '\0']) || interface.contains(char::is_whitespace) {
+            return Err(Error::InvalidArgument(format!("{interface:?} is not a valid interface name")));
+        }
+        Ok(Group { addr, port, interface: interface.to_string() })
+    }
+
+    /// Like [`Group::new`] with the address as text (`"ff3e::1"`).
+    pub fn parse(addr: &str, port: u16, interface: &str) -> Result<Group> {
+        let a = Ipv6Addr::from_str(addr.trim_start_matches('[').trim_end_matches(']'))
+            .map_err(|_| Error::InvalidArgument(format!("{addr:?} is not an IPv6 address")))?;
+        Group::new(a, port, interface)
+    }
+
+    pub fn addr(&self) -> Ipv6Addr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}]:{} on {}", self.addr, self.port, self.interface)
+    }
+}
+
+/// Socket settings shared by every session of a [`crate::Context`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketConfig {
+    /// IPv6 hop limit of multicast datagrams. 1 (the default, like the
+    /// kernel's) keeps traffic on the local link; raise it for routed groups.
+    pub hop_limit: u32,
+    /// Whether this host's other sockets receive our multicast datagrams
+    /// (needed when sender and receivers share a host). Default: true.
+    pub loopback: bool,
+    /// Receive buffer requested from the kernel, in bytes (default 4 MiB).
+    /// As root the `net.core.rmem_max` cap is bypassed with SO_RCVBUFFORCE.
+    pub recv_buffer: usize,
+    /// Send buffer requested from the kernel, in bytes (default 1 MiB).
+    pub send_buffer: usize,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig { hop_limit: 1, loopback: true, recv_buffer: 4 << 20, send_buffer: 1 << 20 }
+    }
+}
+
+/// The kernel's index of the interface called `name`.
+pub fn interface_index(name: &str) -> Option<u32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+/// An open, joined multicast socket.
+#[derive(Debug)]
+pub struct McastSocket {
+    pub socket: Socket,
+    /// Where `Destination::Group` datagrams go (scope id set for link-local
+    /// and interface-local groups).
+    pub group_addr: SocketAddr,
+    pub ifindex: u32,
+}
+
+/// Opens a non-blocking UDP socket bound to `[::]:port` (address and port
+/// reuse on, so several sessions and processes on one host can share the
+/// port), joins the group on the interface and applies `cfg`.
+pub fn open(group: &Group, cfg: &SocketConfig) -> Result<McastSocket> {
+    let ifindex = interface_index(&group.interface)
+        .ok_or_else(|| Error::NoSuchInterface { group: group.addr.to_string(), interface: group.interface.clone() })?;
+    let what = |step: &str| format!("{step} for {group}");
+    let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP)).map_err(|e| Error::io("creating a UDP socket", e))?;
+    socket.set_only_v6(true).map_err(|e| Error::io(what("setting IPV6_V6ONLY"), e))?;
+    socket.set_reuse_address(true).map_err(|e| Error::io(what("setting SO_REUSEADDR"), e))?;
+    socket.set_reuse_port(true).map_err(|e| Error::io(what("setting SO_REUSEPORT"), e))?;
+    // Without this, Linux hands the socket datagrams of every group any socket
+    // on the host joined on this port, not just ours.
+    socket.set_multicast_all_v6(false).map_err(|e| Error::io(what("clearing IPV6_MULTICAST_ALL"), e))?;
+    let bind = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, group.port, 0, 0);
+    socket.bind(&SockAddr::from(bind)).map_err(|e| Error::io(format!("binding UDP port {}", group.port), e))?;
+    socket.join_multicast_v6(&group.addr, ifindex).map_err(|e| {
+        let hint = if e.raw_os_error() == Some(libc::ENODEV) || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+            " (is the interface up and does it have an IPv6 address?)"
+        } else {
+            ""
+        };
+        Error::io(format!("joining {} on {}{hint}", group.addr, group.interface), e)
+    })?;
+    socket.set_multicast_if_v6(ifindex).map_err(|e| Error::io(what("setting IPV6_MULTICAST_IF"), e))?;
+    socket.set_multicast_hops_v6(cfg.hop_limit).map_err(|e| Error::io(what("setting the hop limit"), e))?;
+    socket.set_multicast_loop_v6(cfg.loopback).map_err(|e| Error::io(what("setting multicast loopback"), e))?;
+    set_buffer(&socket, libc::SO_RCVBUFFORCE, cfg.recv_buffer, |s, n| s.set_recv_buffer_size(n))
+        .map_err(|e| Error::io(what("setting the receive buffer size"), e))?;
+    set_buffer(&socket, libc::SO_SNDBUFFORCE, cfg.send_buffer, |s, n| s.set_send_buffer_size(n))
+        .map_err(|e| Error::io(what("setting the send buffer size"), e))?;
+    socket.set_nonblocking(true).map_err(|e| Error::io(what("making the socket non-blocking"), e))?;
+    let scope = if needs_scope(&group.addr) { ifindex } else { 0 };
+    let group_addr = SocketAddr::V6(SocketAddrV6::new(group.addr, group.port, 0, scope));
+    Ok(McastSocket { socket, group_addr, ifindex })
+}
+
+/// Interface- and link-local groups (ff_1::, ff_2::) need the interface as
+/// scope id when sending.
+fn needs_scope(addr: &Ipv6Addr) -> bool {
+    matches!(addr.octets()[1] & 0x0f, 1 | 2)
+}
+
+/// Tries the privileged `*BUFFORCE` option (which ignores the sysctl cap),
+/// then the normal one, which the kernel silently caps.
+fn set_buffer(socket: &Socket, force: libc::c_int, size: usize, plain: impl Fn(&Socket, usize) -> io::Result<()>) -> io::Result<()> {
+    if size == 0 {
+        return Ok(());
+    }
+    // The kernel doubles the value it is given; ask for half.
+    let value: libc::c_int = (size / 2).min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: the fd is valid for the lifetime of `socket` and `value` is a
+    // c_int that outlives the call, as setsockopt requires.
+    let rc = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            force,
+            &value as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    plain(socket, size / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_validation() {
+        assert!(Group::parse("ff3e::1", 5000, "br0").is_ok());
+        assert!(Group::parse("[ff02::1234]", 5000, "br0").is_ok());
+        assert!(matches!(Group::parse("2001:db8::1", 5000, "br0"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(Group::parse("239.1.1.1", 5000, "br0"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(Group::parse("ff3e::1", 0, "br0"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(Group::parse("ff3e::1", 5000, ""), Err(Error::InvalidArgument(_))));
+        assert!(matches!(Group::parse("ff3e::1", 5000, "a/b"), Err(Error::InvalidArgument(_))));
+        assert!(matches!(Group::parse("ff3e::1", 5000, "averyveryverylongname"), Err(Error::InvalidArgument(_))));
+        assert_eq!(Group::parse("ff3e::1", 5000, "br0").unwrap().to_string(), "[ff3e::1]:5000 on br0");
+    }
+
+    #[test]
+    fn missing_interface_is_named() {
+        let g = Group::parse("ff3e::1", 5000, "br9").unwrap();
+        let e = open(&g, &SocketConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "ff3e::1 is not joined: interface br9 does not exist");
+    }
+
+    #[test]
+    fn scope_ids() {
+        assert!(needs_scope(&"ff02::1".parse().unwrap()));
+        assert!(needs_scope(&"ff32::1".parse().unwrap()));
+        assert!(!needs_scope(&"ff3e::1".parse().unwrap()));
+        assert!(!needs_scope(&"ff05::1".parse().unwrap()));
+    }
+}

@@ -383,6 +383,28 @@ impl Sender {
         Ok(id)
     }
 
+    /// Whether an object whose source holds `memory` bytes would be accepted
+    /// by [`Sender::enqueue`] now without `WouldBlock` (objects that can never
+    /// fit count as accepted: `enqueue` reports them as `CacheFull`).
+    pub fn can_enqueue(&self, memory: u64) -> bool {
+        if self.closed || memory > self.cfg.cache_max_bytes {
+            return true;
+        }
+        let max_objects = self.cfg.cache_max_objects.max(1);
+        let (mut count, mut bytes) = (self.objects.len(), self.cache_bytes);
+        for o in &self.objects {
+            if count < max_objects && bytes + memory <= self.cfg.cache_max_bytes {
+                return true;
+            }
+            if !o.first_pass_done {
+                return false;
+            }
+            count -= 1;
+            bytes -= o.memory;
+        }
+        count < max_objects && bytes + memory <= self.cfg.cache_max_bytes
+    }
+
     fn purge(&mut self, o: TxObject) {
         self.cache_bytes -= o.memory;
         self.pending.remove(&o.id);

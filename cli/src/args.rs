@@ -1,0 +1,371 @@
+//! Command-line syntax of `mcast` (clap derive) and the value parsers it uses.
+//!
+//! Option names here are a contract: scripts and the outside checks call
+//! `mcast send/recv/demo` with exactly these spellings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Reliable IPv6 multicast file transfer (NORM, RFC 5740).
+#[derive(Debug, Parser)]
+#[command(name = "mcast", version, about, propagate_version = true)]
+#[command(after_help = "Start with `mcast demo`: it needs no set-up and shows a transfer to \
+three receivers over a private lossy network.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts (before or after the subcommand name).
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Print nothing but errors (and the --json summary)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stdout at the end (files, sizes, SHA-256, timing, statistics)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send files to a multicast group, each as one NORM FILE object, then exit
+    Send(SendArgs),
+    /// Receive objects from a multicast group into a directory
+    Recv(RecvArgs),
+    /// Run a complete demonstration on a private network of namespaces (no set-up needed)
+    Demo(DemoArgs),
+}
+
+/// Where a session lives: the group, its port and the interface it is joined on.
+#[derive(Debug, Clone, Args)]
+pub struct GroupArgs {
+    /// IPv6 multicast group address, e.g. ff3e::4d43
+    #[arg(long, value_name = "ADDR")]
+    pub group: String,
+
+    /// UDP port of the session
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// Network interface to send and join on, e.g. eth0
+    #[arg(long, value_name = "IF")]
+    pub interface: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+
+    /// Transmission rate in bits per second; suffixes k, M, G (powers of 1000), e.g. 100M
+    #[arg(long, value_name = "BITS_PER_SEC", value_parser = parse_rate)]
+    pub rate: Option<u64>,
+
+    /// Payload bytes per data segment (keep segment + ~50 bytes of headers under the path MTU)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..))]
+    pub segment: Option<u16>,
+
+    /// Data segments per FEC block
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=255))]
+    pub block: Option<u16>,
+
+    /// Parity segments available per block for repairs (block + parity <= 255)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=254))]
+    pub parity: Option<u16>,
+
+    /// Parity segments sent proactively with every block
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=254))]
+    pub auto_parity: Option<u16>,
+
+    /// Files to send, in order; each becomes one object named by its base name
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Emit progress as JSON lines on stdout (used by `mcast demo`)
+    #[arg(long, hide = true)]
+    pub report: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RecvArgs {
+    #[command(flatten)]
+    pub group: GroupArgs,
+
+    /// Directory to write received objects into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Exit 0 once this many objects have been received (default: run until interrupted)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Give up after this many seconds in total (the whole run, not since the last packet) and exit non-zero
+    #[arg(long, value_name = "SECS", value_parser = parse_duration_secs)]
+    pub timeout: Option<Duration>,
+
+    /// Emit readiness, progress and the summary as JSON lines on stdout (used by `mcast demo`)
+    #[arg(long, hide = true)]
+    pub report: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Number of receivers
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub receivers: u32,
+
+    /// Packet loss injected on every receiver, in percent (0-100, up to 2 decimals)
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub loss: f64,
+
+    /// Size of the generated file; suffixes k, M, G (powers of 1024), e.g. 20M
+    #[arg(long, value_name = "BYTES", default_value = "20M", value_parser = parse_size)]
+    pub size: u64,
+
+    /// Transmission rate in bits per second; suffixes k, M, G (powers of 1000)
+    #[arg(long, value_name = "BITS_PER_SEC", value_parser = parse_rate)]
+    pub rate: Option<u64>,
+
+    /// How to build the private network: `auto` tries an unprivileged user
+    /// namespace, then `ip netns` as root
+    #[arg(long, value_enum, default_value_t = Isolation::Auto, hide = true)]
+    pub isolation: Isolation,
+
+    /// Set when `mcast demo` re-executes itself inside `unshare` (internal)
+    #[arg(long, hide = true)]
+    pub inside_namespace: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Isolation {
+    /// unshare if it works here, else ip netns as root
+    Auto,
+    /// A private user + network + mount namespace (`unshare`), also as root
+    Unshare,
+    /// Named namespaces in the machine's /run/netns (`ip netns`, root only)
+    Netns,
+}
+
+/// Parses a bit rate: a plain number, or a number with a k/M/G/T suffix in
+/// powers of 1000 (network rates are decimal). A trailing "bps"/"bit"/"b" is
+/// accepted so that `100Mbps` and `100mbit` mean what they say.
+pub fn parse_rate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let body = ["bps", "bit/s", "bits", "bit", "b"]
+        .iter()
+        .find_map(|u| lower.strip_suffix(u))
+        .unwrap_or(&lower);
+    let (num, mult) = split_suffix(body, 1000);
+    let value = parse_scaled(num, mult).ok_or_else(|| {
+        format!("invalid rate '{s}': expected bits per second like 500000, 500k, 100M or 1G")
+    })?;
+    if value == 0 {
+        return Err(format!("invalid rate '{s}': must be greater than 0"));
+    }
+    Ok(value)
+}
+
+/// Parses a byte size: a plain number or k/M/G/T (powers of 1024, as file
+/// sizes are usually meant); an optional trailing "B"/"iB" is accepted.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let body = ["ib", "b"].iter().find_map(|u| lower.strip_suffix(u)).unwrap_or(&lower);
+    let (num, mult) = split_suffix(body, 1024);
+    parse_scaled(num, mult)
+        .ok_or_else(|| format!("invalid size '{s}': expected bytes like 1000, 64k, 20M or 1G"))
+}
+
+/// Parses a number of seconds (decimals allowed, e.g. 0.5), strictly positive.
+pub fn parse_duration_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid number of seconds '{s}'"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1e9 {
+        return Err(format!("invalid number of seconds '{s}': must be > 0"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Parses a loss percentage in [0, 100].
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("invalid percentage '{s}'"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("invalid percentage '{s}': must be between 0 and 100"));
+    }
+    Ok(v)
+}
+
+fn split_suffix(body: &str, base: u64) -> (&str, u64) {
+    let Some(last) = body.chars().last() else {
+        return (body, 1);
+    };
+    let exp = match last {
+        'k' => 1,
+        'm' => 2,
+        'g' => 3,
+        't' => 4,
+        _ => return (body, 1),
+    };
+    (&body[..body.len() - 1], base.pow(exp))
+}
+
+/// `num * mult` for a decimal `num` such as "1.5", without float rounding
+/// surprises for whole numbers, rejecting overflow and garbage.
+fn parse_scaled(num: &str, mult: u64) -> Option<u64> {
+    let num = num.trim();
+    if num.is_empty() || !num.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    if let Ok(n) = num.parse::<u64>() {
+        return n.checked_mul(mult);
+    }
+    let f: f64 = num.parse().ok()?;
+    let v = f * mult as f64;
+    if !v.is_finite() || v < 0.0 || v >= u64::MAX as f64 {
+        return None;
+    }
+    Some(v.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("1000"), Ok(1000));
+        assert_eq!(parse_rate("500k"), Ok(500_000));
+        assert_eq!(parse_rate("500K"), Ok(500_000));
+        assert_eq!(parse_rate("100M"), Ok(100_000_000));
+        assert_eq!(parse_rate("100m"), Ok(100_000_000));
+        assert_eq!(parse_rate("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_rate("2.5M"), Ok(2_500_000));
+        assert_eq!(parse_rate("100Mbps"), Ok(100_000_000));
+        assert_eq!(parse_rate("10mbit"), Ok(10_000_000));
+        assert_eq!(parse_rate(" 64k "), Ok(64_000));
+        for bad in ["", "M", "-5", "0", "1.2.3M", "fast", "10X", "1e6", "99999999999999999999"] {
+            assert!(parse_rate(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("1"), Ok(1));
+        assert_eq!(parse_size("20M"), Ok(20 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("20MB"), Ok(20 << 20));
+        assert_eq!(parse_size("20MiB"), Ok(20 << 20));
+        for bad in ["", "x", "-1", "20Q", "1.5.k"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn durations_and_percent() {
+        assert_eq!(parse_duration_secs("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration_secs("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration_secs("0").is_err());
+        assert!(parse_duration_secs("-1").is_err());
+        assert!(parse_duration_secs("inf").is_err());
+        assert_eq!(parse_percent("5"), Ok(5.0));
+        assert_eq!(parse_percent("0.25%"), Ok(0.25));
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("-1").is_err());
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args)
+    }
+
+    #[test]
+    fn send_options() {
+        let cli = parse(&[
+            "mcast", "send", "--group", "ff3e::1", "--port", "5000", "--interface", "eth0",
+            "--rate", "100M", "--segment", "1200", "--block", "32", "--parity", "8",
+            "--auto-parity", "2", "a", "b/c.bin",
+        ])
+        .unwrap();
+        let Command::Send(s) = cli.command else { panic!("not send") };
+        assert_eq!(s.group.group, "ff3e::1");
+        assert_eq!(s.group.port, 5000);
+        assert_eq!(s.group.interface, "eth0");
+        assert_eq!(s.rate, Some(100_000_000));
+        assert_eq!(s.segment, Some(1200));
+        assert_eq!(s.block, Some(32));
+        assert_eq!(s.parity, Some(8));
+        assert_eq!(s.auto_parity, Some(2));
+        assert_eq!(s.files, vec![PathBuf::from("a"), PathBuf::from("b/c.bin")]);
+        assert!(!s.report);
+    }
+
+    #[test]
+    fn send_requires_files_and_group() {
+        assert!(parse(&["mcast", "send", "--group", "ff3e::1", "--port", "5000", "--interface", "eth0"]).is_err());
+        assert!(parse(&["mcast", "send", "--port", "5000", "--interface", "eth0", "f"]).is_err());
+        assert!(parse(&["mcast", "send", "--group", "ff3e::1", "--port", "0", "--interface", "eth0", "f"]).is_err());
+        assert!(parse(&["mcast", "send", "--group", "g", "--port", "1", "--interface", "i", "--block", "0", "f"]).is_err());
+        assert!(parse(&["mcast", "send", "--group", "g", "--port", "1", "--interface", "i", "--rate", "x", "f"]).is_err());
+    }
+
+    #[test]
+    fn recv_options_and_globals() {
+        let cli = parse(&[
+            "mcast", "-vv", "recv", "--group", "ff3e::1", "--port", "5000", "--interface", "eth0",
+            "--out", "/tmp/x", "--count", "3", "--timeout", "60", "--json", "--quiet",
+        ])
+        .unwrap();
+        assert_eq!(cli.common.verbose, 2);
+        assert!(cli.common.json);
+        assert!(cli.common.quiet);
+        let Command::Recv(r) = cli.command else { panic!("not recv") };
+        assert_eq!(r.out, PathBuf::from("/tmp/x"));
+        assert_eq!(r.count, Some(3));
+        assert_eq!(r.timeout, Some(Duration::from_secs(60)));
+        assert!(parse(&["mcast", "recv", "--group", "g", "--port", "1", "--interface", "i"]).is_err(), "--out is required");
+        assert!(parse(&["mcast", "recv", "--group", "g", "--port", "1", "--interface", "i", "--out", "d", "--count", "0"]).is_err());
+    }
+
+    #[test]
+    fn demo_defaults() {
+        let cli = parse(&["mcast", "demo"]).unwrap();
+        let Command::Demo(d) = cli.command else { panic!("not demo") };
+        assert_eq!(d.receivers, 3);
+        assert_eq!(d.loss, 5.0);
+        assert_eq!(d.size, 20 << 20);
+        assert_eq!(d.rate, None);
+        assert_eq!(d.isolation, Isolation::Auto);
+        assert!(!d.inside_namespace);
+        let cli = parse(&["mcast", "demo", "--receivers", "5", "--loss", "10", "--size", "1M", "--rate", "50M"]).unwrap();
+        let Command::Demo(d) = cli.command else { panic!("not demo") };
+        assert_eq!((d.receivers, d.loss, d.size, d.rate), (5, 10.0, 1 << 20, Some(50_000_000)));
+        assert!(parse(&["mcast", "demo", "--receivers", "0"]).is_err());
+        assert!(parse(&["mcast", "demo", "--loss", "150"]).is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! `mcast send`: every file becomes one NORM FILE object (NORM_INFO = its base
+//! name); after the last one the sender flushes (so late NACKs are answered)
+//! and the command exits.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::args::{Common, SendArgs};
+use crate::stats::{emit_line, print_summary, sender_stats_json};
+use crate::util::{
+    bits_per_sec, hex, human_bytes, human_rate, interrupted, interrupted_exit_code, sha256_file,
+    want_progress, CliResult, Context, Failure,
+};
+
+struct Item {
+    path: PathBuf,
+    name: String,
+    size: u64,
+    object_id: Option<u64>,
+}
+
+pub fn run(common: &Common, args: &SendArgs) -> CliResult {
+    // Check every file before anything goes on the wire: a typo in the third
+    // name should not leave receivers with two of three files.
+    let mut items = Vec::new();
+    for path in &args.files {
+        let meta = std::fs::metadata(path).context(|| format!("cannot send {}", path.display()))?;
+        if !meta.is_file() {
+            return Err(Failure::new(format!("cannot send {}: not a regular file", path.display())));
+        }
+        std::fs::File::open(path).context(|| format!("cannot read {}", path.display()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Failure::new(format!("cannot send {}: it has no file name", path.display())))?;
+        items.push(Item { path: path.clone(), name, size: meta.len(), object_id: None });
+    }
+    let total: u64 = items.iter().map(|i| i.size).sum();
+
+    let mut config = mcast::SenderConfig::default();
+    if let Some(r) = args.rate {
+        config.rate_bps = r;
+    }
+    if let Some(s) = args.segment {
+        config.segment_size = s;
+    }
+    if let Some(b) = args.block {
+        config.block_size = b;
+    }
+    if let Some(p) = args.parity {
+        config.parity = p;
+    }
+    if let Some(a) = args.auto_parity {
+        config.auto_parity = a;
+    }
+    if u32::from(config.block_size) + u32::from(config.parity) > 255 {
+        return Err(Failure::new(format!(
+            "--block {} + --parity {} is more than 255 (the Reed-Solomon code's limit)",
+            config.block_size, config.parity
+        )));
+    }
+    if config.auto_parity > config.parity {
+        return Err(Failure::new(format!(
+            "--auto-parity {} is more than --parity {}",
+            config.auto_parity, config.parity
+        )));
+    }
+    let segment = u64::from(config.segment_size);
+
+    let g = &args.group;
+    let group = mcast::Group::parse(&g.group, g.port, &g.interface)?;
+    let ctx = mcast::Context::new()?;
+    let sender = ctx.sender(&group, config)?;
+    let start = Instant::now();
+
+    let bar = (want_progress(common.quiet) && !args.report && total >= crate::PROGRESS_MIN_BYTES).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("sending");
+        bar
+    });
+
+    // What has gone out for the first time, as far as the statistics tell:
+    // data segments times the segment size (the last segment of an object is
+    // shorter, hence the cap).
+    let progress = |sender: &mcast::Sender| -> u64 {
+        (sender.stats().data_segments_sent * segment).min(total)
+    };
+    let mut last_report = Instant::now() - Duration::from_secs(1);
+    let mut tick = |sender: &mcast::Sender, msg: &str| {
+        let sent = progress(sender);
+        if let Some(b) = &bar {
+            b.set_position(sent);
+            b.set_message(msg.to_string());
+        }
+        if args.report && last_report.elapsed() >= Duration::from_millis(100) {
+            last_report = Instant::now();
+            emit_line(&json!({"type": "progress", "sent": sent, "total": total}));
+        }
+    };
+
+    for item in &mut items {
+        if interrupted() {
+            return Err(Failure::with_code("interrupted", interrupted_exit_code()));
+        }
+        tick(&sender, &item.name);
+        let id = sender
+            .send_file(&item.path)
+            .context(|| format!("sending {}", item.path.display()))?;
+        tracing::info!(object_id = id, file = %item.path.display(), size = item.size, "queued");
+        item.object_id = Some(id);
+    }
+
+    // flush() returns once the final flush round is over. Wait for it in
+    // short steps so that the progress bar moves and Ctrl-C is noticed.
+    loop {
+        if interrupted() {
+            if let Some(b) = &bar {
+                b.abandon_with_message("interrupted");
+            }
+            return Err(Failure::with_code("interrupted", interrupted_exit_code()));
+        }
+        match sender.flush_timeout(Duration::from_millis(100)) {
+            Ok(()) => break,
+            Err(mcast::Error::Timeout) => tick(&sender, "flushing"),
+            Err(e) => return Err(Failure::new(format!("flushing: {e}"))),
+        }
+    }
+    let elapsed = start.elapsed();
+    let stats = sender.stats();
+    if let Some(b) = &bar {
+        b.set_position(total);
+        b.finish_and_clear();
+    }
+
+    let throughput = human_rate(total, elapsed);
+    if !common.quiet && !args.report {
+        eprintln!(
+            "sent {} file{} ({}) in {:.2} s, {throughput}; {} NACKs received, {} repair and {} parity segments sent",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" },
+            human_bytes(total),
+            elapsed.as_secs_f64(),
+            stats.nacks_received,
+            stats.repair_segments_sent,
+            stats.parity_segments_sent,
+        );
+    }
+    if common.json || args.report {
+        let mut files = Vec::new();
+        for item in &items {
+            let sha = sha256_file(&item.path).context(|| format!("reading {}", item.path.display()))?;
+            files.push(json!({
+                "path": item.path,
+                "name": item.name,
+                "size": item.size,
+                "sha256": hex(&sha),
+                "object_id": item.object_id,
+            }));
+        }
+        let summary = json!({
+            "type": "summary",
+            "command": "send",
+            "ok": true,
+            "group": g.group, "port": g.port, "interface": g.interface,
+            "files": files,
+            "bytes": total,
+            "elapsed_secs": elapsed.as_secs_f64(),
+            "throughput_bps": bits_per_sec(total, elapsed),
+            "stats": sender_stats_json(&stats),
+        });
+        if args.report {
+            emit_line(&summary);
+        } else {
+            print_summary(&summary);
+        }
+    }
+    drop(sender);
+    ctx.close();
+    Ok(())
+}
+

@@ -1,0 +1,56 @@
+//! Statistics as JSON, and JSON lines for `--report` (the channel between
+//! `mcast demo` and the `mcast send/recv` processes it starts).
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+pub fn sender_stats_json(s: &mcast::SenderStats) -> Value {
+    json!({
+        "datagrams_sent": s.datagrams_sent,
+        "bytes_sent": s.bytes_sent,
+        "datagrams_received": s.datagrams_received,
+        "nacks_received": s.nacks_received,
+        "data_segments_sent": s.data_segments_sent,
+        "repair_segments_sent": s.repair_segments_sent,
+        "parity_segments_sent": s.parity_segments_sent,
+        "flushes_sent": s.flushes_sent,
+        "squelches_sent": s.squelches_sent,
+        "objects_sent": s.objects_sent,
+        "objects_aborted": s.objects_aborted,
+        "grtt_us": s.grtt_us,
+    })
+}
+
+pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
+    json!({
+        "datagrams_received": s.datagrams_received,
+        "bytes_received": s.bytes_received,
+        "datagrams_sent": s.datagrams_sent,
+        "nacks_sent": s.nacks_sent,
+        "nacks_suppressed": s.nacks_suppressed,
+        "data_segments_received": s.data_segments_received,
+        "repair_segments_received": s.repair_segments_received,
+        "parity_segments_received": s.parity_segments_received,
+        "fec_recovered_segments": s.fec_recovered_segments,
+        "duplicates": s.duplicates,
+        "objects_completed": s.objects_completed,
+        "objects_aborted": s.objects_aborted,
+    })
+}
+
+/// Writes one JSON value as a line on stdout and flushes at once, so the
+/// reading side (the demo) sees progress as it happens.
+pub fn emit_line(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe means the demo has gone; nothing useful to do about it.
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+/// Prints the final `--json` summary, pretty for people reading it.
+pub fn print_summary(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    let _ = out.flush();
+}

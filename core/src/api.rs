@@ -1,0 +1,270 @@
+//! The public Rust API: [`Context`], [`Sender`], [`Receiver`].
+//!
+//! Every handle is `Send + Sync`; calls from several threads are fine. All
+//! protocol work happens on the context's engine thread (see
+//! [`crate::engine`]); the calls here only exchange commands with it.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+use crate::engine::{self, lock, Command, EngineShared, Message, RxQueue, Wait};
+use crate::net::{Group, SocketConfig};
+use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats};
+use crate::{Error, Result};
+
+/// Settings of a [`Context`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextConfig {
+    /// Socket options applied to every sender and receiver of the context.
+    pub socket: SocketConfig,
+}
+
+/// Owns one engine thread and every sender and receiver created from it.
+///
+/// Dropping the context (or calling [`Context::close`]) stops the engine:
+/// senders send NORM_CMD(EOT) and stop (data not yet flushed is not
+/// delivered: call [`Sender::flush`] first), receivers return
+/// [`Error::Closed`] once their queued messages are taken.
+pub struct Context {
+    shared: Arc<EngineShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Context {
+    /// A context with default settings.
+    pub fn new() -> Result<Context> {
+        Context::with_config(ContextConfig::default())
+    }
+
+    pub fn with_config(config: ContextConfig) -> Result<Context> {
+        let (shared, thread) = engine::start(config.socket)?;
+        Ok(Context { shared, thread: Mutex::new(Some(thread)) })
+    }
+
+    /// Starts a sender on the group: opens the socket, joins the group (to
+    /// hear NACKs) and returns once it is ready.
+    pub fn sender(&self, group: &Group, config: SenderConfig) -> Result<Sender> {
+        let group = group.clone();
+        let (token, node_id, stats) =
+            self.shared.call(|reply| Command::OpenSender { group: group.clone(), config, reply })?;
+        Ok(Sender { shared: self.shared.clone(), token, node_id, group, stats })
+    }
+
+    /// Starts a receiver on the group; it hears senders from this moment on
+    /// (and, with [`crate::SyncPolicy::All`], asks them for recent objects).
+    pub fn receiver(&self, group: &Group, config: ReceiverConfig) -> Result<Receiver> {
+        let group = group.clone();
+        let queue = Arc::new(RxQueue::new(config.max_buffer_total));
+        let (token, node_id, stats) = self
+            .shared
+            .call(|reply| Command::OpenReceiver { group: group.clone(), config, queue: queue.clone(), reply })?;
+        Ok(Receiver { shared: self.shared.clone(), token, node_id, group, queue, stats })
+    }
+
+    /// Stops the engine thread and waits for it. Idempotent.
+    pub fn close(&self) {
+        let _ = self.shared.send(Command::Shutdown);
+        if let Some(t) = lock(&self.thread).take() {
+            let _ = t.join();
+        }
+        self.shared.stop_accepting();
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// Sends objects to a group. Dropping it sends NORM_CMD(EOT) and stops;
+/// call [`Sender::flush`] first so receivers can finish repairs.
+pub struct Sender {
+    shared: Arc<EngineShared>,
+    token: Token,
+    node_id: u32,
+    group: Group,
+    stats: Arc<Mutex<SenderStats>>,
+}
+
+impl Sender {
+    /// Queues `data` as one DATA object and returns its id. Blocks while the
+    /// transmit cache is full (back-pressure); returns once queued, not sent.
+    pub fn send(&self, data: &[u8]) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::Until(None))
+    }
+
+    /// Like [`Sender::send`], taking the buffer without copying it.
+    pub fn send_owned(&self, data: Vec<u8>) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data), None, Wait::Until(None))
+    }
+
+    /// Queues a DATA object with NORM_INFO `info` (at most one segment long).
+    pub fn send_with_info(&self, data: &[u8], info: &[u8]) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), Some(info.to_vec()), Wait::Until(None))
+    }
+
+    /// Like [`Sender::send`] but fails with [`Error::WouldBlock`] instead of
+    /// waiting when the transmit cache is full.
+    pub fn try_send(&self, data: &[u8]) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::No)
+    }
+
+    /// Like [`Sender::send`] but waits at most `timeout` for room
+    /// ([`Error::Timeout`] after that; the object is then not queued).
+    pub fn send_timeout(&self, data: &[u8], timeout: Duration) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::Until(Some(Instant::now() + timeout)))
+    }
+
+    /// Queues the file as one FILE object; NORM_INFO is its base name. The
+    /// file is read while it is sent: do not change it until flushed.
+    pub fn send_file(&self, path: impl AsRef<Path>) -> Result<u64> {
+        let path = path.as_ref();
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::InvalidArgument(format!("{} has no file name", path.display())))?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(format!("cannot send {}", path.display()), e))?;
+        if !meta.is_file() {
+            return Err(Error::InvalidArgument(format!("cannot send {}: not a regular file", path.display())));
+        }
+        let source = FileSource::open(path).map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        let info = name.as_encoded_bytes().to_vec();
+        self.enqueue(ObjectKind::File, Box::new(source), Some(info), Wait::Until(None))
+    }
+
+    /// Queues any [`ObjectSource`] (for example a memory-mapped buffer).
+    pub fn send_source(&self, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>) -> Result<u64> {
+        self.enqueue(kind, source, info, Wait::Until(None))
+    }
+
+    fn enqueue(&self, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait) -> Result<u64> {
+        self.shared.call(|reply| Command::Enqueue { session: self.token, kind, source, info, wait, reply })
+    }
+
+    /// Returns once everything queued so far was sent and a flush round
+    /// (NORM_CMD(FLUSH), answering late NACKs) is over.
+    pub fn flush(&self) -> Result<()> {
+        self.shared.call(|reply| Command::Flush { session: self.token, deadline: None, reply })
+    }
+
+    /// Like [`Sender::flush`], giving up with [`Error::Timeout`] after
+    /// `timeout` (the flush goes on in the background).
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<()> {
+        let deadline = Some(Instant::now() + timeout);
+        self.shared.call(|reply| Command::Flush { session: self.token, deadline, reply })
+    }
+
+    pub fn stats(&self) -> SenderStats {
+        lock(&self.stats).clone()
+    }
+
+    /// This sender's NORM node id.
+    pub fn node_id(&self) -> u32 {
+        self.node_id
+    }
+
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// Sends NORM_CMD(EOT) and stops. Same as dropping the handle.
+    pub fn close(self) {}
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        let _ = self.shared.send(Command::Close { session: self.token });
+    }
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").field("group", &self.group).field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}
+
+/// Receives objects sent to a group, in order per sender.
+pub struct Receiver {
+    shared: Arc<EngineShared>,
+    token: Token,
+    node_id: u32,
+    group: Group,
+    queue: Arc<RxQueue>,
+    stats: Arc<Mutex<ReceiverStats>>,
+}
+
+impl Receiver {
+    /// Waits for the next complete object. Objects of one sender come in the
+    /// order they were sent; one that will never complete comes as
+    /// [`Error::Aborted`] (and the next call goes on with later objects).
+    pub fn recv(&self) -> Result<Message> {
+        self.pop(None)
+    }
+
+    /// Like [`Receiver::recv`], failing with [`Error::Timeout`] after `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Message> {
+        self.pop(Some(Instant::now() + timeout))
+    }
+
+    /// The next message if one is ready, else [`Error::WouldBlock`].
+    pub fn try_recv(&self) -> Result<Message> {
+        match self.pop(Some(Instant::now())) {
+            Err(Error::Timeout) => Err(Error::WouldBlock("no message is ready".into())),
+            r => r,
+        }
+    }
+
+    fn pop(&self, deadline: Option<Instant>) -> Result<Message> {
+        let (item, resume) = self.queue.pop(deadline);
+        if resume {
+            let _ = self.shared.send(Command::Resume { session: self.token });
+        }
+        match item {
+            Err(Error::Closed) => Err(self.shared.gone()),
+            other => other,
+        }
+    }
+
+    pub fn stats(&self) -> ReceiverStats {
+        lock(&self.stats).clone()
+    }
+
+    /// Objects under way (for progress displays).
+    pub fn progress(&self) -> Vec<ObjectProgress> {
+        self.shared.call(|reply| Command::Progress { session: self.token, reply }).unwrap_or_default()
+    }
+
+    /// This receiver's NORM node id.
+    pub fn node_id(&self) -> u32 {
+        self.node_id
+    }
+
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// Leaves the group and stops. Same as dropping the handle.
+    pub fn close(self) {}
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.shared.send(Command::Close { session: self.token });
+    }
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("group", &self.group).field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}

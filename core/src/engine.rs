@@ -1,0 +1,761 @@
+//! The engine: one thread per [`crate::Context`] running a mio event loop
+//! that owns every socket, timer and protocol state machine of the context.
+//!
+//! Handles ([`crate::Sender`], [`crate::Receiver`]) never touch protocol
+//! state. They send a [`Command`] over a channel and wake the loop with a
+//! `mio::Waker`; answers come back on a one-shot channel. Received messages
+//! go the other way through a bounded [`RxQueue`] per receiver.
+//!
+//! Each loop turn: apply commands, then for every session read what the socket
+//! has (bounded batch), run due timers, write what the protocol wants to send
+//! (paced by the protocol, bounded batch), hand events to their waiters, and
+//! sleep in `poll` until the earliest deadline. Idle sessions have no deadline,
+//! so an idle engine sleeps without timeout.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+use rand::Rng;
+
+use crate::net::{self, Group, SocketConfig};
+use crate::proto::{
+    self, Destination, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverEvent, ReceiverStats, SenderConfig,
+    SenderEvent, SenderStats,
+};
+use crate::{Error, Result};
+
+const WAKER: Token = Token(0);
+/// Datagrams read or written per session per loop turn, so that one busy
+/// session cannot starve the others or the command channel.
+const BATCH: usize = 256;
+/// Longest time a closing sender gets to put its NORM_CMD(EOT) on the wire.
+const CLOSE_GRACE: Duration = Duration::from_millis(200);
+
+/// One-shot reply channel.
+type Reply<T> = mpsc::SyncSender<Result<T>>;
+
+pub(crate) fn reply_channel<T>() -> (Reply<T>, mpsc::Receiver<Result<T>>) {
+    mpsc::sync_channel(1)
+}
+
+/// A complete object handed to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The object's content.
+    pub data: Vec<u8>,
+    /// Its NORM_INFO (for files, the name the sender gave it); may be empty.
+    pub info: Vec<u8>,
+    /// Address (and port) the sender's packets come from.
+    pub sender: SocketAddr,
+    /// The sender's NORM node id.
+    pub sender_node_id: u32,
+    /// Object id, increasing per sender (the low 16 bits are NORM's transport id).
+    pub object_id: u64,
+    pub kind: ObjectKind,
+}
+
+pub(crate) enum Command {
+    OpenSender { group: Group, config: SenderConfig, reply: Reply<(Token, u32, Arc<Mutex<SenderStats>>)> },
+    OpenReceiver { group: Group, config: ReceiverConfig, queue: Arc<RxQueue>, reply: Reply<(Token, u32, Arc<Mutex<ReceiverStats>>)> },
+    Enqueue { session: Token, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait, reply: Reply<u64> },
+    Flush { session: Token, deadline: Option<Instant>, reply: Reply<()> },
+    Progress { session: Token, reply: Reply<Vec<ObjectProgress>> },
+    /// The application drained its queue below the low-water mark.
+    Resume { session: Token },
+    Close { session: Token },
+    Shutdown,
+}
+
+/// How long an enqueue may wait for room in the transmit cache.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wait {
+    /// Fail with `WouldBlock` at once.
+    No,
+    /// Wait until the instant, or forever.
+    Until(Option<Instant>),
+}
+
+/// State shared by the engine thread and every handle of one context.
+pub(crate) struct EngineShared {
+    tx: Mutex<Option<mpsc::Sender<Command>>>,
+    waker: Waker,
+    /// Set when the engine thread ended because of a bug (a panic).
+    failure: Mutex<Option<String>>,
+}
+
+impl EngineShared {
+    /// Sends a command to the engine thread and wakes it.
+    pub(crate) fn send(&self, cmd: Command) -> Result<()> {
+        let sent = match &*lock(&self.tx) {
+            Some(tx) => tx.send(cmd).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.gone());
+        }
+        self.waker.wake().map_err(|e| Error::io("waking the engine thread", e))
+    }
+
+    /// Sends a command and waits for its answer.
+    pub(crate) fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T> {
+        let (reply, answer) = reply_channel();
+        self.send(make(reply))?;
+        answer.recv().unwrap_or_else(|_| Err(self.gone()))
+    }
+
+    /// The error for "the engine is not there any more".
+    pub(crate) fn gone(&self) -> Error {
+        match &*lock(&self.failure) {
+            Some(m) => Error::Internal(format!("the engine thread stopped: {m}")),
+            None => Error::Closed,
+        }
+    }
+
+    pub(crate) fn stop_accepting(&self) {
+        lock(&self.tx).take();
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every structure behind these mutexes is
+/// left consistent between statements, so a panic elsewhere cannot leave it
+/// half-updated.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Starts the engine thread.
+pub(crate) fn start(socket_config: SocketConfig) -> Result<(Arc<EngineShared>, std::thread::JoinHandle<()>)> {
+    let poll = Poll::new().map_err(|e| Error::io("creating the event loop (epoll)", e))?;
+    let waker = Waker::new(poll.registry(), WAKER).map_err(|e| Error::io("creating the event loop waker", e))?;
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::new(EngineShared { tx: Mutex::new(Some(tx)), waker, failure: Mutex::new(None) });
+    let engine = Engine { poll, rx, socket_config, sessions: HashMap::new(), next_token: 1, buf: Vec::with_capacity(65536) };
+    let thread_shared = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("mcast-engine".into())
+        .spawn(move || {
+            let mut engine = engine;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run()));
+            if let Err(panic) = result {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                tracing::error!(%message, "engine thread panicked");
+                *lock(&thread_shared.failure) = Some(message);
+            }
+            thread_shared.stop_accepting();
+            engine.abandon_all();
+        })
+        .map_err(|e| Error::io("starting the engine thread", e))?;
+    Ok((shared, thread))
+}
+
+/// Messages waiting for the application, bounded by bytes.
+pub(crate) struct RxQueue {
+    inner: Mutex<RxInner>,
+    ready: Condvar,
+    limit: u64,
+}
+
+struct RxInner {
+    items: VecDeque<Result<Message>>,
+    bytes: u64,
+    closed: bool,
+    /// The engine stopped reading the socket because the queue is full.
+    paused: bool,
+}
+
+impl RxQueue {
+    pub(crate) fn new(limit: u64) -> RxQueue {
+        RxQueue {
+            inner: Mutex::new(RxInner { items: VecDeque::new(), bytes: 0, closed: false, paused: false }),
+            ready: Condvar::new(),
+            limit: limit.max(1),
+        }
+    }
+
+    fn push(&self, item: Result<Message>) {
+        let mut q = lock(&self.inner);
+        if let Ok(m) = &item {
+            q.bytes += (m.data.len() + m.info.len()) as u64;
+        }
+        q.items.push_back(item);
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    /// Whether the engine should stop reading (and marks it paused).
+    fn should_pause(&self) -> bool {
+        let mut q = lock(&self.inner);
+        if q.bytes >= self.limit {
+            q.paused = true;
+        }
+        q.paused
+    }
+
+    fn close(&self) {
+        lock(&self.inner).closed = true;
+        self.ready.notify_all();
+    }
+
+    /// Takes the next item, waiting until `deadline` (`None`: forever).
+    /// Returns `(item, resume)`: `resume` tells the caller to ask the engine
+    /// to read again.
+    pub(crate) fn pop(&self, deadline: Option<Instant>) -> (Result<Message>, bool) {
+        let mut q = lock(&self.inner);
+        loop {
+            if let Some(item) = q.items.pop_front() {
+                if let Ok(m) = &item {
+                    q.bytes -= (m.data.len() + m.info.len()) as u64;
+                }
+                let resume = q.paused && q.bytes < self.limit / 2;
+                if resume {
+                    q.paused = false;
+                }
+                return (item, resume);
+            }
+            if q.closed {
+                return (Err(Error::Closed), false);
+            }
+            q = match deadline {
+                None => self.ready.wait(q).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return (Err(Error::Timeout), false);
+                    }
+                    self.ready.wait_timeout(q, d - now).unwrap_or_else(|p| p.into_inner()).0
+                }
+            };
+        }
+    }
+}
+
+struct PendingEnqueue {
+    kind: ObjectKind,
+    source: Box<dyn ObjectSource>,
+    info: Option<Vec<u8>>,
+    deadline: Option<Instant>,
+    reply: Reply<u64>,
+}
+
+struct SenderSession {
+    proto: proto::Sender,
+    /// Enqueues waiting for room in the transmit cache, oldest first.
+    waiting: VecDeque<PendingEnqueue>,
+    /// Flush tokens and their waiters.
+    flushes: HashMap<u64, (Option<Instant>, Reply<()>)>,
+    stats: Arc<Mutex<SenderStats>>,
+    /// When `close` was asked and how many datagrams had been sent by then.
+    closing: Option<(Instant, u64)>,
+}
+
+struct ReceiverSession {
+    proto: proto::Receiver,
+    queue: Arc<RxQueue>,
+    stats: Arc<Mutex<ReceiverStats>>,
+    paused: bool,
+}
+
+enum Role {
+    Sender(Box<SenderSession>),
+    Receiver(Box<ReceiverSession>),
+}
+
+struct Session {
+    socket: UdpSocket,
+    group_addr: SocketAddr,
+    group: Group,
+    role: Role,
+    /// The socket may have more to read (edge-triggered: read until WouldBlock).
+    readable: bool,
+    /// A datagram the socket refused with WouldBlock; retried when writable.
+    blocked: Option<(Vec<u8>, SocketAddr)>,
+}
+
+struct Engine {
+    poll: Poll,
+    rx: mpsc::Receiver<Command>,
+    socket_config: SocketConfig,
+    sessions: HashMap<Token, Session>,
+    next_token: usize,
+    buf: Vec<u8>,
+}
+
+impl Engine {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut recv_buf = vec![0u8; 65536];
+        loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Command::Shutdown) | Err(mpsc::TryRecvError::Disconnected) => {
+                        self.shutdown();
+                        return;
+                    }
+                    Ok(cmd) => self.command(cmd),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            let mut deadline: Option<Instant> = None;
+            let tokens: Vec<Token> = self.sessions.keys().copied().collect();
+            for token in tokens {
+                let remove = match self.sessions.get_mut(&token) {
+                    Some(s) => s.drive(&mut self.buf, &mut recv_buf),
+                    None => continue,
+                };
+                if remove {
+                    self.remove(token);
+                    continue;
+                }
+                if let Some(d) = self.sessions.get(&token).and_then(|s| s.deadline()) {
+                    deadline = Some(deadline.map_or(d, |x| x.min(d)));
+                }
+            }
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    panic!("epoll_wait failed: {e}");
+                }
+            }
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                if let Some(s) = self.sessions.get_mut(&ev.token()) {
+                    if ev.is_readable() || ev.is_error() {
+                        s.readable = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        let now = Instant::now();
+        match cmd {
+            Command::OpenSender { group, config, reply } => {
+                let r = self.open(&group).and_then(|(socket, group_addr)| {
+                    let node_id = random_node_id();
+                    let instance = rand::thread_rng().gen::<u16>();
+                    let proto = proto::Sender::new(config, node_id, instance, now)?;
+                    let stats = Arc::new(Mutex::new(proto.stats()));
+                    let role = Role::Sender(Box::new(SenderSession {
+                        proto,
+                        waiting: VecDeque::new(),
+                        flushes: HashMap::new(),
+                        stats: stats.clone(),
+                        closing: None,
+                    }));
+                    let token = self.add(socket, group_addr, group.clone(), role)?;
+                    tracing::info!(%group, node_id, "sender started");
+                    Ok((token, node_id, stats))
+                });
+                let _ = reply.send(r);
+            }
+            Command::OpenReceiver { group, config, queue, reply } => {
+                let r = self.open(&group).and_then(|(socket, group_addr)| {
+                    let node_id = random_node_id();
+                    let proto = proto::Receiver::new(config, node_id, now)?;
+                    let stats = Arc::new(Mutex::new(proto.stats()));
+                    let role = Role::Receiver(Box::new(ReceiverSession { proto, queue, stats: stats.clone(), paused: false }));
+                    let token = self.add(socket, group_addr, group.clone(), role)?;
+                    tracing::info!(%group, node_id, "receiver started");
+                    Ok((token, node_id, stats))
+                });
+                let _ = reply.send(r);
+            }
+            Command::Enqueue { session, kind, source, info, wait, reply } => {
+                let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                };
+                if s.closing.is_some() {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                }
+                let deadline = match wait {
+                    Wait::No => None,
+                    Wait::Until(d) => d,
+                };
+                let p = PendingEnqueue { kind, source, info, deadline, reply };
+                if !s.waiting.is_empty() {
+                    // Keep the order of objects: queue behind earlier waiters.
+                    if matches!(wait, Wait::No) {
+                        let _ = p.reply.send(Err(Error::WouldBlock("the transmit cache is full".into())));
+                    } else {
+                        s.waiting.push_back(p);
+                    }
+                    return;
+                }
+                if let Some(p) = s.try_enqueue(now, p) {
+                    if matches!(wait, Wait::No) {
+                        let _ = p.reply.send(Err(Error::WouldBlock("the transmit cache is full of objects not yet sent".into())));
+                    } else {
+                        s.waiting.push_back(p);
+                    }
+                }
+            }
+            Command::Flush { session, deadline, reply } => {
+                let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                };
+                let token = s.proto.flush(now);
+                s.flushes.insert(token, (deadline, reply));
+            }
+            Command::Progress { session, reply } => {
+                let r = match self.sessions.get(&session).map(|s| &s.role) {
+                    Some(Role::Receiver(r)) => Ok(r.proto.progress()),
+                    _ => Err(Error::Closed),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Resume { session } => {
+                if let Some(Session { role: Role::Receiver(r), readable, .. }) = self.sessions.get_mut(&session) {
+                    r.paused = false;
+                    // Edge-triggered: data that arrived while paused raised no
+                    // new event, so look at the socket again.
+                    *readable = true;
+                }
+            }
+            Command::Close { session } => {
+                let remove = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
+                    Some(Role::Sender(s)) => {
+                        let sent = s.proto.stats().datagrams_sent;
+                        s.proto.close(now);
+                        s.closing = Some((now, sent));
+                        s.fail_waiters(|| Error::Closed);
+                        false
+                    }
+                    Some(Role::Receiver(_)) => true,
+                    None => false,
+                };
+                if remove {
+                    self.remove(session);
+                }
+            }
+            Command::Shutdown => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn open(&self, group: &Group) -> Result<(UdpSocket, SocketAddr)> {
+        let s = net::open(group, &self.socket_config)?;
+        let std_socket: std::net::UdpSocket = s.socket.into();
+        Ok((UdpSocket::from_std(std_socket), s.group_addr))
+    }
+
+    fn add(&mut self, mut socket: UdpSocket, group_addr: SocketAddr, group: Group, role: Role) -> Result<Token> {
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        self.poll
+            .registry()
+            .register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| Error::io("registering the socket with the event loop", e))?;
+        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, blocked: None });
+        Ok(token)
+    }
+
+    fn remove(&mut self, token: Token) {
+        if let Some(mut s) = self.sessions.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut s.socket);
+            s.abandon();
+            tracing::info!(group = %s.group, "session closed");
+        }
+    }
+
+    /// Context closed: senders say goodbye (EOT) best-effort, then everything
+    /// is dropped and every waiter learns the context is closed.
+    fn shutdown(&mut self) {
+        let now = Instant::now();
+        for s in self.sessions.values_mut() {
+            if let Role::Sender(snd) = &mut s.role {
+                if snd.closing.is_none() {
+                    snd.proto.close(now);
+                }
+                let mut buf = Vec::new();
+                if let Some(dest) = snd.proto.poll_transmit(now + CLOSE_GRACE, &mut buf) {
+                    let to = match dest {
+                        Destination::Group => s.group_addr,
+                        Destination::Unicast(a) => a,
+                    };
+                    let _ = s.socket.send_to(&buf, to);
+                }
+            }
+        }
+        self.abandon_all();
+    }
+
+    fn abandon_all(&mut self) {
+        for (_, mut s) in self.sessions.drain() {
+            s.abandon();
+        }
+    }
+}
+
+impl SenderSession {
+    /// Tries to queue the object; gives it back if the cache is full.
+    fn try_enqueue(&mut self, now: Instant, p: PendingEnqueue) -> Option<PendingEnqueue> {
+        // `enqueue` consumes the source, so ask first whether it would fit.
+        if !self.proto.can_enqueue(p.source.memory_size()) {
+            return Some(p);
+        }
+        let r = self.proto.enqueue(now, p.kind, p.source, p.info);
+        let _ = p.reply.send(r);
+        None
+    }
+
+    fn fail_waiters(&mut self, err: impl Fn() -> Error) {
+        for p in self.waiting.drain(..) {
+            let _ = p.reply.send(Err(err()));
+        }
+        for (_, (_, reply)) in self.flushes.drain() {
+            let _ = reply.send(Err(err()));
+        }
+    }
+}
+
+impl Session {
+    /// One turn for this session. Returns true when it is finished and
+    /// should be removed.
+    fn drive(&mut self, buf: &mut Vec<u8>, recv_buf: &mut [u8]) -> bool {
+        // Read.
+        let paused = match &self.role {
+            Role::Receiver(r) => r.paused,
+            Role::Sender(_) => false,
+        };
+        if self.readable && !paused {
+            let mut n = 0;
+            while n < BATCH {
+                match self.socket.recv_from(recv_buf) {
+                    Ok((len, from)) => {
+                        n += 1;
+                        let now = Instant::now();
+                        match &mut self.role {
+                            Role::Sender(s) => s.proto.handle_datagram(now, from, &recv_buf[..len]),
+                            Role::Receiver(r) => r.proto.handle_datagram(now, from, &recv_buf[..len]),
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.readable = false;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        // ICMP errors from earlier sends surface here; they
+                        // say nothing about this socket's health.
+                        tracing::debug!(error = %e, group = %self.group, "receive error");
+                    }
+                }
+            }
+        }
+
+        // Timers.
+        let now = Instant::now();
+        match &mut self.role {
+            Role::Sender(s) => {
+                if s.proto.poll_timeout().is_some_and(|t| t <= now) {
+                    s.proto.handle_timeout(now);
+                }
+            }
+            Role::Receiver(r) => {
+                if r.proto.poll_timeout().is_some_and(|t| t <= now) {
+                    r.proto.handle_timeout(now);
+                }
+            }
+        }
+
+        // Write.
+        let mut sent_after_close = false;
+        if let Some((data, to)) = self.blocked.take() {
+            match self.socket.send_to(&data, to) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.blocked = Some((data, to)),
+                Err(e) => tracing::warn!(error = %e, %to, "send failed"),
+            }
+        }
+        if self.blocked.is_none() {
+            for _ in 0..BATCH {
+                let dest = match &mut self.role {
+                    Role::Sender(s) => s.proto.poll_transmit(now, buf),
+                    Role::Receiver(r) => r.proto.poll_transmit(now, buf),
+                };
+                let Some(dest) = dest else { break };
+                if matches!(&self.role, Role::Sender(s) if s.closing.is_some()) {
+                    sent_after_close = true;
+                }
+                let to = match dest {
+                    Destination::Group => self.group_addr,
+                    Destination::Unicast(a) => a,
+                };
+                match self.socket.send_to(buf, to) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.blocked = Some((std::mem::take(buf), to));
+                        break;
+                    }
+                    // A datagram the kernel refuses (no route, interface went
+                    // down) is like a lost packet: NORM repairs it later.
+                    Err(e) => tracing::warn!(error = %e, %to, "send failed"),
+                }
+            }
+        }
+
+        // Events and waiters.
+        match &mut self.role {
+            Role::Sender(s) => {
+                let mut vacancy = false;
+                while let Some(ev) = s.proto.poll_event() {
+                    match ev {
+                        SenderEvent::FlushComplete { token } => {
+                            if let Some((_, reply)) = s.flushes.remove(&token) {
+                                let _ = reply.send(Ok(()));
+                            }
+                        }
+                        SenderEvent::QueueVacancy | SenderEvent::ObjectPurged { .. } => vacancy = true,
+                        SenderEvent::ObjectError { id, message } => {
+                            tracing::warn!(object_id = id, %message, "object dropped");
+                        }
+                        SenderEvent::ObjectSent { id } => tracing::debug!(object_id = id, "object sent"),
+                        #[allow(unreachable_patterns)]
+                        other => tracing::debug!(?other, "sender event"),
+                    }
+                }
+                let now = Instant::now();
+                if vacancy || !s.waiting.is_empty() {
+                    while let Some(p) = s.waiting.pop_front() {
+                        if p.deadline.is_some_and(|d| d <= now) {
+                            let _ = p.reply.send(Err(Error::Timeout));
+                            continue;
+                        }
+                        if let Some(p) = s.try_enqueue(now, p) {
+                            s.waiting.push_front(p);
+                            break;
+                        }
+                    }
+                    // Expire waiters further back too.
+                    let mut kept = VecDeque::new();
+                    for p in s.waiting.drain(..) {
+                        if p.deadline.is_some_and(|d| d <= now) {
+                            let _ = p.reply.send(Err(Error::Timeout));
+                        } else {
+                            kept.push_back(p);
+                        }
+                    }
+                    s.waiting = kept;
+                }
+                s.flushes.retain(|_, (deadline, reply)| {
+                    if deadline.is_some_and(|d| d <= now) {
+                        let _ = reply.send(Err(Error::Timeout));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                *lock(&s.stats) = s.proto.stats();
+                if let Some((at, sent_before)) = s.closing {
+                    let nothing_to_say = sent_before == 0;
+                    let said = sent_after_close && self.blocked.is_none();
+                    if nothing_to_say || said || now >= at + CLOSE_GRACE {
+                        return true;
+                    }
+                }
+            }
+            Role::Receiver(r) => {
+                while let Some(ev) = r.proto.poll_event() {
+                    match ev {
+                        ReceiverEvent::Object(o) => r.queue.push(Ok(Message {
+                            data: o.data,
+                            info: o.info,
+                            sender: o.sender.addr,
+                            sender_node_id: o.sender.node_id,
+                            object_id: o.object_id,
+                            kind: o.kind,
+                        })),
+                        ReceiverEvent::Aborted { sender, object_id, reason } => {
+                            tracing::info!(%sender.addr, object_id, %reason, "object aborted");
+                            r.queue.push(Err(Error::Aborted { sender: sender.addr, object_id, reason }));
+                        }
+                        ReceiverEvent::SenderJoined(id) => {
+                            tracing::info!(sender = %id.addr, node_id = id.node_id, "sender joined")
+                        }
+                        ReceiverEvent::SenderLeft(id) => tracing::info!(sender = %id.addr, node_id = id.node_id, "sender left"),
+                        #[allow(unreachable_patterns)]
+                        other => tracing::debug!(?other, "receiver event"),
+                    }
+                }
+                if r.queue.should_pause() && !r.paused {
+                    tracing::debug!(group = %self.group, "application queue full: pausing reads");
+                    r.paused = true;
+                }
+                *lock(&r.stats) = r.proto.stats();
+            }
+        }
+        false
+    }
+
+    /// When this session next needs the loop, if ever.
+    fn deadline(&self) -> Option<Instant> {
+        let paused = matches!(&self.role, Role::Receiver(r) if r.paused);
+        if self.readable && !paused {
+            return Some(Instant::now());
+        }
+        let mut d: Option<Instant> = None;
+        let mut consider = |x: Option<Instant>| {
+            if let Some(x) = x {
+                d = Some(d.map_or(x, |d| d.min(x)));
+            }
+        };
+        match &self.role {
+            Role::Sender(s) => {
+                // While the socket is full, only writability can make progress
+                // on transmissions; the protocol's own deadline would spin.
+                if self.blocked.is_none() {
+                    consider(s.proto.poll_timeout());
+                }
+                for p in &s.waiting {
+                    consider(p.deadline);
+                }
+                for (deadline, _) in s.flushes.values() {
+                    consider(*deadline);
+                }
+                if let Some((at, _)) = s.closing {
+                    consider(Some(at + CLOSE_GRACE));
+                }
+            }
+            Role::Receiver(r) => {
+                if self.blocked.is_none() {
+                    consider(r.proto.poll_timeout());
+                }
+            }
+        }
+        d
+    }
+
+    /// Tells everyone waiting on this session that it is gone.
+    fn abandon(&mut self) {
+        match &mut self.role {
+            Role::Sender(s) => s.fail_waiters(|| Error::Closed),
+            Role::Receiver(r) => r.queue.close(),
+        }
+    }
+}
+
+/// A random NORM node id, avoiding NORM_NODE_NONE (0) and NORM_NODE_ANY.
+fn random_node_id() -> u32 {
+    let mut rng = rand::thread_rng();
+    loop {
+        let id: u32 = rng.gen();
+        if id != 0 && id != u32::MAX {
+            return id;
+        }
+    }
+}
