@@ -10,7 +10,8 @@
 # Installs: iproute2 nftables procps (network lab: ip netns, veth, bridge,
 # nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
 # interop tests), tshark (NORM dissector; dumpcap for captures), python3, jq,
-# xxd, diffutils, coreutils.  Rust (cargo) is expected to be installed already.
+# xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
+# itself is expected to be installed already (rustup).
 set -euo pipefail
 
 PACKAGES=(
@@ -82,8 +83,20 @@ if [ ! -f /usr/include/normApi.h ]; then
 fi
 if command -v cargo >/dev/null 2>&1; then
     log "rust: $(cargo --version)"
+    # cargo-fuzz for the fuzz smoke tests (tests/fuzz/); about a minute to
+    # build on a fresh machine, skipped when present.
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        if [ "$check_only" = 1 ]; then
+            log "missing: cargo-fuzz"
+            missing+=(cargo-fuzz)
+        else
+            log "cargo install cargo-fuzz"
+            cargo install --locked cargo-fuzz --version 0.13.2 || { echo "setup: error: cargo install cargo-fuzz failed" >&2; fail=1; }
+        fi
+    fi
 else
-    echo "setup: warning: cargo not found; install Rust (rustup) separately" >&2
+    echo "setup: error: cargo not found; install Rust (https://rustup.rs) first" >&2
+    fail=1
 fi
 if command -v tshark >/dev/null 2>&1; then
     if tshark -G protocols 2>/dev/null | awk -F'\t' '$3=="norm"' | grep -q .; then

@@ -354,7 +354,7 @@ fn inside(common: &Common, args: &DemoArgs, prefix: &str) -> CliResult {
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).context(|| format!("cannot create {}", base.display()))?;
     let work = WorkDir(base);
-    let file_name = format!("demo-{}.bin", human_bytes(args.size).replace([' ', '.'], ""));
+    let file_name = format!("demo-{}-bytes.bin", args.size);
     let source = work.0.join(&file_name);
     let t0 = Instant::now();
     let sha = generate_file(&source, args.size).context(|| format!("cannot write {}", source.display()))?;

@@ -32,3 +32,9 @@ pub use engine::Message;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
 pub use proto::{ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
+
+/// The README's examples compile (they are `no_run`: they would send
+/// multicast on the host's own network).
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
