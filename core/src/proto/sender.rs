@@ -104,6 +104,9 @@ pub struct SenderStats {
 }
 
 
+/// Most transmission time a paced sender may catch up on in one burst.
+const PACING_CREDIT: Duration = Duration::from_millis(4);
+
 /// Smallest spacing of NORM_CMD(FLUSH) messages. The RFC spaces them 2*GRTT,
 /// but on a LAN the GRTT floor (1 ms) would make a whole flush round last a few
 /// tens of milliseconds, shorter than the scheduling jitter of busy receivers;
@@ -833,11 +836,14 @@ impl Sender {
     fn account(&mut self, now: Instant, len: usize) {
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += len as u64;
-        // Pace on the IPv6 + UDP wire size; allow a burst of a few datagrams of
-        // credit so timer jitter does not lower the rate.
+        // Pace on the IPv6 + UDP wire size. Unused time earns credit for a
+        // burst of up to PACING_CREDIT (or 4 datagrams): the engine's timers
+        // have millisecond granularity (epoll), so without it a sender that
+        // sleeps 1 ms between turns could never exceed 4 datagrams per ms.
         let wire = (len + 48) as f64 * 8.0;
         let interval = secs(wire / self.cfg.rate_bps as f64);
-        let floor = now.checked_sub(interval * 4).unwrap_or(now);
+        let credit = (interval * 4).max(PACING_CREDIT);
+        let floor = now.checked_sub(credit).unwrap_or(now);
         self.next_tx = self.next_tx.max(floor) + interval;
     }
 
