@@ -61,6 +61,10 @@ pub struct GroupArgs {
     /// Network interface to send and join on, e.g. eth0
     #[arg(long, value_name = "IF")]
     pub interface: String,
+
+    /// IPv6 hop limit of the datagrams we send (1 = this link only)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub hop_limit: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -88,6 +92,11 @@ pub struct SendArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=254))]
     pub auto_parity: Option<u16>,
 
+    /// Send each file's content as a NORM DATA object (read into memory)
+    /// instead of a FILE object; NORM_INFO is still its base name
+    #[arg(long)]
+    pub data: bool,
+
     /// Files to send, in order; each becomes one object named by its base name
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
@@ -113,6 +122,16 @@ pub struct RecvArgs {
     /// Give up after this many seconds in total (the whole run, not since the last packet) and exit non-zero
     #[arg(long, value_name = "SECS", value_parser = parse_duration_secs)]
     pub timeout: Option<Duration>,
+
+    /// Send NACKs unicast to the sender instead of to the group
+    #[arg(long)]
+    pub unicast_nacks: bool,
+
+    /// Which objects to ask for from a sender first heard mid-session: `all`
+    /// (also recent objects still in its cache) or `current` (from the first
+    /// object heard on, like libnorm)
+    #[arg(long, value_name = "POLICY", default_value = "all", value_parser = ["all", "current"])]
+    pub sync: String,
 
     /// Emit readiness, progress and the summary as JSON lines on stdout (used by `mcast demo`)
     #[arg(long, hide = true)]

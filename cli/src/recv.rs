@@ -74,8 +74,13 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
 
     let g = &args.group;
     let group = mcast::Group::parse(&g.group, g.port, &g.interface)?;
-    let ctx = mcast::Context::new()?;
-    let receiver = ctx.receiver(&group, mcast::ReceiverConfig::default())?;
+    let ctx = crate::util::context(g)?;
+    let config = mcast::ReceiverConfig {
+        unicast_nacks: args.unicast_nacks,
+        sync_policy: if args.sync == "current" { mcast::SyncPolicy::Current } else { mcast::SyncPolicy::All },
+        ..Default::default()
+    };
+    let receiver = ctx.receiver(&group, config)?;
     let start = Instant::now();
     let deadline = args.timeout.map(|t| start + t);
     if args.report {

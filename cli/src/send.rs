@@ -72,7 +72,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
 
     let g = &args.group;
     let group = mcast::Group::parse(&g.group, g.port, &g.interface)?;
-    let ctx = mcast::Context::new()?;
+    let ctx = crate::util::context(g)?;
     let sender = ctx.sender(&group, config)?;
     let start = Instant::now();
 
@@ -113,9 +113,13 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             return Err(Failure::with_code("interrupted", interrupted_exit_code()));
         }
         tick(&sender, &item.name);
-        let id = sender
-            .send_file(&item.path)
-            .context(|| format!("sending {}", item.path.display()))?;
+        let id = if args.data {
+            let content = std::fs::read(&item.path).context(|| format!("reading {}", item.path.display()))?;
+            sender.send_with_info(&content, item.name.as_bytes())
+        } else {
+            sender.send_file(&item.path)
+        }
+        .context(|| format!("sending {}", item.path.display()))?;
         tracing::info!(object_id = id, file = %item.path.display(), size = item.size, "queued");
         item.object_id = Some(id);
     }

@@ -191,3 +191,10 @@ mod tests {
         );
     }
 }
+
+/// The context for a send or receive command, with the socket options given.
+pub fn context(g: &crate::args::GroupArgs) -> Result<mcast::Context, mcast::Error> {
+    let mut config = mcast::ContextConfig::default();
+    config.socket.hop_limit = g.hop_limit;
+    mcast::Context::with_config(config)
+}

@@ -163,6 +163,38 @@ check "first x.txt kept as x.txt" cmp -s "$WORK/a/x.txt" "$WORK/dup/x.txt"
 check "second x.txt written as x-2.txt" cmp -s "$WORK/b/x.txt" "$WORK/dup/x-2.txt"
 check "no temporary files left" [ -z "$(find "$WORK/dup" -name '.mcast-*')" ]
 
+# ------------------------------- 2b. DATA objects, unicast NACKs, sync current
+# `send --data` sends content as NORM DATA objects; `recv --unicast-nacks`
+# must then send nothing to the group (NACKs and ACKs go to the sender's
+# address), which an nftables counter in r1's namespace checks.
+PORT=6213
+lab_loss "$LAB" r1 10 "$PORT" || ko "lab_loss r1"
+head -c 3000000 /dev/urandom >"$WORK/src/data.bin"
+lab_exec "$LAB" r1 nft add table inet uc &&
+    lab_exec "$LAB" r1 nft add chain inet uc out '{ type filter hook output priority 0; policy accept; }' &&
+    lab_exec "$LAB" r1 nft add rule inet uc out udp dport "$PORT" ip6 daddr ff00::/8 counter comment '"group"' &&
+    lab_exec "$LAB" r1 nft add rule inet uc out udp dport "$PORT" ip6 daddr != ff00::/8 counter comment '"unicast"' ||
+    ko "nft counters on r1"
+lab_exec "$LAB" r1 "$MCAST" recv --group "$GROUP" --port "$PORT" --interface eth0 --unicast-nacks --sync current \
+    --out "$WORK/uc" --count 1 --timeout 60 --json >"$WORK/uc.json" 2>"$WORK/uc.err" &
+rp=$!
+wait_joined r1 "$GROUP" || true
+lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port "$PORT" --interface eth0 --data --json \
+    "$WORK/src/data.bin" >"$WORK/uc-send.json" 2>"$WORK/uc-send.err"
+check "send --data exits 0" [ $? = 0 ]
+wait "$rp"
+st=$?
+check "recv --unicast-nacks exits 0" [ "$st" = 0 ]
+[ "$st" = 0 ] || tail -5 "$WORK/uc.err"
+check "DATA object identical (cmp)" cmp "$WORK/src/data.bin" "$WORK/uc/data.bin"
+check "received object is of kind data" [ "$(jq -r '.files[0].kind' "$WORK/uc.json" 2>/dev/null)" = data ]
+counts=$(lab_exec "$LAB" r1 nft list chain inet uc out | awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") p = $(i+1); for (i = 1; i < NF; i++) if ($i == "comment") c = $(i+1); gsub(/"/, "", c); print c "=" p }' | tr '\n' ' ')
+echo "  r1 sent: $counts"
+check "r1 sent nothing to the group" grep -q "group=0 " <<<"$counts "
+check "r1 sent NACKs unicast" bash -c '! grep -q "unicast=0 " <<<"$1 "' _ "$counts"
+check "sender heard the unicast NACKs" [ "$(jq '.stats.nacks_received > 0' "$WORK/uc-send.json" 2>/dev/null)" = true ]
+lab_loss "$LAB" r1 0 || true
+
 # ----------------------------------------------------------- 3. timeout
 ts=$(date +%s.%N)
 lab_exec "$LAB" r2 "$MCAST" recv --group "$GROUP" --port 6212 --interface eth0 \
