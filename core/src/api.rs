@@ -11,10 +11,28 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use crate::engine::{self, lock, Command, EngineShared, Message, RxQueue, Wait};
+use std::net::SocketAddr;
+
+use crate::engine::{self, lock, Command, EngineShared, RxQueue, Wait};
 use crate::net::{Group, SocketConfig};
 use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats};
 use crate::{Error, Result};
+
+/// A complete object handed to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The object's content.
+    pub data: Vec<u8>,
+    /// Its NORM_INFO (for files, the name the sender gave it); may be empty.
+    pub info: Vec<u8>,
+    /// Address (and port) the sender's packets come from.
+    pub sender: SocketAddr,
+    /// The sender's NORM node id.
+    pub sender_node_id: u32,
+    /// Object id, increasing per sender (the low 16 bits are NORM's transport id).
+    pub object_id: u64,
+    pub kind: ObjectKind,
+}
 
 /// Settings of a [`Context`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

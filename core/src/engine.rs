@@ -23,6 +23,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 use rand::Rng;
 
+use crate::api::Message;
 use crate::net::{self, Group, SocketConfig};
 use crate::proto::{
     self, Destination, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverEvent, ReceiverStats, SenderConfig,
@@ -42,22 +43,6 @@ type Reply<T> = mpsc::SyncSender<Result<T>>;
 
 pub(crate) fn reply_channel<T>() -> (Reply<T>, mpsc::Receiver<Result<T>>) {
     mpsc::sync_channel(1)
-}
-
-/// A complete object handed to the application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The object's content.
-    pub data: Vec<u8>,
-    /// Its NORM_INFO (for files, the name the sender gave it); may be empty.
-    pub info: Vec<u8>,
-    /// Address (and port) the sender's packets come from.
-    pub sender: SocketAddr,
-    /// The sender's NORM node id.
-    pub sender_node_id: u32,
-    /// Object id, increasing per sender (the low 16 bits are NORM's transport id).
-    pub object_id: u64,
-    pub kind: ObjectKind,
 }
 
 pub(crate) enum Command {

@@ -27,8 +27,7 @@ pub mod net;
 pub mod proto;
 pub mod wire;
 
-pub use api::{Context, ContextConfig, Receiver, Sender};
-pub use engine::Message;
+pub use api::{Context, ContextConfig, Message, Receiver, Sender};
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
 pub use proto::{ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
