@@ -13,7 +13,7 @@ use mio::Token;
 
 use std::net::SocketAddr;
 
-use crate::engine::{self, lock, Command, EngineShared, RxQueue, Wait};
+use crate::engine::{self, lock, Callback, Command, EngineShared, RxQueue, Wait};
 use crate::net::{Group, SocketConfig};
 use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats};
 use crate::{Error, Result};
@@ -76,7 +76,7 @@ impl Context {
     /// (and, with [`crate::SyncPolicy::All`], asks them for recent objects).
     pub fn receiver(&self, group: &Group, config: ReceiverConfig) -> Result<Receiver> {
         let group = group.clone();
-        let queue = Arc::new(RxQueue::new(config.max_buffer_total));
+        let queue = Arc::new(RxQueue::new(config.max_buffer_total)?);
         let (token, node_id, stats) = self
             .shared
             .call(|reply| Command::OpenReceiver { group: group.clone(), config, queue: queue.clone(), reply })?;
@@ -255,6 +255,25 @@ impl Receiver {
 
     pub fn stats(&self) -> ReceiverStats {
         lock(&self.stats).clone()
+    }
+
+    /// A file descriptor that is readable exactly while [`Receiver::try_recv`]
+    /// would return at once (a message, an abort report, or `Closed`), for
+    /// waiting in an application's own epoll/select/poll loop. Only wait for
+    /// readability; do not read from or close it. Valid while the receiver
+    /// lives.
+    pub fn pollable_fd(&self) -> std::os::fd::RawFd {
+        self.queue.raw_fd()
+    }
+
+    /// From now on, hand every message (or [`Error::Aborted`] report) to `f`
+    /// instead of queueing it for [`Receiver::recv`]. `f` runs on the
+    /// context's engine thread: it must return quickly and must not call
+    /// blocking methods of this context, or all its sessions stall. Messages
+    /// queued before the call stay in the queue. A panic in `f` removes it.
+    /// `None` goes back to queueing.
+    pub fn set_callback(&self, f: Option<Callback>) {
+        self.queue.set_callback(f);
     }
 
     /// Objects under way (for progress displays).

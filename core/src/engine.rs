@@ -15,6 +15,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -143,36 +144,98 @@ pub(crate) fn start(socket_config: SocketConfig) -> Result<(Arc<EngineShared>, s
     Ok((shared, thread))
 }
 
+/// What a receiver delivers: a message, or why an object will never come.
+pub(crate) type Delivery = Result<Message>;
+
+/// A function the engine thread calls with every delivery instead of queueing it.
+pub type Callback = Box<dyn FnMut(Result<Message>) + Send>;
+
 /// Messages waiting for the application, bounded by bytes.
+///
+/// An eventfd mirrors "the queue is not empty (or closed)" so that
+/// applications can wait in their own epoll/select loop: it is readable exactly
+/// while `pop` would return at once.
 pub(crate) struct RxQueue {
     inner: Mutex<RxInner>,
     ready: Condvar,
     limit: u64,
+    event_fd: OwnedFd,
+    callback: Mutex<Option<Callback>>,
 }
 
 struct RxInner {
-    items: VecDeque<Result<Message>>,
+    items: VecDeque<Delivery>,
     bytes: u64,
     closed: bool,
     /// The engine stopped reading the socket because the queue is full.
     paused: bool,
+    /// The eventfd's counter is non-zero.
+    signalled: bool,
 }
 
 impl RxQueue {
-    pub(crate) fn new(limit: u64) -> RxQueue {
-        RxQueue {
-            inner: Mutex::new(RxInner { items: VecDeque::new(), bytes: 0, closed: false, paused: false }),
+    pub(crate) fn new(limit: u64) -> Result<RxQueue> {
+        // SAFETY: eventfd has no pointer arguments; a non-negative result is
+        // a new descriptor we own.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::io("creating the receiver's eventfd", io::Error::last_os_error()));
+        }
+        // SAFETY: `fd` was just returned by eventfd and is owned by nobody else.
+        let event_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(RxQueue {
+            inner: Mutex::new(RxInner { items: VecDeque::new(), bytes: 0, closed: false, paused: false, signalled: false }),
             ready: Condvar::new(),
             limit: limit.max(1),
+            event_fd,
+            callback: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.event_fd.as_raw_fd()
+    }
+
+    pub(crate) fn set_callback(&self, cb: Option<Callback>) {
+        *lock(&self.callback) = cb;
+    }
+
+    /// Keeps the eventfd readable exactly while there is something to take.
+    fn update_signal(&self, q: &mut RxInner) {
+        let want = !q.items.is_empty() || q.closed;
+        if want && !q.signalled {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
+            unsafe { libc::write(self.event_fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+            q.signalled = true;
+        } else if !want && q.signalled {
+            let mut v: u64 = 0;
+            // SAFETY: reads 8 bytes into a live u64 from our own eventfd
+            // (non-blocking; resets the counter to zero).
+            unsafe { libc::read(self.event_fd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
+            q.signalled = false;
         }
     }
 
-    fn push(&self, item: Result<Message>) {
+    fn push(&self, item: Delivery) {
+        let mut cb = lock(&self.callback);
+        if let Some(f) = cb.as_mut() {
+            // The application's function runs on the engine thread; a panic in
+            // it must not take the engine (and every other session) down.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)));
+            if r.is_err() {
+                tracing::error!("a receiver callback panicked; it is removed");
+                *cb = None;
+            }
+            return;
+        }
+        drop(cb);
         let mut q = lock(&self.inner);
         if let Ok(m) = &item {
             q.bytes += (m.data.len() + m.info.len()) as u64;
         }
         q.items.push_back(item);
+        self.update_signal(&mut q);
         drop(q);
         self.ready.notify_one();
     }
@@ -187,14 +250,17 @@ impl RxQueue {
     }
 
     fn close(&self) {
-        lock(&self.inner).closed = true;
+        let mut q = lock(&self.inner);
+        q.closed = true;
+        self.update_signal(&mut q);
+        drop(q);
         self.ready.notify_all();
     }
 
     /// Takes the next item, waiting until `deadline` (`None`: forever).
     /// Returns `(item, resume)`: `resume` tells the caller to ask the engine
     /// to read again.
-    pub(crate) fn pop(&self, deadline: Option<Instant>) -> (Result<Message>, bool) {
+    pub(crate) fn pop(&self, deadline: Option<Instant>) -> (Delivery, bool) {
         let mut q = lock(&self.inner);
         loop {
             if let Some(item) = q.items.pop_front() {
@@ -205,6 +271,7 @@ impl RxQueue {
                 if resume {
                     q.paused = false;
                 }
+                self.update_signal(&mut q);
                 return (item, resume);
             }
             if q.closed {

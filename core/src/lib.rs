@@ -28,6 +28,7 @@ pub mod proto;
 pub mod wire;
 
 pub use api::{Context, ContextConfig, Message, Receiver, Sender};
+pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
 pub use proto::{ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};

@@ -1,0 +1,251 @@
+//! The engine and the Rust API over real sockets, inside a private network
+//! namespace the test thread creates for itself (`unshare(CLONE_NEWNET)`
+//! affects only the calling thread, and the engine thread and `ip` commands
+//! started from it inherit the namespace). Nothing is ever sent in the
+//! machine's own namespace.
+//!
+//! Each test makes a veth pair `va` <-> `vb`: senders join on `va`, receivers on
+//! `vb`, so every datagram crosses a real (virtual) link. Needs root (CI runs as
+//! root); without it the tests fail with a message saying so.
+
+use std::os::fd::RawFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use mcast::{Context, Error, Group, ReceiverConfig, SenderConfig};
+
+/// Moves this thread into a new network namespace with a veth pair va<->vb.
+fn private_network() {
+    // SAFETY: unshare has no pointer arguments.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    assert_eq!(
+        rc,
+        0,
+        "cannot create a network namespace (unshare(CLONE_NEWNET): {}); these tests need root",
+        std::io::Error::last_os_error()
+    );
+    let sh = |cmd: &str| {
+        let out = Command::new("sh").arg("-c").arg(cmd).output().expect("run sh");
+        assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    // Without these, link-local addresses stay tentative for a while and
+    // sends fail with EADDRNOTAVAIL.
+    sh("sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0");
+    sh("ip link set lo up && ip link add name va type veth peer name vb && ip link set va up && ip link set vb up");
+    // Wait for the link-local addresses.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = Command::new("ip").args(["-6", "-o", "addr", "show", "scope", "link"]).output().expect("ip addr");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains(" va ") && text.contains(" vb ") && !text.contains("tentative") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "veth addresses did not come up: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn groups(port: u16) -> (Group, Group) {
+    (Group::parse("ff3e::4d43:99", port, "va").unwrap(), Group::parse("ff3e::4d43:99", port, "vb").unwrap())
+}
+
+fn fast_sender() -> SenderConfig {
+    SenderConfig { rate_bps: 200_000_000, ..Default::default() }
+}
+
+fn readable(fd: RawFd, timeout_ms: i32) -> bool {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+    n == 1 && p.revents & libc::POLLIN != 0
+}
+
+#[test]
+fn objects_arrive_in_order_with_info() {
+    private_network();
+    let (tx_group, rx_group) = groups(7101);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..200u32 {
+        let data: Vec<u8> = (0..(i * 37 % 5000)).map(|j| (j ^ i) as u8).collect();
+        ids.push(sender.send_with_info(&data, format!("m{i}").as_bytes()).unwrap());
+    }
+    sender.flush_timeout(Duration::from_secs(20)).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let m = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(m.object_id, *id);
+        assert_eq!(m.info, format!("m{i}").as_bytes());
+        let want: Vec<u8> = (0..(i as u32 * 37 % 5000)).map(|j| (j ^ i as u32) as u8).collect();
+        assert_eq!(m.data, want, "object {i}");
+        assert_eq!(m.sender_node_id, sender.node_id());
+    }
+    let st = receiver.stats();
+    assert_eq!(st.objects_completed, 200);
+    assert!(sender.stats().objects_sent >= 200);
+    assert!(matches!(receiver.try_recv(), Err(Error::WouldBlock(_))));
+}
+
+#[test]
+fn pollable_fd_follows_the_queue() {
+    private_network();
+    let (tx_group, rx_group) = groups(7102);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let fd = receiver.pollable_fd();
+    assert!(!readable(fd, 0), "readable before anything was sent");
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    sender.send(b"one").unwrap();
+    sender.send(b"two").unwrap();
+    sender.flush_timeout(Duration::from_secs(10)).unwrap();
+    assert!(readable(fd, 5000), "not readable after two objects");
+    assert_eq!(receiver.try_recv().unwrap().data, b"one");
+    // Wait until the second one is there too, then both are taken.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let second = loop {
+        match receiver.try_recv() {
+            Ok(m) => break m,
+            Err(Error::WouldBlock(_)) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(second.data, b"two");
+    assert!(!readable(fd, 0), "still readable with an empty queue");
+    drop(sender);
+    ctx.close();
+    assert!(readable(fd, 1000), "a closed receiver must be readable (recv returns Closed)");
+    assert!(matches!(receiver.recv(), Err(Error::Closed)));
+}
+
+#[test]
+fn callback_runs_instead_of_queueing() {
+    private_network();
+    let (tx_group, rx_group) = groups(7103);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    receiver.set_callback(Some(Box::new(move |m| {
+        let _ = tx.send((std::thread::current().name().map(str::to_string), m.map(|m| m.data)));
+    })));
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    for i in 0..20u8 {
+        sender.send(&[i; 100]).unwrap();
+    }
+    sender.flush_timeout(Duration::from_secs(10)).unwrap();
+    for i in 0..20u8 {
+        let (thread, data) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(thread.as_deref(), Some("mcast-engine"));
+        assert_eq!(data.unwrap(), vec![i; 100]);
+    }
+    assert!(matches!(receiver.try_recv(), Err(Error::WouldBlock(_))), "nothing may be queued too");
+}
+
+#[test]
+fn panicking_callback_does_not_stop_the_engine() {
+    private_network();
+    let (tx_group, rx_group) = groups(7104);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    receiver.set_callback(Some(Box::new(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+        panic!("application bug");
+    })));
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    sender.send(b"first").unwrap();
+    sender.send(b"second").unwrap();
+    sender.flush_timeout(Duration::from_secs(10)).unwrap();
+    // The first delivery panicked and removed the callback; the second is queued.
+    let m = receiver.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(m.data, b"second");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn close_wakes_a_blocked_recv() {
+    private_network();
+    let (_, rx_group) = groups(7105);
+    let ctx = Context::new().unwrap();
+    let receiver = Arc::new(ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap());
+    let r = receiver.clone();
+    let t = std::thread::spawn(move || r.recv());
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    ctx.close();
+    let result = t.join().unwrap();
+    assert!(matches!(result, Err(Error::Closed)), "{result:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    // Every call on a handle of a closed context says so.
+    assert!(matches!(receiver.try_recv(), Err(Error::Closed)));
+}
+
+#[test]
+fn calls_after_close_fail_cleanly() {
+    private_network();
+    let (tx_group, _) = groups(7106);
+    let ctx = Context::new().unwrap();
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    drop(ctx);
+    assert!(matches!(sender.send(b"x"), Err(Error::Closed)));
+    assert!(matches!(sender.flush(), Err(Error::Closed)));
+}
+
+#[test]
+fn full_cache_blocks_try_send_and_times_out_send() {
+    private_network();
+    let (tx_group, _) = groups(7107);
+    let ctx = Context::new().unwrap();
+    // A slow sender with room for two objects: the third cannot be queued
+    // until the first has been sent once.
+    let cfg = SenderConfig { rate_bps: 100_000, cache_max_objects: 2, ..Default::default() };
+    let sender = ctx.sender(&tx_group, cfg).unwrap();
+    sender.send(&[1; 20_000]).unwrap();
+    sender.send(&[2; 20_000]).unwrap();
+    assert!(matches!(sender.try_send(&[3; 10]), Err(Error::WouldBlock(_))));
+    let start = Instant::now();
+    assert!(matches!(sender.send_timeout(&[3; 10], Duration::from_millis(200)), Err(Error::Timeout)));
+    assert!(start.elapsed() >= Duration::from_millis(190));
+    assert!(start.elapsed() < Duration::from_secs(2));
+    // A blocking send waits for room and then succeeds (20 kB at 100 kbit/s
+    // takes about 1.7 s).
+    let id = sender.send(&[4; 10]).unwrap();
+    assert!(id >= 2);
+}
+
+#[test]
+fn an_idle_context_uses_no_cpu() {
+    private_network();
+    let (tx_group, rx_group) = groups(7108);
+    let ctx = Context::new().unwrap();
+    let r = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    // Learn the engine thread's id from a callback that runs on it.
+    let (tx, rx) = mpsc::channel();
+    r.set_callback(Some(Box::new(move |_| {
+        // SAFETY: gettid has no arguments.
+        let _ = tx.send(unsafe { libc::gettid() });
+    })));
+    let s = ctx.sender(&tx_group, fast_sender()).unwrap();
+    s.send(b"warm up").unwrap();
+    s.flush_timeout(Duration::from_secs(10)).unwrap();
+    let tid = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = thread_cpu_ticks(tid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = thread_cpu_ticks(tid) - before;
+    // Clock ticks are 10 ms; a polling loop would use about 200.
+    assert!(used <= 2, "the idle engine thread used {used} clock ticks of CPU in 2 s");
+}
+
+/// utime + stime of one of our threads, in clock ticks.
+fn thread_cpu_ticks(tid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    // Fields after the ")" that ends the thread name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
