@@ -271,7 +271,8 @@ impl Receiver {
     /// context's engine thread: it must return quickly and must not call
     /// blocking methods of this context, or all its sessions stall. Messages
     /// queued before the call stay in the queue. A panic in `f` removes it.
-    /// `None` goes back to queueing.
+    /// `None` goes back to queueing. Do not call `set_callback` from inside
+    /// `f` (it would wait for itself).
     pub fn set_callback(&self, f: Option<Callback>) {
         self.queue.set_callback(f);
     }
