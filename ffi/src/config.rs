@@ -1,0 +1,478 @@
+//! Versioned configuration structs.
+//!
+//! Each config struct starts with `size`, the `sizeof` the caller compiled
+//! with; `mcast_*_config_init` (an inline function in the header that passes
+//! `sizeof *cfg` to `mcast_*_config_init_sized`) fills it in. The library
+//! reads only `size` bytes and takes its defaults for fields the caller does
+//! not know yet, and refuses a larger struct whose unknown tail is not zero.
+//!
+//! Rules for changing these structs (the ABI depends on them):
+//! - only append fields; never reorder, resize or remove one;
+//! - keep every struct free of implicit padding (fill gaps with `reserved`
+//!   fields, which must be 0), so an old struct's tail never overlaps a
+//!   new field (the `no_padding` test checks this);
+//! - only use integer types (any bit pattern is a valid value).
+
+use std::ffi::c_int;
+use std::mem::size_of;
+use std::time::Duration;
+
+use mcast_core::{ContextConfig, Error, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
+
+use crate::error::{guard, invalid, mcast_status};
+
+/// How a receiver treats objects sent before it heard a sender
+/// (`mcast_receiver_config.sync_policy`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mcast_sync_policy {
+    /// Start with the object the first packet heard belongs to (libnorm's
+    /// default).
+    MCAST_SYNC_CURRENT = 0,
+    /// Also ask for up to `sync_window` older objects still in the sender's
+    /// cache, so a receiver started before the sender gets every object
+    /// (the default).
+    MCAST_SYNC_ALL = 1,
+}
+
+/// Settings of a context (`mcast_ctx_new`), applied to every socket of it.
+/// Initialise with `mcast_config_init` before setting fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mcast_config {
+    /// `sizeof(mcast_config)` as the caller compiled it; set by
+    /// `mcast_config_init`.
+    pub size: usize,
+    /// IPv6 hop limit of multicast datagrams (default 1: the local link).
+    pub hop_limit: u32,
+    /// Non-zero: other sockets of this host receive our datagrams (needed
+    /// when sender and receiver share a host). Default 1.
+    pub loopback: c_int,
+    /// Socket receive buffer in bytes (default 4 MiB; 0 keeps the kernel's).
+    pub recv_buffer: u64,
+    /// Socket send buffer in bytes (default 1 MiB; 0 keeps the kernel's).
+    pub send_buffer: u64,
+}
+
+/// Settings of a sender (`mcast_sender_new`). Initialise with
+/// `mcast_sender_config_init` before setting fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mcast_sender_config {
+    /// `sizeof(mcast_sender_config)` as the caller compiled it; set by
+    /// `mcast_sender_config_init`.
+    pub size: usize,
+    /// Payload bytes per NORM_DATA segment (default 1400).
+    pub segment_size: u16,
+    /// Data segments per FEC block (default 64).
+    pub block_size: u16,
+    /// Parity segments available per block for repairs (default 16;
+    /// block_size + parity <= 255).
+    pub parity: u16,
+    /// Parity segments sent proactively with every block (default 0).
+    pub auto_parity: u16,
+    /// Transmission rate in bits per second, all messages counted (default
+    /// 100000000).
+    pub rate_bps: u64,
+    /// Most objects held for repair at once (default 1024).
+    pub cache_max_objects: u64,
+    /// Most bytes of in-memory objects held for repair at once (default 512
+    /// MiB).
+    pub cache_max_bytes: u64,
+    /// Initial group round-trip time estimate in microseconds (default
+    /// 100000).
+    pub grtt_initial_us: u64,
+    /// Upper bound of the GRTT estimate in microseconds (default 10000000).
+    pub grtt_max_us: u64,
+    /// NACK backoff factor advertised to receivers (default 4; at most 255).
+    pub backoff_factor: u32,
+    /// Group size estimate advertised to receivers (default 1000).
+    pub group_size: u32,
+    /// Number of NORM_CMD(FLUSH) messages at the end of transmission
+    /// (default 20).
+    pub robust_factor: u32,
+    /// Must be 0.
+    pub reserved0: u32,
+}
+
+/// Settings of a receiver (`mcast_receiver_new`). Initialise with
+/// `mcast_receiver_config_init` before setting fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct mcast_receiver_config {
+    /// `sizeof(mcast_receiver_config)` as the caller compiled it; set by
+    /// `mcast_receiver_config_init`.
+    pub size: usize,
+    /// An `mcast_sync_policy` value (default `MCAST_SYNC_ALL`).
+    pub sync_policy: u32,
+    /// How many objects before the first one heard `MCAST_SYNC_ALL` asks
+    /// for (default 256; at most 65535).
+    pub sync_window: u32,
+    /// Largest object accepted; larger ones are reported aborted (default 1
+    /// GiB).
+    pub max_object_size: u64,
+    /// Most bytes buffered per sender for incomplete or undelivered objects
+    /// (default 1 GiB).
+    pub max_buffer_per_sender: u64,
+    /// Most bytes buffered for all senders together, including messages
+    /// waiting for `mcast_recv` (default 2 GiB).
+    pub max_buffer_total: u64,
+    /// Most senders tracked at once (default 64).
+    pub max_senders: u64,
+    /// A sender silent this long (milliseconds) is dropped and its
+    /// incomplete objects aborted (default 60000).
+    pub inactivity_timeout_ms: u64,
+    /// Non-zero: send NACKs unicast to the sender instead of to the group
+    /// (default 0).
+    pub unicast_nacks: c_int,
+    /// Non-zero: never send anything (no NACKs), rely on proactive parity
+    /// (default 0).
+    pub silent: c_int,
+}
+
+/// A config struct as defined here: `size` first, integers only.
+pub(crate) trait Versioned: Copy {
+    const NAME: &'static str;
+    fn defaults() -> Self;
+    fn set_size(&mut self, size: usize);
+}
+
+impl Versioned for mcast_config {
+    const NAME: &'static str = "mcast_config";
+    fn defaults() -> Self {
+        let d = SocketConfig::default();
+        mcast_config {
+            size: size_of::<Self>(),
+            hop_limit: d.hop_limit,
+            loopback: d.loopback as c_int,
+            recv_buffer: d.recv_buffer as u64,
+            send_buffer: d.send_buffer as u64,
+        }
+    }
+    fn set_size(&mut self, size: usize) {
+        self.size = size;
+    }
+}
+
+impl Versioned for mcast_sender_config {
+    const NAME: &'static str = "mcast_sender_config";
+    fn defaults() -> Self {
+        let d = SenderConfig::default();
+        mcast_sender_config {
+            size: size_of::<Self>(),
+            segment_size: d.segment_size,
+            block_size: d.block_size,
+            parity: d.parity,
+            auto_parity: d.auto_parity,
+            rate_bps: d.rate_bps,
+            cache_max_objects: d.cache_max_objects as u64,
+            cache_max_bytes: d.cache_max_bytes,
+            grtt_initial_us: d.grtt_initial.as_micros() as u64,
+            grtt_max_us: d.grtt_max.as_micros() as u64,
+            backoff_factor: d.backoff_factor as u32,
+            group_size: d.group_size,
+            robust_factor: d.robust_factor,
+            reserved0: 0,
+        }
+    }
+    fn set_size(&mut self, size: usize) {
+        self.size = size;
+    }
+}
+
+impl Versioned for mcast_receiver_config {
+    const NAME: &'static str = "mcast_receiver_config";
+    fn defaults() -> Self {
+        let d = ReceiverConfig::default();
+        mcast_receiver_config {
+            size: size_of::<Self>(),
+            sync_policy: match d.sync_policy {
+                SyncPolicy::Current => mcast_sync_policy::MCAST_SYNC_CURRENT as u32,
+                _ => mcast_sync_policy::MCAST_SYNC_ALL as u32,
+            },
+            sync_window: d.sync_window as u32,
+            max_object_size: d.max_object_size,
+            max_buffer_per_sender: d.max_buffer_per_sender,
+            max_buffer_total: d.max_buffer_total,
+            max_senders: d.max_senders as u64,
+            inactivity_timeout_ms: d.inactivity_timeout.as_millis() as u64,
+            unicast_nacks: d.unicast_nacks as c_int,
+            silent: d.silent as c_int,
+        }
+    }
+    fn set_size(&mut self, size: usize) {
+        self.size = size;
+    }
+}
+
+/// Reads a caller's config: NULL gives the defaults; otherwise `cfg->size`
+/// bytes are taken over the defaults.
+pub(crate) unsafe fn read_config<T: Versioned>(cfg: *const T) -> Result<T, Error> {
+    let mut out = T::defaults();
+    if cfg.is_null() {
+        return Ok(out);
+    }
+    let ours = size_of::<T>();
+    // SAFETY: `size` is the first field (a usize at offset 0) of every
+    // config struct; the caller passes a valid struct.
+    let size = unsafe { cfg.cast::<usize>().read_unaligned() };
+    if size < size_of::<usize>() {
+        return Err(invalid(format!(
+            "{}.size is {size}: initialise the struct with {}_init() before setting fields",
+            T::NAME,
+            T::NAME
+        )));
+    }
+    if size > 1 << 16 {
+        return Err(invalid(format!("{}.size is {size}, not a struct size (was it initialised?)", T::NAME)));
+    }
+    let bytes = cfg.cast::<u8>();
+    if size > ours {
+        // SAFETY: the caller's struct is `size` bytes long.
+        let tail = unsafe { std::slice::from_raw_parts(bytes.add(ours), size - ours) };
+        if tail.iter().any(|&b| b != 0) {
+            return Err(invalid(format!(
+                "{} has fields this libmcast ({}) does not know (the program was built with a newer mcast.h): set them to 0 or use a newer library",
+                T::NAME,
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    }
+    // SAFETY: copies min(size, ours) bytes of the caller's struct over ours;
+    // every field is an integer, so any bytes are valid values.
+    unsafe { std::ptr::copy_nonoverlapping(bytes, (&mut out as *mut T).cast::<u8>(), size.min(ours)) };
+    out.set_size(ours);
+    Ok(out)
+}
+
+/// Writes the defaults into a caller's struct of `size` bytes.
+unsafe fn init_sized<T: Versioned>(cfg: *mut T, size: usize) -> Result<(), Error> {
+    if cfg.is_null() {
+        return Err(invalid(format!("{} pointer is NULL", T::NAME)));
+    }
+    if !(size_of::<usize>()..=1 << 16).contains(&size) {
+        return Err(invalid(format!("size {size} is not the size of a {}", T::NAME)));
+    }
+    let mut d = T::defaults();
+    d.set_size(size);
+    let bytes = cfg.cast::<u8>();
+    // SAFETY: the caller's struct is `size` bytes long and writable; fields
+    // beyond ours (a newer header) are zeroed, which means "default".
+    unsafe {
+        std::ptr::write_bytes(bytes, 0, size);
+        std::ptr::copy_nonoverlapping((&d as *const T).cast::<u8>(), bytes, size.min(size_of::<T>()));
+    }
+    Ok(())
+}
+
+fn to_usize(v: u64, what: &str) -> Result<usize, Error> {
+    usize::try_from(v).map_err(|_| invalid(format!("{what} {v} is too large")))
+}
+
+fn flag(v: c_int) -> bool {
+    v != 0
+}
+
+impl mcast_config {
+    pub(crate) fn to_core(&self) -> Result<ContextConfig, Error> {
+        Ok(ContextConfig {
+            socket: SocketConfig {
+                hop_limit: self.hop_limit,
+                loopback: flag(self.loopback),
+                recv_buffer: to_usize(self.recv_buffer, "recv_buffer")?,
+                send_buffer: to_usize(self.send_buffer, "send_buffer")?,
+            },
+        })
+    }
+}
+
+impl mcast_sender_config {
+    pub(crate) fn to_core(&self) -> Result<SenderConfig, Error> {
+        if self.reserved0 != 0 {
+            return Err(invalid("mcast_sender_config.reserved0 must be 0"));
+        }
+        Ok(SenderConfig {
+            segment_size: self.segment_size,
+            block_size: self.block_size,
+            parity: self.parity,
+            auto_parity: self.auto_parity,
+            rate_bps: self.rate_bps,
+            cache_max_objects: to_usize(self.cache_max_objects, "cache_max_objects")?,
+            cache_max_bytes: self.cache_max_bytes,
+            grtt_initial: Duration::from_micros(self.grtt_initial_us),
+            grtt_max: Duration::from_micros(self.grtt_max_us),
+            backoff_factor: u8::try_from(self.backoff_factor)
+                .map_err(|_| invalid(format!("backoff_factor {} is over 255", self.backoff_factor)))?,
+            group_size: self.group_size,
+            robust_factor: self.robust_factor,
+        })
+    }
+}
+
+impl mcast_receiver_config {
+    pub(crate) fn to_core(&self) -> Result<ReceiverConfig, Error> {
+        let sync_policy = match self.sync_policy {
+            0 => SyncPolicy::Current,
+            1 => SyncPolicy::All,
+            v => return Err(invalid(format!("sync_policy {v} is not an mcast_sync_policy value"))),
+        };
+        Ok(ReceiverConfig {
+            sync_policy,
+            sync_window: u16::try_from(self.sync_window)
+                .map_err(|_| invalid(format!("sync_window {} is over 65535", self.sync_window)))?,
+            max_object_size: self.max_object_size,
+            max_buffer_per_sender: self.max_buffer_per_sender,
+            max_buffer_total: self.max_buffer_total,
+            max_senders: to_usize(self.max_senders, "max_senders")?,
+            inactivity_timeout: Duration::from_millis(self.inactivity_timeout_ms),
+            unicast_nacks: flag(self.unicast_nacks),
+            silent: flag(self.silent),
+        })
+    }
+}
+
+/// Fills `*cfg` (of `size` bytes) with this library's defaults and sets
+/// `cfg->size = size`. Call it through the `mcast_config_init(cfg)` inline
+/// function, which passes `sizeof *cfg`.
+///
+/// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
+/// Never blocks.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
+/// implausible.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_config_init_sized(cfg: *mut mcast_config, size: usize) -> mcast_status {
+    guard("mcast_config_init", || unsafe { init_sized(cfg, size) })
+}
+
+/// Fills `*cfg` (of `size` bytes) with this library's sender defaults and
+/// sets `cfg->size = size`. Call it through the
+/// `mcast_sender_config_init(cfg)` inline function, which passes
+/// `sizeof *cfg`.
+///
+/// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
+/// Never blocks.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
+/// implausible.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_sender_config_init_sized(cfg: *mut mcast_sender_config, size: usize) -> mcast_status {
+    guard("mcast_sender_config_init", || unsafe { init_sized(cfg, size) })
+}
+
+/// Fills `*cfg` (of `size` bytes) with this library's receiver defaults and
+/// sets `cfg->size = size`. Call it through the
+/// `mcast_receiver_config_init(cfg)` inline function, which passes
+/// `sizeof *cfg`.
+///
+/// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
+/// Never blocks.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
+/// implausible.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_receiver_config_init_sized(cfg: *mut mcast_receiver_config, size: usize) -> mcast_status {
+    guard("mcast_receiver_config_init", || unsafe { init_sized(cfg, size) })
+}
+
+/// Copies up to `size` bytes of `value` (a stats struct) into `out`.
+pub(crate) unsafe fn write_sized<T: Copy>(out: *mut T, size: usize, value: T, what: &str) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(invalid(format!("{what} pointer is NULL")));
+    }
+    if size > 1 << 16 {
+        return Err(invalid(format!("size {size} is not the size of a {what}")));
+    }
+    let bytes = out.cast::<u8>();
+    // SAFETY: the caller's struct is `size` bytes long and writable; fields
+    // this library does not know (a newer header) read as 0.
+    unsafe {
+        std::ptr::write_bytes(bytes, 0, size);
+        std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), bytes, size.min(size_of::<T>()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::mcast_status::*;
+    use std::mem::MaybeUninit;
+
+    #[test]
+    fn no_padding() {
+        // Field sizes add up to the struct size: no implicit padding.
+        assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
+        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4);
+        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4);
+        assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
+        assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);
+    }
+
+    #[test]
+    fn defaults_round_trip() {
+        let mut c = MaybeUninit::<mcast_sender_config>::uninit();
+        assert_eq!(unsafe { mcast_sender_config_init_sized(c.as_mut_ptr(), size_of::<mcast_sender_config>()) }, MCAST_OK);
+        let c = unsafe { c.assume_init() };
+        assert_eq!(c.size, size_of::<mcast_sender_config>());
+        let core = unsafe { read_config(&c) }.unwrap().to_core().unwrap();
+        let d = SenderConfig::default();
+        assert_eq!((core.segment_size, core.rate_bps, core.grtt_initial, core.robust_factor), (d.segment_size, d.rate_bps, d.grtt_initial, d.robust_factor));
+
+        let mut r = MaybeUninit::<mcast_receiver_config>::uninit();
+        assert_eq!(unsafe { mcast_receiver_config_init_sized(r.as_mut_ptr(), size_of::<mcast_receiver_config>()) }, MCAST_OK);
+        let r = unsafe { read_config(r.as_ptr()) }.unwrap().to_core().unwrap();
+        assert_eq!(r.sync_policy, SyncPolicy::All);
+        assert_eq!(r.inactivity_timeout, ReceiverConfig::default().inactivity_timeout);
+
+        let c = unsafe { read_config::<mcast_config>(std::ptr::null()) }.unwrap().to_core().unwrap();
+        assert_eq!(c, ContextConfig::default());
+    }
+
+    #[test]
+    fn older_and_newer_callers() {
+        // An "older" caller knows only size + hop_limit + loopback.
+        let mut c = mcast_config::defaults();
+        c.size = 16;
+        c.hop_limit = 7;
+        c.recv_buffer = 12345; // beyond the old size: ignored
+        let got = unsafe { read_config(&c) }.unwrap();
+        assert_eq!(got.hop_limit, 7);
+        assert_eq!(got.recv_buffer, mcast_config::defaults().recv_buffer);
+
+        // A "newer" caller with a zero tail is fine; a non-zero tail is not.
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        struct Newer {
+            base: mcast_config,
+            extra: u64,
+        }
+        let mut n = Newer { base: mcast_config::defaults(), extra: 0 };
+        n.base.size = size_of::<Newer>();
+        n.base.hop_limit = 3;
+        assert_eq!(unsafe { read_config(&n.base as *const mcast_config) }.unwrap().hop_limit, 3);
+        n.extra = 1;
+        assert!(unsafe { read_config(&n.base as *const mcast_config) }.is_err());
+
+        // init_sized for a newer caller zeroes the unknown tail.
+        let mut n2 = Newer { base: mcast_config::defaults(), extra: 99 };
+        assert_eq!(unsafe { mcast_config_init_sized(&mut n2.base, size_of::<Newer>()) }, MCAST_OK);
+        assert_eq!((n2.extra, n2.base.size), (0, size_of::<Newer>()));
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let zeroed: mcast_receiver_config = unsafe { std::mem::zeroed() };
+        assert!(unsafe { read_config(&zeroed) }.is_err(), "size 0: not initialised");
+        let mut r = mcast_receiver_config::defaults();
+        r.sync_policy = 2;
+        assert!(r.to_core().is_err());
+        r.sync_policy = 0;
+        r.sync_window = 70000;
+        assert!(r.to_core().is_err());
+        let mut s = mcast_sender_config::defaults();
+        s.backoff_factor = 256;
+        assert!(s.to_core().is_err());
+        s.backoff_factor = 4;
+        s.reserved0 = 1;
+        assert!(s.to_core().is_err());
+        assert_eq!(unsafe { mcast_config_init_sized(std::ptr::null_mut(), 32) }, MCAST_ERR_INVALID_ARGUMENT);
+    }
+}

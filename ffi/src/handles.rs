@@ -1,0 +1,146 @@
+//! The handles C holds.
+//!
+//! Every live handle is registered in one table, keyed by the address handed
+//! to C. Each call looks its handle up (and takes a reference-counted clone)
+//! before using it, so:
+//! - NULL, a freed handle (double free) or a handle of the wrong type gives
+//!   `MCAST_ERR_INVALID_ARGUMENT` instead of undefined behaviour (as long as
+//!   the address was not reused by a newer handle);
+//! - freeing a handle while another thread is inside a call on it is safe:
+//!   the object lives until that call returns.
+//!
+//! Objects are dropped outside the table's lock: dropping a context joins its
+//! engine thread, which may itself need the table (callbacks register
+//! messages).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
+use mcast_core::{Context, Error, Receiver, Sender};
+
+use crate::error::invalid;
+use crate::msg::Msg;
+
+/// A context: one engine thread and the senders and receivers made from it.
+/// Opaque; create with `mcast_ctx_new`, free with `mcast_ctx_free`.
+pub struct mcast_ctx {
+    _opaque: [u8; 0],
+}
+
+/// A sender on one group. Opaque; create with `mcast_sender_new`, free with
+/// `mcast_sender_free`.
+pub struct mcast_sender {
+    _opaque: [u8; 0],
+}
+
+/// A receiver on one group. Opaque; create with `mcast_receiver_new`, free
+/// with `mcast_receiver_free`.
+pub struct mcast_receiver {
+    _opaque: [u8; 0],
+}
+
+/// One received object (or the report of an aborted one). Opaque; returned
+/// by `mcast_recv` or handed to a callback, freed with `mcast_msg_free`.
+pub struct mcast_msg {
+    _opaque: [u8; 0],
+}
+
+pub(crate) enum Handle {
+    Ctx(Arc<Context>),
+    Sender(Arc<Sender>),
+    Receiver(Arc<Receiver>),
+    Msg(Arc<Msg>),
+}
+
+static HANDLES: LazyLock<Mutex<HashMap<usize, Handle>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn table() -> MutexGuard<'static, HashMap<usize, Handle>> {
+    HANDLES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn key<T>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a) as usize
+}
+
+pub(crate) fn add_ctx(c: Context) -> *mut mcast_ctx {
+    let a = Arc::new(c);
+    let k = key(&a);
+    table().insert(k, Handle::Ctx(a));
+    k as *mut mcast_ctx
+}
+
+pub(crate) fn add_sender(s: Sender) -> *mut mcast_sender {
+    let a = Arc::new(s);
+    let k = key(&a);
+    table().insert(k, Handle::Sender(a));
+    k as *mut mcast_sender
+}
+
+pub(crate) fn add_receiver(r: Receiver) -> *mut mcast_receiver {
+    let a = Arc::new(r);
+    let k = key(&a);
+    table().insert(k, Handle::Receiver(a));
+    k as *mut mcast_receiver
+}
+
+pub(crate) fn add_msg(m: Msg) -> *mut mcast_msg {
+    let a = Arc::new(m);
+    let k = key(&a);
+    table().insert(k, Handle::Msg(a));
+    k as *mut mcast_msg
+}
+
+macro_rules! getter {
+    ($get:ident, $take:ident, $cty:ty, $variant:ident, $rty:ty, $what:literal) => {
+        /// The live handle behind `p`.
+        pub(crate) fn $get(p: *const $cty) -> Result<Arc<$rty>, Error> {
+            if p.is_null() {
+                return Err(invalid(concat!($what, " is NULL")));
+            }
+            match table().get(&(p as usize)) {
+                Some(Handle::$variant(a)) => Ok(a.clone()),
+                _ => Err(invalid(format!(concat!("{:p} is not a live ", $what, " (freed already?)"), p))),
+            }
+        }
+
+        /// Removes the handle from the table; the caller drops it (outside
+        /// the lock).
+        pub(crate) fn $take(p: *const $cty) -> Result<Arc<$rty>, Error> {
+            if p.is_null() {
+                return Err(invalid(concat!($what, " is NULL")));
+            }
+            let mut t = table();
+            match t.get(&(p as usize)) {
+                Some(Handle::$variant(_)) => match t.remove(&(p as usize)) {
+                    Some(Handle::$variant(a)) => Ok(a),
+                    _ => unreachable!("checked above"),
+                },
+                _ => Err(invalid(format!(concat!("{:p} is not a live ", $what, " (freed already?)"), p))),
+            }
+        }
+    };
+}
+
+getter!(ctx, take_ctx, mcast_ctx, Ctx, Context, "mcast_ctx");
+getter!(sender, take_sender, mcast_sender, Sender, Sender, "mcast_sender");
+getter!(receiver, take_receiver, mcast_receiver, Receiver, Receiver, "mcast_receiver");
+getter!(msg, take_msg, mcast_msg, Msg, Msg, "mcast_msg");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msg::Msg;
+
+    #[test]
+    fn lookups_check_liveness_and_type() {
+        let m = add_msg(Msg::test_message(b"x"));
+        assert!(msg(m).is_ok());
+        assert!(sender(m as *const mcast_sender).is_err(), "wrong type");
+        assert!(msg(std::ptr::null()).is_err());
+        let held = msg(m).unwrap();
+        drop(take_msg(m).unwrap());
+        assert!(msg(m).is_err(), "freed");
+        assert!(take_msg(m).is_err(), "double free");
+        assert_eq!(held.data, b"x", "a call in progress keeps its object alive");
+    }
+}

@@ -1,0 +1,207 @@
+//! Received messages.
+
+use std::ffi::{c_char, CString};
+use std::net::SocketAddr;
+
+use mcast_core::{Error, Message, ObjectKind};
+
+use crate::error::{guard_value, put};
+use crate::handles::{self, mcast_msg};
+
+/// What an `mcast_msg` holds (`mcast_msg_kind`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mcast_kind {
+    /// A NORM DATA object (sent with `mcast_send` and friends).
+    MCAST_KIND_DATA = 0,
+    /// A NORM FILE object (`mcast_send_file`); its info is the file's name.
+    MCAST_KIND_FILE = 1,
+    /// A NORM STREAM object.
+    MCAST_KIND_STREAM = 2,
+    /// Not data: the report that this object will never be delivered
+    /// (`mcast_recv` returned `MCAST_ERR_ABORTED`). Sender and object id say
+    /// which object; the data and info are empty.
+    MCAST_KIND_ABORTED = 3,
+}
+
+/// What an `mcast_msg` handle points to.
+pub(crate) struct Msg {
+    pub(crate) data: Vec<u8>,
+    pub(crate) info: Vec<u8>,
+    sender: CString,
+    sender_node_id: u32,
+    object_id: u64,
+    kind: mcast_kind,
+}
+
+fn addr_text(a: &SocketAddr) -> CString {
+    CString::new(a.to_string()).unwrap_or_default()
+}
+
+impl Msg {
+    pub(crate) fn from_message(m: Message) -> Msg {
+        let kind = match m.kind {
+            ObjectKind::Data => mcast_kind::MCAST_KIND_DATA,
+            ObjectKind::File => mcast_kind::MCAST_KIND_FILE,
+            ObjectKind::Stream => mcast_kind::MCAST_KIND_STREAM,
+        };
+        Msg { sender: addr_text(&m.sender), data: m.data, info: m.info, sender_node_id: m.sender_node_id, object_id: m.object_id, kind }
+    }
+
+    /// The report of an aborted object, if `e` is one.
+    pub(crate) fn from_abort(e: &Error) -> Option<Msg> {
+        match e {
+            Error::Aborted { sender, object_id, .. } => Some(Msg {
+                data: Vec::new(),
+                info: Vec::new(),
+                sender: addr_text(sender),
+                sender_node_id: 0,
+                object_id: *object_id,
+                kind: mcast_kind::MCAST_KIND_ABORTED,
+            }),
+            _ => None,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn test_message(data: &[u8]) -> Msg {
+        Msg::from_message(Message {
+            data: data.to_vec(),
+            info: b"name".to_vec(),
+            sender: "[fe80::1%2]:5000".parse().unwrap(),
+            sender_node_id: 7,
+            object_id: 42,
+            kind: ObjectKind::File,
+        })
+    }
+}
+
+/// A byte that empty buffers point to, so data pointers are never NULL.
+static EMPTY: u8 = 0;
+
+fn bytes_out(b: &[u8], len: *mut usize) -> *const u8 {
+    unsafe { put(len, b.len()) };
+    if b.is_empty() {
+        &EMPTY
+    } else {
+        b.as_ptr()
+    }
+}
+
+/// The message's content: returns a pointer to its bytes and stores their
+/// number in `*len` (if `len` is not NULL).
+///
+/// Ownership: the bytes belong to the message and stay valid, unchanged,
+/// until `mcast_msg_free(msg)`. Never NULL for a live message (an empty
+/// object gives a valid pointer and length 0); NULL with `*len` = 0 if
+/// `msg` is not a live message (see `mcast_last_error()`).
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_data(msg: *const mcast_msg, len: *mut usize) -> *const u8 {
+    unsafe { put(len, 0) };
+    guard_value("mcast_msg_data", std::ptr::null(), || Ok(bytes_out(&handles::msg(msg)?.data, len)))
+}
+
+/// The message's NORM_INFO (for files, the name the sender gave them, not
+/// NUL-terminated and not sanitised: do not use it as a path as is); may be
+/// empty. Pointer, length, ownership and errors as in `mcast_msg_data`.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_info(msg: *const mcast_msg, len: *mut usize) -> *const u8 {
+    unsafe { put(len, 0) };
+    guard_value("mcast_msg_info", std::ptr::null(), || Ok(bytes_out(&handles::msg(msg)?.info, len)))
+}
+
+/// The address the sender's packets came from, as text:
+/// `"[fe80::1%2]:5000"` (with the interface index as scope for link-local
+/// addresses).
+///
+/// Ownership: a NUL-terminated string owned by the message, valid until
+/// `mcast_msg_free(msg)`. NULL if `msg` is not a live message.
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_sender(msg: *const mcast_msg) -> *const c_char {
+    guard_value("mcast_msg_sender", std::ptr::null(), || Ok(handles::msg(msg)?.sender.as_ptr()))
+}
+
+/// The sender's NORM node id (0 for `MCAST_KIND_ABORTED` reports, or if
+/// `msg` is not a live message).
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_sender_node_id(msg: *const mcast_msg) -> u32 {
+    guard_value("mcast_msg_sender_node_id", 0, || Ok(handles::msg(msg)?.sender_node_id))
+}
+
+/// The object's id: increasing per sender, equal to what the sender's
+/// `mcast_send*` returned (the low 16 bits are NORM's transport id). 0 if
+/// `msg` is not a live message.
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_object_id(msg: *const mcast_msg) -> u64 {
+    guard_value("mcast_msg_object_id", 0, || Ok(handles::msg(msg)?.object_id))
+}
+
+/// What the message holds (data, file, stream, or an abort report).
+/// `MCAST_KIND_ABORTED` if `msg` is not a live message (see
+/// `mcast_last_error()`).
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_kind(msg: *const mcast_msg) -> mcast_kind {
+    guard_value("mcast_msg_kind", mcast_kind::MCAST_KIND_ABORTED, || Ok(handles::msg(msg)?.kind))
+}
+
+/// Frees a message and its bytes.
+///
+/// `msg`: NULL is ignored; a handle that is not a live message (already
+/// freed) is ignored and reported through `mcast_last_error()`.
+/// Thread safety: any thread may free a message (also one received on
+/// another thread or in a callback); do not use it, or pointers obtained
+/// from it, afterwards. Blocking: no. Allowed in a receiver callback.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_free(msg: *mut mcast_msg) {
+    if msg.is_null() {
+        return;
+    }
+    crate::error::guard("mcast_msg_free", || {
+        drop(handles::take_msg(msg)?);
+        Ok(())
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn accessors() {
+        let m = handles::add_msg(Msg::test_message(b"hello"));
+        let mut len = 99;
+        let p = unsafe { mcast_msg_data(m, &mut len) };
+        assert_eq!(unsafe { std::slice::from_raw_parts(p, len) }, b"hello");
+        let p = unsafe { mcast_msg_info(m, &mut len) };
+        assert_eq!(unsafe { std::slice::from_raw_parts(p, len) }, b"name");
+        assert_eq!(unsafe { CStr::from_ptr(mcast_msg_sender(m)) }.to_str().unwrap(), "[fe80::1%2]:5000");
+        assert_eq!(unsafe { mcast_msg_object_id(m) }, 42);
+        assert_eq!(unsafe { mcast_msg_sender_node_id(m) }, 7);
+        assert_eq!(unsafe { mcast_msg_kind(m) }, mcast_kind::MCAST_KIND_FILE);
+        assert!(!unsafe { mcast_msg_data(m, std::ptr::null_mut()) }.is_null());
+        unsafe { mcast_msg_free(m) };
+        // Double free and use after free are caught.
+        unsafe { mcast_msg_free(m) };
+        assert!(unsafe { CStr::from_ptr(crate::mcast_last_error()) }.to_str().unwrap().contains("not a live mcast_msg"));
+        assert!(unsafe { mcast_msg_data(m, &mut len) }.is_null());
+        assert_eq!(len, 0);
+    }
+
+    #[test]
+    fn empty_data_is_not_null() {
+        let m = handles::add_msg(Msg::test_message(b""));
+        let mut len = 5;
+        assert!(!unsafe { mcast_msg_data(m, &mut len) }.is_null());
+        assert_eq!(len, 0);
+        unsafe { mcast_msg_free(m) };
+    }
+}
