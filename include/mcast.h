@@ -508,9 +508,11 @@ const char *mcast_version(void);
  * the calling thread, e.g. `"mcast_sender_new: ff3e::1 is not joined:
  * interface eth9 does not exist"`. Calls that succeed do not clear it.
  *
- * Ownership: the string belongs to libmcast and stays valid on this thread
- * until the next failing libmcast call on this thread; copy it to keep it.
- * Never NULL: `""` if no call failed on this thread yet.
+ * Ownership: a thread-local buffer owned by libmcast: the pointer stays
+ * valid as long as the thread lives, and its content is replaced by the
+ * next failing call on this thread (copy it to keep it). Never NULL: `""`
+ * if no call failed on this thread yet. Messages longer than 2047 bytes
+ * are cut and end in `...`.
  * Thread safety: thread-local; each thread sees its own last error.
  * Never blocks, never fails.
  */

@@ -2,7 +2,7 @@
 //! function runs its body in (panics become `MCAST_ERR_INTERNAL`).
 
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mcast_core::Error;
@@ -43,13 +43,14 @@ pub enum mcast_status {
 
 use mcast_status::*;
 
-struct LastError {
-    message: CString,
-    os_error: c_int,
-}
+/// Room for the last error message, NUL included; longer ones are cut.
+const LAST_ERROR_CAP: usize = 2048;
 
 thread_local! {
-    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError { message: CString::default(), os_error: 0 });
+    /// A fixed buffer, so the pointer `mcast_last_error()` returns never
+    /// dangles (even if the C caller keeps it across a later failure).
+    static LAST_ERROR: RefCell<[u8; LAST_ERROR_CAP]> = const { RefCell::new([0; LAST_ERROR_CAP]) };
+    static LAST_OS_ERROR: Cell<c_int> = const { Cell::new(0) };
     /// Set while a receiver callback runs on this (engine) thread.
     static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
@@ -77,9 +78,21 @@ pub(crate) fn set_error(func: &str, e: &Error) -> mcast_status {
         Error::Io { source, .. } => source.raw_os_error().unwrap_or(0),
         _ => 0,
     };
-    let text = format!("{func}: {e}").replace('\0', "\\0");
-    let message = CString::new(text).unwrap_or_default();
-    LAST_ERROR.with(|l| *l.borrow_mut() = LastError { message, os_error });
+    let mut text = format!("{func}: {e}").replace('\0', "\\0");
+    if text.len() >= LAST_ERROR_CAP {
+        let mut cut = LAST_ERROR_CAP - 4;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    LAST_ERROR.with(|l| {
+        let mut buf = l.borrow_mut();
+        buf[..text.len()].copy_from_slice(text.as_bytes());
+        buf[text.len()] = 0;
+    });
+    LAST_OS_ERROR.with(|o| o.set(os_error));
     status_of(e)
 }
 
@@ -168,14 +181,16 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
 /// the calling thread, e.g. `"mcast_sender_new: ff3e::1 is not joined:
 /// interface eth9 does not exist"`. Calls that succeed do not clear it.
 ///
-/// Ownership: the string belongs to libmcast and stays valid on this thread
-/// until the next failing libmcast call on this thread; copy it to keep it.
-/// Never NULL: `""` if no call failed on this thread yet.
+/// Ownership: a thread-local buffer owned by libmcast: the pointer stays
+/// valid as long as the thread lives, and its content is replaced by the
+/// next failing call on this thread (copy it to keep it). Never NULL: `""`
+/// if no call failed on this thread yet. Messages longer than 2047 bytes
+/// are cut and end in `...`.
 /// Thread safety: thread-local; each thread sees its own last error.
 /// Never blocks, never fails.
 #[no_mangle]
 pub extern "C" fn mcast_last_error() -> *const c_char {
-    catch_unwind(|| LAST_ERROR.with(|l| l.borrow().message.as_ptr())).unwrap_or(c"".as_ptr())
+    catch_unwind(|| LAST_ERROR.with(|l| l.as_ptr().cast::<c_char>().cast_const())).unwrap_or(c"".as_ptr())
 }
 
 /// The `errno` value of the last failure on the calling thread if it was
@@ -185,7 +200,7 @@ pub extern "C" fn mcast_last_error() -> *const c_char {
 /// never fails.
 #[no_mangle]
 pub extern "C" fn mcast_last_os_error() -> c_int {
-    catch_unwind(|| LAST_ERROR.with(|l| l.borrow().os_error)).unwrap_or(0)
+    catch_unwind(|| LAST_OS_ERROR.with(|o| o.get())).unwrap_or(0)
 }
 
 /// A short static description of a status code (`"timed out"`), or
@@ -243,6 +258,17 @@ mod tests {
         // Messages with NUL bytes survive.
         guard("h", || Err(invalid("a\0b")));
         assert_eq!(last(), "h: invalid argument: a\\0b");
+    }
+
+    #[test]
+    fn last_error_pointer_is_stable_and_long_messages_are_cut() {
+        guard("f", || Err(Error::Timeout));
+        let p = mcast_last_error();
+        let long = "é".repeat(3000);
+        guard("f", || Err(invalid(long.clone())));
+        assert_eq!(p, mcast_last_error(), "same buffer");
+        let text = last();
+        assert!(text.len() < LAST_ERROR_CAP && text.ends_with("...") && text.starts_with("f: invalid argument: é"));
     }
 
     #[test]
