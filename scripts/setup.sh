@@ -9,7 +9,8 @@
 #
 # Installs: iproute2 nftables procps (network lab: ip netns, veth, bridge,
 # nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
-# interop tests), tshark (NORM dissector; dumpcap for captures), python3, jq,
+# interop tests, C API tests), valgrind binutils (memcheck and nm for the C
+# API tests), tshark (NORM dissector; dumpcap for captures), python3, jq,
 # xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
 # itself is expected to be installed already (rustup).
 set -euo pipefail
@@ -17,6 +18,7 @@ set -euo pipefail
 PACKAGES=(
     iproute2 nftables procps
     libnorm1 libnorm-dev g++ make pkg-config
+    valgrind binutils
     tshark
     python3 jq xxd diffutils coreutils ca-certificates
 )
@@ -71,7 +73,7 @@ fi
 
 # Tools that must now be there.
 fail=0
-for c in ip nft tc sysctl g++ make pkg-config tshark dumpcap python3 jq xxd cmp timeout; do
+for c in ip nft tc sysctl gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 jq xxd cmp timeout; do
     if ! command -v "$c" >/dev/null 2>&1; then
         echo "setup: error: command '$c' still missing" >&2
         fail=1

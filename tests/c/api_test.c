@@ -1,0 +1,594 @@
+/*
+ * api_test.c -- the C contract of libmcast, checked from C.
+ *
+ *   api_test IFNAME GROUP PORT
+ *
+ * Run it inside a network namespace (tests/c/c_api.sh does, with IFNAME
+ * eth0 of a lab host): it sends multicast on IFNAME, to itself (loopback),
+ * on ports PORT and PORT+1.
+ *
+ * Checks: version macros, status strings, thread-local last error, config
+ * init and versioning (older and newer struct sizes), argument checks (NULL,
+ * invalid UTF-8, bad addresses, port 0, missing interface, bad configs, wrong
+ * and freed handles, double frees), a loopback exchange of DATA and FILE
+ * objects through mcast_recv, the receiver fd (poll) and the engine-thread
+ * callback (including what a callback may not do), stats, concurrent senders,
+ * and freeing a context while another thread is blocked in mcast_recv.
+ *
+ * Prints one line per check and ends with "api_test: N passed, N failed";
+ * exits 0 only if nothing failed. Meant to run clean under valgrind.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mcast.h>
+
+static int passed, failed;
+
+static void check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s: ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (!ok) {
+        printf("   [last error: %s]", mcast_last_error());
+    }
+    printf("\n");
+    fflush(stdout);
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+    }
+}
+
+static int contains(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int fd_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+static const char *IFNAME, *GROUP;
+static uint16_t PORT;
+
+/* ------------------------------------------------------------ basics */
+
+static void *other_thread_last_error(void *arg)
+{
+    const char **out = arg;
+    *out = mcast_last_error();
+    return NULL;
+}
+
+static void test_basics(void)
+{
+    char want[64];
+    snprintf(want, sizeof want, "%d.%d.%d", MCAST_VERSION_MAJOR, MCAST_VERSION_MINOR, MCAST_VERSION_PATCH);
+    check(strcmp(mcast_version(), want) == 0, "mcast_version() \"%s\" matches the header's macros (%s)", mcast_version(), want);
+    check(strcmp(mcast_status_str(MCAST_ERR_TIMEOUT), "timed out") == 0, "mcast_status_str(MCAST_ERR_TIMEOUT)");
+    check(strcmp(mcast_status_str(MCAST_OK), "ok") == 0, "mcast_status_str(MCAST_OK)");
+    check(strcmp(mcast_status_str(12345), "unknown status") == 0, "mcast_status_str of an unknown value");
+    check(strcmp(mcast_last_error(), "") == 0, "no last error before any failure");
+
+    mcast_status st = mcast_ctx_new(NULL, NULL);
+    check(st == MCAST_ERR_INVALID_ARGUMENT, "mcast_ctx_new(NULL, NULL) -> MCAST_ERR_INVALID_ARGUMENT");
+    check(contains(mcast_last_error(), "mcast_ctx_new") && contains(mcast_last_error(), "out is NULL"),
+          "last error names the function and the problem: \"%s\"", mcast_last_error());
+    const char *other = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, other_thread_last_error, &other);
+    pthread_join(t, NULL);
+    check(other && strcmp(other, "") == 0, "the last error is thread-local (another thread sees \"\")");
+    check(mcast_last_os_error() == 0, "mcast_last_os_error() is 0 for a non-I/O error");
+
+    /* Frees of NULL do nothing. */
+    mcast_ctx_free(NULL);
+    mcast_sender_free(NULL);
+    mcast_receiver_free(NULL);
+    mcast_msg_free(NULL);
+    check(1, "freeing NULL handles is a no-op");
+}
+
+/* ------------------------------------------------------------ configs */
+
+static void test_configs(void)
+{
+    mcast_sender_config sc;
+    memset(&sc, 0xab, sizeof sc);
+    check(mcast_sender_config_init(&sc) == MCAST_OK, "mcast_sender_config_init");
+    check(sc.size == sizeof sc && sc.segment_size == 1400 && sc.block_size == 64 && sc.parity == 16 &&
+              sc.auto_parity == 0 && sc.rate_bps == 100000000u && sc.reserved0 == 0,
+          "sender defaults (size %zu, segment %u, block %u, parity %u, rate %" PRIu64 ")", sc.size,
+          (unsigned)sc.segment_size, (unsigned)sc.block_size, (unsigned)sc.parity, sc.rate_bps);
+
+    mcast_receiver_config rc;
+    memset(&rc, 0xab, sizeof rc);
+    check(mcast_receiver_config_init(&rc) == MCAST_OK && rc.size == sizeof rc && rc.sync_policy == MCAST_SYNC_ALL &&
+              rc.sync_window == 256 && rc.unicast_nacks == 0 && rc.silent == 0,
+          "receiver defaults (sync all, window 256)");
+
+    mcast_config cc;
+    memset(&cc, 0xab, sizeof cc);
+    check(mcast_config_init(&cc) == MCAST_OK && cc.size == sizeof cc && cc.hop_limit == 1 && cc.loopback == 1 &&
+              cc.recv_buffer == 4u << 20 && cc.send_buffer == 1u << 20,
+          "context defaults (hop limit 1, loopback on, 4 MiB / 1 MiB buffers)");
+    check(mcast_sender_config_init(NULL) == MCAST_ERR_INVALID_ARGUMENT, "mcast_sender_config_init(NULL)");
+
+    mcast_config zero;
+    memset(&zero, 0, sizeof zero);
+    mcast_ctx *ctx = (mcast_ctx *)1;
+    check(mcast_ctx_new(&zero, &ctx) == MCAST_ERR_INVALID_ARGUMENT && ctx == NULL,
+          "an uninitialised config (size 0) is refused and *out is NULL");
+    check(contains(mcast_last_error(), "mcast_config_init"), "... and the message says to call mcast_config_init: \"%s\"",
+          mcast_last_error());
+
+    /* A program built against an older header: its struct ends earlier. The
+     * fields past its size are not read (defaults apply). */
+    mcast_config old;
+    mcast_config_init(&old);
+    old.size = offsetof(mcast_config, recv_buffer);
+    old.recv_buffer = 1; /* not part of the "old" struct: ignored */
+    check(mcast_ctx_new(&old, &ctx) == MCAST_OK, "a config from an older header (size %zu) is accepted", old.size);
+    mcast_ctx_free(ctx);
+
+    /* A program built against a newer header: unknown fields must be 0. */
+    struct {
+        mcast_config base;
+        uint64_t future_field;
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    mcast_config_init_sized(&newer.base, sizeof newer);
+    check(newer.base.size == sizeof newer && newer.base.hop_limit == 1, "init of a newer (bigger) struct");
+    check(mcast_ctx_new(&newer.base, &ctx) == MCAST_OK, "a newer config whose unknown fields are 0 is accepted");
+    mcast_ctx_free(ctx);
+    newer.future_field = 7;
+    check(mcast_ctx_new(&newer.base, &ctx) == MCAST_ERR_INVALID_ARGUMENT && ctx == NULL,
+          "a newer config with a non-zero unknown field is refused: \"%s\"", mcast_last_error());
+}
+
+/* ------------------------------------------------------------ arguments */
+
+static void test_arguments(mcast_ctx *ctx)
+{
+    mcast_sender *s = (mcast_sender *)1;
+    mcast_receiver *r = NULL;
+    mcast_status st;
+
+    st = mcast_sender_new(NULL, GROUP, PORT, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && s == NULL, "sender_new with a NULL ctx");
+    st = mcast_sender_new(ctx, NULL, PORT, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "group is NULL"), "NULL group");
+    st = mcast_sender_new(ctx, GROUP, PORT, NULL, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "ifname is NULL"), "NULL ifname");
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, NULL, NULL);
+    check(st == MCAST_ERR_INVALID_ARGUMENT, "NULL out");
+    st = mcast_sender_new(ctx, "ff3e::\xff\xfe", PORT, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "UTF-8"), "invalid UTF-8 group: \"%s\"",
+          mcast_last_error());
+    st = mcast_receiver_new(ctx, GROUP, PORT, "eth\xc3", NULL, &r);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "UTF-8"), "invalid UTF-8 ifname");
+    st = mcast_sender_new(ctx, "2001:db8::1", PORT, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "multicast"), "unicast address: \"%s\"",
+          mcast_last_error());
+    st = mcast_receiver_new(ctx, "not an address", PORT, IFNAME, NULL, &r);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "not an IPv6 address"), "garbage address");
+    st = mcast_receiver_new(ctx, "239.1.2.3", PORT, IFNAME, NULL, &r);
+    check(st == MCAST_ERR_INVALID_ARGUMENT, "IPv4 address");
+    st = mcast_sender_new(ctx, GROUP, 0, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "port 0"), "port 0");
+    st = mcast_receiver_new(ctx, GROUP, PORT, "nosuch0", NULL, &r);
+    check(st == MCAST_ERR_NO_SUCH_INTERFACE && r == NULL, "missing interface -> MCAST_ERR_NO_SUCH_INTERFACE: \"%s\"",
+          mcast_last_error());
+
+    mcast_sender_config sc;
+    mcast_sender_config_init(&sc);
+    sc.rate_bps = 10;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "rate"), "rate 10 bit/s refused: \"%s\"",
+          mcast_last_error());
+    mcast_sender_config_init(&sc);
+    sc.backoff_factor = 300;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT, "backoff_factor 300 refused");
+    mcast_sender_config_init(&sc);
+    sc.reserved0 = 1;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT, "reserved0 != 0 refused");
+    mcast_receiver_config rc;
+    mcast_receiver_config_init(&rc);
+    rc.sync_policy = 9;
+    check(mcast_receiver_new(ctx, GROUP, PORT, IFNAME, &rc, &r) == MCAST_ERR_INVALID_ARGUMENT, "sync_policy 9 refused");
+
+    /* Wrong and dead handles. */
+    st = mcast_sender_new((mcast_ctx *)&sc, GROUP, PORT, IFNAME, NULL, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "not a live mcast_ctx"),
+          "a pointer that is not a context: \"%s\"", mcast_last_error());
+    check(mcast_send(NULL, "x", 1, NULL) == MCAST_ERR_INVALID_ARGUMENT, "mcast_send(NULL sender)");
+    check(mcast_receiver_fd(NULL) == -1, "mcast_receiver_fd(NULL) is -1");
+    check(mcast_sender_node_id(NULL) == 0, "mcast_sender_node_id(NULL) is 0");
+    size_t len = 99;
+    check(mcast_msg_data(NULL, &len) == NULL && len == 0, "mcast_msg_data(NULL) is NULL with length 0");
+    check(mcast_msg_sender(NULL) == NULL && mcast_msg_kind(NULL) == MCAST_KIND_ABORTED, "other msg accessors on NULL");
+}
+
+/* ------------------------------------------------------------ exchange */
+
+static int msg_is(mcast_msg *m, const void *data, size_t len, const char *info)
+{
+    size_t dl = 0, il = 0;
+    const uint8_t *d = mcast_msg_data(m, &dl);
+    const uint8_t *i = mcast_msg_info(m, &il);
+    return d && i && dl == len && (len == 0 || memcmp(d, data, len) == 0) && il == strlen(info) &&
+           memcmp(i, info, il) == 0;
+}
+
+static void test_exchange(mcast_ctx *ctx, mcast_sender *s, mcast_receiver *r)
+{
+    mcast_msg *m = (mcast_msg *)1;
+    int fd = mcast_receiver_fd(r);
+    check(fd >= 0, "mcast_receiver_fd is a descriptor (%d)", fd);
+    check(!fd_readable(fd, 0), "fd not readable while nothing is queued");
+    check(mcast_recv(r, &m, 0) == MCAST_ERR_WOULD_BLOCK && m == NULL, "mcast_recv(timeout 0) -> MCAST_ERR_WOULD_BLOCK");
+    double t0 = now_s();
+    mcast_status st = mcast_recv(r, &m, 200);
+    double dt = now_s() - t0;
+    check(st == MCAST_ERR_TIMEOUT && dt >= 0.15 && dt < 5, "mcast_recv(timeout 200 ms) -> MCAST_ERR_TIMEOUT after %.0f ms",
+          dt * 1000);
+    check(mcast_recv(r, NULL, 0) == MCAST_ERR_INVALID_ARGUMENT, "mcast_recv with NULL out");
+
+    /* Three DATA objects: with info, empty, large. */
+    size_t big_len = 300 * 1000;
+    uint8_t *big = malloc(big_len);
+    for (size_t i = 0; i < big_len; i++) {
+        big[i] = (uint8_t)(i * 7 + i / 251);
+    }
+    uint64_t id1 = 0, id2 = 0, id3 = 0, id4 = 0;
+    id1 = 77;
+    st = mcast_send_with_info(s, "hello", 5, "greeting", 8, &id1);
+    check(st == MCAST_OK && id1 != 77, "send_with_info (id %" PRIu64 ")", id1);
+    check(mcast_send(s, NULL, 0, &id2) == MCAST_OK && id2 == id1 + 1, "send of an empty object (NULL, 0)");
+    check(mcast_send_timeout(s, big, big_len, 5000, &id3) == MCAST_OK && id3 == id2 + 1, "send_timeout of 300 kB");
+    check(mcast_try_send(s, "tiny", 4, &id4) == MCAST_OK && id4 == id3 + 1, "try_send");
+    uint64_t bad = 5;
+    check(mcast_send(s, NULL, 5, &bad) == MCAST_ERR_INVALID_ARGUMENT && bad == 0, "send(NULL, 5) refused, id set to 0");
+
+    check(fd_readable(fd, 10000), "fd becomes readable when a message is ready");
+    const struct {
+        uint64_t id;
+        const void *data;
+        size_t len;
+        const char *info;
+    } want[] = {{id1, "hello", 5, "greeting"}, {id2, "", 0, ""}, {id3, big, big_len, ""}, {id4, "tiny", 4, ""}};
+    for (size_t k = 0; k < 4; k++) {
+        st = mcast_recv(r, &m, 10000);
+        check(st == MCAST_OK && m != NULL, "message %zu received", k + 1);
+        if (st != MCAST_OK) {
+            break;
+        }
+        check(mcast_msg_object_id(m) == want[k].id, "... object id %" PRIu64 " (want %" PRIu64 ")", mcast_msg_object_id(m), want[k].id);
+        check(msg_is(m, want[k].data, want[k].len, want[k].info), "... content and info intact (%zu bytes)", want[k].len);
+        check(mcast_msg_kind(m) == MCAST_KIND_DATA, "... kind DATA");
+        check(mcast_msg_sender_node_id(m) == mcast_sender_node_id(s) && mcast_msg_sender_node_id(m) != 0,
+              "... sender node id %" PRIu32, mcast_msg_sender_node_id(m));
+        check(mcast_msg_sender(m) && mcast_msg_sender(m)[0] == '[', "... sender address \"%s\"", mcast_msg_sender(m));
+        mcast_msg_free(m);
+    }
+    free(big);
+    check(!fd_readable(fd, 0), "fd not readable once everything was taken");
+    check(mcast_recv(r, &m, 0) == MCAST_ERR_WOULD_BLOCK, "and mcast_recv(0) says MCAST_ERR_WOULD_BLOCK");
+
+    /* A FILE object. */
+    char path[] = "/tmp/mcast-api-test-XXXXXX";
+    int tfd = mkstemp(path);
+    uint8_t chunk[1000];
+    for (int i = 0; i < 100; i++) {
+        memset(chunk, i, sizeof chunk);
+        if (write(tfd, chunk, sizeof chunk) != (ssize_t)sizeof chunk) {
+            break;
+        }
+    }
+    close(tfd);
+    uint64_t fid = 0;
+    check(mcast_send_file(s, path, &fid) == MCAST_OK && fid == id4 + 1, "send_file of 100 kB");
+    st = mcast_recv(r, &m, 10000);
+    size_t len = 0, il = 0;
+    const uint8_t *d = st == MCAST_OK ? mcast_msg_data(m, &len) : NULL;
+    const uint8_t *info = st == MCAST_OK ? mcast_msg_info(m, &il) : NULL;
+    int same = d && len == 100000;
+    for (size_t i = 0; same && i < len; i++) {
+        same = d[i] == (uint8_t)(i / 1000);
+    }
+    check(same && mcast_msg_kind(m) == MCAST_KIND_FILE && mcast_msg_object_id(m) == fid,
+          "file received intact as kind FILE");
+    check(info && il == strlen(path + 5) && memcmp(info, path + 5, il) == 0, "... its info is the base name \"%s\"", path + 5);
+    mcast_msg_free(m);
+    unlink(path);
+
+    check(mcast_send_file(s, "/nonexistent/mcast-file", NULL) == MCAST_ERR_IO && mcast_last_os_error() == ENOENT,
+          "send_file of a missing file -> MCAST_ERR_IO, errno ENOENT: \"%s\"", mcast_last_error());
+    check(mcast_send_file(s, "/tmp", NULL) == MCAST_ERR_INVALID_ARGUMENT, "send_file of a directory refused");
+    check(mcast_send_file(s, NULL, NULL) == MCAST_ERR_INVALID_ARGUMENT, "send_file(NULL)");
+    check(mcast_flush(s, 20000) == MCAST_OK, "mcast_flush");
+
+    mcast_sender_stats ss;
+    mcast_receiver_stats rs;
+    mcast_status sst = mcast_sender_get_stats(s, &ss);
+    mcast_status rst = mcast_receiver_get_stats(r, &rs);
+    check(sst == MCAST_OK && ss.objects_enqueued >= 5 && ss.datagrams_sent > 200 &&
+              ss.bytes_sent > 400000,
+          "sender stats: %" PRIu64 " objects, %" PRIu64 " datagrams, %" PRIu64 " bytes", ss.objects_enqueued,
+          ss.datagrams_sent, ss.bytes_sent);
+    check(rst == MCAST_OK && rs.objects_completed >= 5 && rs.datagrams_received > 200,
+          "receiver stats: %" PRIu64 " objects, %" PRIu64 " datagrams", rs.objects_completed, rs.datagrams_received);
+    check(mcast_sender_get_stats(s, NULL) == MCAST_ERR_INVALID_ARGUMENT, "stats into NULL refused");
+    /* An older, shorter stats struct gets only its fields. */
+    uint64_t two[3] = {0, 0, 0xdeadbeef};
+    check(mcast_sender_get_stats_sized(s, (mcast_sender_stats *)two, 2 * sizeof(uint64_t)) == MCAST_OK &&
+              two[0] > 0 && two[2] == 0xdeadbeef,
+          "stats into an older, shorter struct write only its size");
+
+    /* Messages: double free and use after free are caught. */
+    mcast_send(s, "again", 5, NULL);
+    st = mcast_recv(r, &m, 10000);
+    check(st == MCAST_OK, "one more message");
+    mcast_msg_free(m);
+    mcast_msg_free(m);
+    check(contains(mcast_last_error(), "not a live mcast_msg"), "double mcast_msg_free is caught: \"%s\"", mcast_last_error());
+    check(mcast_msg_data(m, &len) == NULL && len == 0, "a freed message gives NULL data");
+    check(mcast_recv((mcast_receiver *)s, &m, 0) == MCAST_ERR_INVALID_ARGUMENT,
+          "a sender passed as a receiver is refused: \"%s\"", mcast_last_error());
+    (void)ctx;
+}
+
+/* ------------------------------------------------------------ callback */
+
+struct cb_state {
+    pthread_t main_thread;
+    mcast_sender *s;
+    mcast_receiver *r;
+    atomic_int count;
+    atomic_int bad;
+    atomic_int on_main;
+    atomic_int refusals;
+    atomic_int first_done;
+};
+
+static void on_message(void *user, mcast_status status, mcast_msg *msg)
+{
+    struct cb_state *cs = user;
+    if (pthread_equal(pthread_self(), cs->main_thread)) {
+        atomic_fetch_add(&cs->on_main, 1);
+    }
+    char want[32];
+    snprintf(want, sizeof want, "cb-%d", atomic_load(&cs->count));
+    if (status != MCAST_OK || !msg_is(msg, want, strlen(want), "")) {
+        atomic_fetch_add(&cs->bad, 1);
+    }
+    if (!atomic_load(&cs->first_done)) {
+        /* What a callback may not do: everything that waits for the engine. */
+        mcast_msg *m = NULL;
+        int refused = 0;
+        refused += mcast_send(cs->s, "x", 1, NULL) == MCAST_ERR_WOULD_BLOCK;
+        refused += mcast_flush(cs->s, 100) == MCAST_ERR_WOULD_BLOCK;
+        refused += mcast_recv(cs->r, &m, 100) == MCAST_ERR_WOULD_BLOCK;
+        refused += mcast_receiver_set_callback(cs->r, NULL, NULL) == MCAST_ERR_WOULD_BLOCK;
+        refused += contains(mcast_last_error(), "receiver callback");
+        /* What it may do. */
+        mcast_sender_stats ss;
+        refused += mcast_sender_get_stats(cs->s, &ss) == MCAST_OK;
+        refused += mcast_recv(cs->r, &m, 0) == MCAST_ERR_WOULD_BLOCK; /* nothing queued */
+        mcast_receiver_free(cs->r);                                    /* ignored here */
+        refused += mcast_receiver_fd(cs->r) >= 0;                      /* still alive */
+        atomic_store(&cs->refusals, refused);
+        atomic_store(&cs->first_done, 1);
+    }
+    mcast_msg_free(msg); /* the callback owns msg */
+    atomic_fetch_add(&cs->count, 1);
+}
+
+static void test_callback(mcast_sender *s, mcast_receiver *r)
+{
+    static struct cb_state cs; /* static: atomics start at 0 */
+    cs.main_thread = pthread_self();
+    cs.s = s;
+    cs.r = r;
+    check(mcast_receiver_set_callback(r, on_message, &cs) == MCAST_OK, "mcast_receiver_set_callback");
+    for (int i = 0; i < 5; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "cb-%d", i);
+        mcast_send(s, text, strlen(text), NULL);
+    }
+    double t0 = now_s();
+    while (atomic_load(&cs.count) < 5 && now_s() - t0 < 15) {
+        sleep_ms(10);
+    }
+    check(atomic_load(&cs.count) == 5, "the callback got all 5 messages (%d)", atomic_load(&cs.count));
+    check(atomic_load(&cs.bad) == 0, "... in order, intact, with MCAST_OK");
+    check(atomic_load(&cs.on_main) == 0, "... on the engine thread, not the caller's");
+    check(atomic_load(&cs.refusals) == 8, "... where waiting calls fail with MCAST_ERR_WOULD_BLOCK and others work (%d of 8)",
+          atomic_load(&cs.refusals));
+    check(!fd_readable(mcast_receiver_fd(r), 0), "messages given to the callback do not make the fd readable");
+
+    check(mcast_receiver_set_callback(r, NULL, NULL) == MCAST_OK, "callback removed");
+    uint64_t id = 0;
+    mcast_send(s, "queued", 6, &id);
+    mcast_msg *m = NULL;
+    check(mcast_recv(r, &m, 10000) == MCAST_OK && msg_is(m, "queued", 6, ""), "after removal, messages are queued again");
+    check(atomic_load(&cs.count) == 5, "and the callback is not called any more");
+    mcast_msg_free(m);
+}
+
+/* ------------------------------------------------------------ threads */
+
+struct sender_arg {
+    mcast_sender *s;
+    int thread;
+    int failures;
+};
+
+static void *send_many(void *p)
+{
+    struct sender_arg *a = p;
+    for (int i = 0; i < 25; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "t%d-%02d", a->thread, i);
+        a->failures += mcast_send(a->s, text, strlen(text), NULL) != MCAST_OK;
+    }
+    return NULL;
+}
+
+static void test_threads(mcast_sender *s, mcast_receiver *r)
+{
+    pthread_t t[4];
+    struct sender_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct sender_arg){s, i, 0};
+        pthread_create(&t[i], NULL, send_many, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+    }
+    int next[4] = {0, 0, 0, 0}, got = 0, in_order = 1;
+    for (int k = 0; k < 100; k++) {
+        mcast_msg *m = NULL;
+        if (mcast_recv(r, &m, 10000) != MCAST_OK) {
+            break;
+        }
+        size_t len = 0;
+        const uint8_t *d = mcast_msg_data(m, &len);
+        int th = -1, i = -1;
+        char text[32] = {0};
+        memcpy(text, d, len < 31 ? len : 31);
+        if (sscanf(text, "t%d-%d", &th, &i) == 2 && th >= 0 && th < 4) {
+            in_order &= next[th] == i;
+            next[th] = i + 1;
+            got++;
+        }
+        mcast_msg_free(m);
+    }
+    check(args[0].failures + args[1].failures + args[2].failures + args[3].failures == 0, "4 threads sent 25 messages each");
+    check(got == 100 && in_order, "all 100 received, each thread's in its order (%d)", got);
+}
+
+struct blocked_arg {
+    mcast_receiver *r;
+    mcast_status status;
+    double returned_at;
+};
+
+static void *recv_forever(void *p)
+{
+    struct blocked_arg *a = p;
+    mcast_msg *m = NULL;
+    a->status = mcast_recv(a->r, &m, -1);
+    a->returned_at = now_s();
+    mcast_msg_free(m);
+    return NULL;
+}
+
+/* ------------------------------------------------------------ main */
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s IFNAME GROUP PORT (inside a network namespace)\n", argv[0]);
+        return 2;
+    }
+    IFNAME = argv[1];
+    GROUP = argv[2];
+    PORT = (uint16_t)atoi(argv[3]);
+
+    test_basics();
+    test_configs();
+
+    mcast_ctx *ctx = NULL;
+    check(mcast_ctx_new(NULL, &ctx) == MCAST_OK && ctx, "mcast_ctx_new with the defaults");
+    test_arguments(ctx);
+
+    mcast_sender *s = NULL;
+    mcast_receiver *r = NULL, *r2 = NULL;
+    mcast_receiver_config rc;
+    mcast_receiver_config_init(&rc);
+    rc.sync_policy = MCAST_SYNC_CURRENT;
+    mcast_status st = mcast_receiver_new(ctx, GROUP, PORT, IFNAME, &rc, &r);
+    check(st == MCAST_OK, "receiver on %s [%s]:%u", IFNAME, GROUP, (unsigned)PORT);
+    mcast_sender_config sc;
+    mcast_sender_config_init(&sc);
+    sc.grtt_initial_us = 10000;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_OK, "sender on the same group");
+    check(mcast_receiver_new(ctx, GROUP, PORT + 1, IFNAME, NULL, &r2) == MCAST_OK, "a second receiver on port %u", PORT + 1);
+    if (!s || !r || !r2) {
+        printf("api_test: cannot go on without sender and receivers\n");
+        failed++;
+    } else {
+        check(mcast_sender_node_id(s) != 0 && mcast_receiver_node_id(r) != 0, "node ids %" PRIu32 ", %" PRIu32,
+              mcast_sender_node_id(s), mcast_receiver_node_id(r));
+        test_exchange(ctx, s, r);
+        test_callback(s, r);
+        test_threads(s, r);
+
+        /* Freeing the context wakes a thread blocked in mcast_recv. */
+        struct blocked_arg ba = {r2, MCAST_OK, 0};
+        pthread_t t;
+        pthread_create(&t, NULL, recv_forever, &ba);
+        sleep_ms(200);
+        double t0 = now_s();
+        mcast_ctx_free(ctx);
+        pthread_join(t, NULL);
+        check(ba.status == MCAST_ERR_CLOSED && ba.returned_at - t0 < 5,
+              "mcast_ctx_free ends a blocked mcast_recv with MCAST_ERR_CLOSED");
+        check(mcast_send(s, "late", 4, NULL) == MCAST_ERR_CLOSED, "senders of a freed context say MCAST_ERR_CLOSED");
+        mcast_msg *m = NULL;
+        check(mcast_recv(r, &m, 1000) == MCAST_ERR_CLOSED, "receivers too");
+        mcast_sender_stats ss;
+        check(mcast_sender_get_stats(s, &ss) == MCAST_OK, "stats still work after the context is gone");
+        mcast_sender *s2 = NULL;
+        check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, NULL, &s2) == MCAST_ERR_INVALID_ARGUMENT,
+              "the freed context is not a live handle any more");
+        mcast_ctx_free(ctx);
+        check(contains(mcast_last_error(), "not a live mcast_ctx"), "double mcast_ctx_free is caught");
+        mcast_sender_free(s);
+        mcast_sender_free(s);
+        check(contains(mcast_last_error(), "not a live mcast_sender"), "double mcast_sender_free is caught");
+        mcast_receiver_free(r);
+        mcast_receiver_free(r2);
+        mcast_receiver_free(r);
+        check(contains(mcast_last_error(), "not a live mcast_receiver"), "double mcast_receiver_free is caught");
+        ctx = NULL;
+    }
+    mcast_ctx_free(ctx);
+
+    printf("api_test: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
