@@ -6,12 +6,14 @@
 #     include/mcast.h) and mcast.pc; `nm -D` exports only mcast_* symbols.
 #  2. Compiling through pkg-config against the installed files, with
 #     gcc -std=c11 -Wall -Wextra -Wpedantic -Werror: examples/c/*.c and
-#     tests/c/api_test.c; the header included twice; tests/c/cxx_header.cpp
+#     tests/c/api_test.c; README.md's C example; the header included twice;
+#     tests/c/cxx_header.cpp
 #     with g++ -std=c++17 (same warnings); a static link against libmcast.a.
 #     Programs run without LD_LIBRARY_PATH (rpath from mcast.pc).
 #  3. In a network lab (tests/lab/lab.sh: a sender s and receivers r1-r3,
 #     5 % random loss of incoming UDP on every receiver):
-#     a. tests/c/api_test (the C contract, see the file) and cxx_header;
+#     a. tests/c/api_test (the C contract, see the file), the README's
+#        example (eth1 -> eth0) and cxx_header;
 #     b. C sender -> C receiver, C epoll receiver and `mcast recv`: a message,
 #        files of 0 B, 1 B and 20 MB, and a 2 MB DATA object;
 #     c. `mcast send` -> C receiver and C epoll receiver (20 MB + 1 B files);
@@ -150,6 +152,13 @@ cc_ok sender "$ROOT/examples/c/sender.c"
 cc_ok receiver "$ROOT/examples/c/receiver.c"
 cc_ok epoll_receiver "$ROOT/examples/c/epoll_receiver.c"
 cc_ok api_test "$ROOT/tests/c/api_test.c" -pthread
+# The README's C example, exactly as printed there.
+awk '/^```c$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/README.md" >"$WORK/readme_example.c"
+if [ -s "$WORK/readme_example.c" ]; then
+    cc_ok readme_example "$WORK/readme_example.c"
+else
+    ko "README.md has a C example (a \`\`\`c block)"
+fi
 printf '#include <mcast.h>\n#include <mcast.h>\nint main(void) { return mcast_version() == 0; }\n' >"$WORK/twice.c"
 cc_ok twice "$WORK/twice.c"
 if g++ "${CXXFLAGS[@]}" "${PC_CFLAGS[@]}" -o "$BIN/cxx_header" "$ROOT/tests/c/cxx_header.cpp" "${PC_LIBS[@]}" 2>"$WORK/cxx.log"; then
@@ -243,6 +252,15 @@ if [ -n "$line" ]; then
 else
     ko "api_test did not finish (status $st)"
     tail -20 "$WORK/api_test.log" | sed 's/^/    /'
+fi
+if [ -x "$BIN/readme_example" ]; then
+    # It uses interface eth1; the lab's is eth0.
+    sed 's/"eth1"/"eth0"/g' "$WORK/readme_example.c" >"$WORK/readme_eth0.c"
+    gcc "${CFLAGS[@]}" "${PC_CFLAGS[@]}" -o "$BIN/readme_eth0" "$WORK/readme_eth0.c" "${PC_LIBS[@]}"
+    lab_exec "$LAB" r1 "$BIN/readme_eth0" >"$WORK/readme.log" 2>&1
+    st=$?
+    check "the README's C example runs and receives its message (status $st): $(head -1 "$WORK/readme.log")" \
+        bash -c "[ $st = 0 ] && grep -q 'hello, everyone' '$WORK/readme.log'"
 fi
 lab_exec "$LAB" r1 "$BIN/cxx_header" >"$WORK/cxx_header.log" 2>&1
 check "cxx_header (C++ program) runs: $(cat "$WORK/cxx_header.log")" grep -q "cxx_header: ok" "$WORK/cxx_header.log"
