@@ -274,7 +274,7 @@ fn flag(v: c_int) -> bool {
 }
 
 impl mcast_config {
-    pub(crate) fn to_core(&self) -> Result<ContextConfig, Error> {
+    pub(crate) fn to_core(self) -> Result<ContextConfig, Error> {
         Ok(ContextConfig {
             socket: SocketConfig {
                 hop_limit: self.hop_limit,
@@ -287,7 +287,7 @@ impl mcast_config {
 }
 
 impl mcast_sender_config {
-    pub(crate) fn to_core(&self) -> Result<SenderConfig, Error> {
+    pub(crate) fn to_core(self) -> Result<SenderConfig, Error> {
         if self.reserved0 != 0 {
             return Err(invalid("mcast_sender_config.reserved0 must be 0"));
         }
@@ -310,7 +310,7 @@ impl mcast_sender_config {
 }
 
 impl mcast_receiver_config {
-    pub(crate) fn to_core(&self) -> Result<ReceiverConfig, Error> {
+    pub(crate) fn to_core(self) -> Result<ReceiverConfig, Error> {
         let sync_policy = match self.sync_policy {
             0 => SyncPolicy::Current,
             1 => SyncPolicy::All,
