@@ -650,8 +650,8 @@ enum mcast_status mcast_sender_new(struct mcast_ctx *ctx,
  * Queues `len` bytes at `buf` as one NORM DATA object and returns once it
  * is queued (not yet sent: use `mcast_flush` to wait for that).
  *
- * `buf`: may be NULL if `len` is 0 (an empty object); copied during the
- * call. `object_id_out`: receives the object's id (the same id receivers
+ * Ownership: `buf` may be NULL if `len` is 0 (an empty object); it is
+ * copied during the call, so the caller may reuse it at once. `object_id_out`: receives the object's id (the same id receivers
  * see in `mcast_msg_object_id`); may be NULL; set to 0 on failure.
  *
  * Thread safety: safe from several threads at once (objects are queued in
@@ -674,8 +674,10 @@ enum mcast_status mcast_send(struct mcast_sender *sender,
  * segment, `segment_size` bytes). `info` may be NULL if `info_len` is 0
  * (then the object has an empty NORM_INFO).
  *
+ * Ownership: `buf` and `info` are copied during the call.
  * Thread safety, blocking and errors: as `mcast_send`;
- * `MCAST_ERR_INVALID_ARGUMENT` also for an `info` longer than a segment.
+ * `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
+ * and for an `info` longer than a segment.
  */
 enum mcast_status mcast_send_with_info(struct mcast_sender *sender,
                                        const void *buf,
@@ -688,8 +690,8 @@ enum mcast_status mcast_send_with_info(struct mcast_sender *sender,
  * Like `mcast_send`, but never waits: fails with `MCAST_ERR_WOULD_BLOCK`
  * (the object is then not queued) while the transmit cache is full.
  *
- * Thread safety and errors: as `mcast_send`. Blocking: only for the short
- * exchange with the engine thread (so it also fails with
+ * Ownership, thread safety and errors: as `mcast_send`. Blocking: only
+ * for the short exchange with the engine thread (so it also fails with
  * `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
  */
 enum mcast_status mcast_try_send(struct mcast_sender *sender,
@@ -703,7 +705,9 @@ enum mcast_status mcast_try_send(struct mcast_sender *sender,
  * not queued). `timeout_ms` < 0 waits as long as needed (`mcast_send`);
  * 0 does not wait (`mcast_try_send`, `MCAST_ERR_WOULD_BLOCK`).
  *
- * Thread safety and errors: as `mcast_send`.
+ * Ownership, thread safety and errors: as `mcast_send`; also
+ * `MCAST_ERR_TIMEOUT`. Blocking: at most `timeout_ms` (fails with
+ * `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
  */
 enum mcast_status mcast_send_timeout(struct mcast_sender *sender,
                                      const void *buf,
@@ -737,6 +741,7 @@ enum mcast_status mcast_send_file(struct mcast_sender *sender,
  * `timeout_ms`: < 0 waits as long as needed; otherwise gives up with
  * `MCAST_ERR_TIMEOUT` after that many milliseconds (the flush goes on in
  * the background).
+ * Ownership: nothing changes hands.
  * Thread safety: safe from several threads at once.
  * Blocking: yes (usually about `robust_factor` x 2 x GRTT after the last
  * data). Fails with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
@@ -921,7 +926,8 @@ const uint8_t *mcast_msg_data(const struct mcast_msg *msg,
 /**
  * The message's NORM_INFO (for files, the name the sender gave them, not
  * NUL-terminated and not sanitised: do not use it as a path as is); may be
- * empty. Pointer, length, ownership and errors as in `mcast_msg_data`.
+ * empty. Pointer, length, ownership, thread safety and errors as in
+ * `mcast_msg_data`. Blocking: no.
  */
 const uint8_t *mcast_msg_info(const struct mcast_msg *msg,
                               size_t *len);

@@ -138,8 +138,8 @@ pub unsafe extern "C" fn mcast_sender_new(
 /// Queues `len` bytes at `buf` as one NORM DATA object and returns once it
 /// is queued (not yet sent: use `mcast_flush` to wait for that).
 ///
-/// `buf`: may be NULL if `len` is 0 (an empty object); copied during the
-/// call. `object_id_out`: receives the object's id (the same id receivers
+/// Ownership: `buf` may be NULL if `len` is 0 (an empty object); it is
+/// copied during the call, so the caller may reuse it at once. `object_id_out`: receives the object's id (the same id receivers
 /// see in `mcast_msg_object_id`); may be NULL; set to 0 on failure.
 ///
 /// Thread safety: safe from several threads at once (objects are queued in
@@ -160,8 +160,10 @@ pub unsafe extern "C" fn mcast_send(sender: *mut mcast_sender, buf: *const c_voi
 /// segment, `segment_size` bytes). `info` may be NULL if `info_len` is 0
 /// (then the object has an empty NORM_INFO).
 ///
+/// Ownership: `buf` and `info` are copied during the call.
 /// Thread safety, blocking and errors: as `mcast_send`;
-/// `MCAST_ERR_INVALID_ARGUMENT` also for an `info` longer than a segment.
+/// `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
+/// and for an `info` longer than a segment.
 #[no_mangle]
 pub unsafe extern "C" fn mcast_send_with_info(
     sender: *mut mcast_sender,
@@ -181,8 +183,8 @@ pub unsafe extern "C" fn mcast_send_with_info(
 /// Like `mcast_send`, but never waits: fails with `MCAST_ERR_WOULD_BLOCK`
 /// (the object is then not queued) while the transmit cache is full.
 ///
-/// Thread safety and errors: as `mcast_send`. Blocking: only for the short
-/// exchange with the engine thread (so it also fails with
+/// Ownership, thread safety and errors: as `mcast_send`. Blocking: only
+/// for the short exchange with the engine thread (so it also fails with
 /// `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_try_send(sender: *mut mcast_sender, buf: *const c_void, len: usize, object_id_out: *mut u64) -> mcast_status {
@@ -194,7 +196,9 @@ pub unsafe extern "C" fn mcast_try_send(sender: *mut mcast_sender, buf: *const c
 /// not queued). `timeout_ms` < 0 waits as long as needed (`mcast_send`);
 /// 0 does not wait (`mcast_try_send`, `MCAST_ERR_WOULD_BLOCK`).
 ///
-/// Thread safety and errors: as `mcast_send`.
+/// Ownership, thread safety and errors: as `mcast_send`; also
+/// `MCAST_ERR_TIMEOUT`. Blocking: at most `timeout_ms` (fails with
+/// `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_send_timeout(
     sender: *mut mcast_sender,
@@ -270,6 +274,7 @@ pub unsafe extern "C" fn mcast_send_file(sender: *mut mcast_sender, path: *const
 /// `timeout_ms`: < 0 waits as long as needed; otherwise gives up with
 /// `MCAST_ERR_TIMEOUT` after that many milliseconds (the flush goes on in
 /// the background).
+/// Ownership: nothing changes hands.
 /// Thread safety: safe from several threads at once.
 /// Blocking: yes (usually about `robust_factor` x 2 x GRTT after the last
 /// data). Fails with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
