@@ -150,7 +150,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                 saved.push(s);
             }
             Err(mcast::Error::Timeout) => {}
-            Err(mcast::Error::Aborted { sender, object_id, reason }) => {
+            Err(mcast::Error::Aborted { sender, object_id, reason, .. }) => {
                 // The sender gave up on (or no longer has) this object; it
                 // will never arrive, so say so instead of waiting silently.
                 let text = format!("object {object_id} from {sender} aborted: {reason}");

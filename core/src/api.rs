@@ -268,11 +268,12 @@ impl Receiver {
 
     /// From now on, hand every message (or [`Error::Aborted`] report) to `f`
     /// instead of queueing it for [`Receiver::recv`]. `f` runs on the
-    /// context's engine thread: it must return quickly and must not call
-    /// blocking methods of this context, or all its sessions stall. Messages
-    /// queued before the call stay in the queue. A panic in `f` removes it.
-    /// `None` goes back to queueing. Do not call `set_callback` from inside
-    /// `f` (it would wait for itself).
+    /// context's engine thread and must return quickly: while it runs, no
+    /// session of the context makes progress. Calls that wait for the engine
+    /// (`send`, `flush`, `progress`, ...) fail with [`Error::WouldBlock`] when
+    /// made from `f`. Messages queued before the call stay in the queue. A
+    /// panic in `f` removes it. `None` goes back to queueing. Do not call
+    /// `set_callback` from inside `f` (it would wait for itself).
     pub fn set_callback(&self, f: Option<Callback>) {
         self.queue.set_callback(f);
     }

@@ -33,6 +33,11 @@ use crate::proto::{
 use crate::{Error, Result};
 
 const WAKER: Token = Token(0);
+
+thread_local! {
+    /// True on engine threads (where receiver callbacks run).
+    static ON_ENGINE_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 /// Datagrams read or written per session per loop turn, so that one busy
 /// session cannot starve the others or the command channel.
 const BATCH: usize = 256;
@@ -90,6 +95,13 @@ impl EngineShared {
 
     /// Sends a command and waits for its answer.
     pub(crate) fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T> {
+        if ON_ENGINE_THREAD.with(|f| f.get()) {
+            // Waiting for the engine from the engine thread (a receiver
+            // callback) would wait forever.
+            return Err(Error::WouldBlock(
+                "this call waits for the engine thread and cannot be made from a receiver callback".into(),
+            ));
+        }
         let (reply, answer) = reply_channel();
         self.send(make(reply))?;
         answer.recv().unwrap_or_else(|_| Err(self.gone()))
@@ -126,6 +138,7 @@ pub(crate) fn start(socket_config: SocketConfig) -> Result<(Arc<EngineShared>, s
     let thread = std::thread::Builder::new()
         .name("mcast-engine".into())
         .spawn(move || {
+            ON_ENGINE_THREAD.with(|f| f.set(true));
             let mut engine = engine;
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run()));
             if let Err(panic) = result {
@@ -734,7 +747,7 @@ impl Session {
                         })),
                         ReceiverEvent::Aborted { sender, object_id, reason } => {
                             tracing::info!(%sender.addr, object_id, %reason, "object aborted");
-                            r.queue.push(Err(Error::Aborted { sender: sender.addr, object_id, reason }));
+                            r.queue.push(Err(Error::Aborted { sender: sender.addr, sender_node_id: sender.node_id, object_id, reason }));
                         }
                         ReceiverEvent::SenderJoined(id) => {
                             tracing::info!(sender = %id.addr, node_id = id.node_id, "sender joined")

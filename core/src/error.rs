@@ -43,7 +43,7 @@ pub enum Error {
     /// it (it left its transmit cache), left, restarted, or the object broke a
     /// configured limit. Later objects from that sender are still delivered.
     #[error("object {object_id} from {sender} aborted: {reason}")]
-    Aborted { sender: std::net::SocketAddr, object_id: u64, reason: String },
+    Aborted { sender: std::net::SocketAddr, sender_node_id: u32, object_id: u64, reason: String },
 
     /// A bug in mcast: an invariant was broken. Please report it.
     #[error("internal error: {0}")]

@@ -249,3 +249,21 @@ fn thread_cpu_ticks(tid: i32) -> u64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
+
+#[test]
+fn waiting_calls_from_a_callback_fail_instead_of_deadlocking() {
+    private_network();
+    let (tx_group, rx_group) = groups(7109);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let sender = Arc::new(ctx.sender(&tx_group, fast_sender()).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let s = sender.clone();
+    receiver.set_callback(Some(Box::new(move |_| {
+        let _ = tx.send(s.send(b"from the callback").map(|_| ()));
+    })));
+    sender.send(b"trigger").unwrap();
+    let r = rx.recv_timeout(Duration::from_secs(10)).expect("callback ran");
+    assert!(matches!(r, Err(Error::WouldBlock(_))), "{r:?}");
+    sender.flush_timeout(Duration::from_secs(10)).unwrap();
+}

@@ -51,11 +51,11 @@ impl Msg {
     /// The report of an aborted object, if `e` is one.
     pub(crate) fn from_abort(e: &Error) -> Option<Msg> {
         match e {
-            Error::Aborted { sender, object_id, .. } => Some(Msg {
+            Error::Aborted { sender, sender_node_id, object_id, .. } => Some(Msg {
                 data: Vec::new(),
                 info: Vec::new(),
                 sender: addr_text(sender),
-                sender_node_id: 0,
+                sender_node_id: *sender_node_id,
                 object_id: *object_id,
                 kind: mcast_kind::MCAST_KIND_ABORTED,
             }),
