@@ -8,7 +8,7 @@
 #   4. every test script, one after the other:
 #        tests/lab/*.sh, tests/net/*.sh, tests/interop/*.sh, tests/c/*.sh,
 #        tests/fuzz/*.sh
-#      Convention: a test script is an executable file with a #! line directly
+#      Convention: a test script is a file with a #! line directly
 #      in one of those folders (not in subfolders: tests/interop/fec-kat/ holds
 #      vector generators), that takes no arguments and ends with the line
 #      "N passed, N failed". A script there that is a helper and not a test
@@ -69,9 +69,9 @@ run_step() {
     if grep -q '^test result: ' "$log"; then
         p=$(awk '/^test result: /{for(i=1;i<=NF;i++){if($(i+1) ~ /^passed/)s+=$i}} END{print s+0}' "$log")
         f=$(awk '/^test result: /{for(i=1;i<=NF;i++){if($(i+1) ~ /^failed/)s+=$i}} END{print s+0}' "$log")
-    elif line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1) && [ -n "$line" ]; then
-        p=$(sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/' <<<"$line")
-        f=$(sed -E 's/^([A-Za-z]+: )?[0-9]+ passed, ([0-9]+) failed.*/\2/' <<<"$line")
+    elif line=$(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1) && [ -n "$line" ]; then
+        p=$(sed -E 's/^([A-Za-z0-9_-]+: )?([0-9]+) passed.*/\2/' <<<"$line")
+        f=$(sed -E 's/^([A-Za-z0-9_-]+: )?[0-9]+ passed, ([0-9]+) failed.*/\2/' <<<"$line")
     elif [ "$status" = 0 ]; then
         p=1
     fi
@@ -81,7 +81,9 @@ run_step() {
 
 is_test_script() {
     local f=$1
-    [ -f "$f" ] && [ -x "$f" ] || return 1
+    # Not the executable bit: a test that lost it in a commit must still run
+    # (and fail if broken), never vanish from the run.
+    [ -f "$f" ] || return 1
     head -c 2 "$f" | grep -q '^#!' || return 1
     head -n 10 "$f" | grep -q '^# not-a-test' && return 1
     case "$f" in
