@@ -272,7 +272,9 @@ impl Receiver {
     /// session of the context makes progress. Calls that wait for the engine
     /// (`send`, `flush`, `progress`, ...) fail with [`Error::WouldBlock`] when
     /// made from `f`. Messages queued before the call stay in the queue. A
-    /// panic in `f` removes it. `None` goes back to queueing. Do not call
+    /// panic in `f` removes it. When the receiver or its context closes, `f`
+    /// gets `Err(Error::Closed)` once and is dropped. `None` goes back to
+    /// queueing. Do not call
     /// `set_callback` from inside `f` (it would wait for itself).
     pub fn set_callback(&self, f: Option<Callback>) {
         self.queue.set_callback(f);

@@ -263,6 +263,10 @@ impl RxQueue {
     }
 
     fn close(&self) {
+        // A callback hears about the end once, then is dropped.
+        if let Some(mut f) = lock(&self.callback).take() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(Err(Error::Closed))));
+        }
         let mut q = lock(&self.inner);
         q.closed = true;
         self.update_signal(&mut q);

@@ -141,6 +141,12 @@ fn callback_runs_instead_of_queueing() {
         assert_eq!(data.unwrap(), vec![i; 100]);
     }
     assert!(matches!(receiver.try_recv(), Err(Error::WouldBlock(_))), "nothing may be queued too");
+    // Closing tells the callback, once.
+    drop(sender);
+    ctx.close();
+    let (_, end) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(matches!(end, Err(Error::Closed)), "{end:?}");
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "the callback was dropped after Closed");
 }
 
 #[test]
