@@ -18,6 +18,7 @@ pub mod receiver;
 pub mod sender;
 pub mod source;
 mod common;
+mod stream;
 
 use std::net::SocketAddr;
 
