@@ -7,7 +7,7 @@
 //                 [--linger SECS] [--buffer BYTES] [--debug N] FILE...
 //   normpeer recv --group ADDR --port PORT --interface IF --out DIR
 //                 [--count N] [--timeout SECS] [--node-id ID] [--buffer BYTES]
-//                 [--sync current|all] [--debug N]
+//                 [--sync current|all] [--socket-buffer BYTES] [--debug N]
 //
 // send: every FILE becomes one NORM FILE object (or, with --data, one DATA
 //       object read into memory) whose NORM_INFO is the file's base name.
@@ -18,7 +18,10 @@
 //       the sanitized NORM_INFO (fallback "object-N").  Exits 0 after --count
 //       objects; exits 1 with a message if --timeout (total seconds, default
 //       60) expires first.  Without --count it receives until the timeout and
-//       then exits 0.
+//       then exits 0.  --socket-buffer sets the UDP receive socket buffer
+//       (NormSetRxSocketBuffer, SO_RCVBUF, capped by net.core.rmem_max);
+//       without it the kernel default (rmem_default, ~200 KB) overflows at
+//       100+ Mbit/s and the receiver loses far more than any injected loss.
 //
 // Build: tests/interop/build.sh (g++ -O2 normpeer.cpp -lnorm).
 
@@ -82,7 +85,7 @@ static void usage(FILE* f)
         "                [--linger SECS] [--buffer BYTES] [--debug N] FILE...\n"
         "  normpeer recv --group ADDR --port PORT --interface IF --out DIR\n"
         "                [--count N] [--timeout SECS] [--node-id ID] [--buffer BYTES]\n"
-        "                [--sync current|all] [--debug N]\n"
+        "                [--sync current|all] [--socket-buffer BYTES] [--debug N]\n"
         "defaults: --rate 100000000 --segment 1400 --block 64 --parity 16 --auto-parity 0\n"
         "          --grtt 0.01 --robust 20 --linger 1.0 --buffer 67108864 --timeout 60\n"
         "          --node-id random\n");
@@ -110,6 +113,7 @@ struct Opts {
     long count = 0;
     double timeout = 60.0;
     bool syncAll = false;
+    long socketBuffer = 0;  // 0: kernel default
     std::vector<std::string> files;
 };
 
@@ -192,6 +196,7 @@ static Opts parse_args(int argc, char** argv)
             else if (v == "current") o.syncAll = false;
             else die("--sync must be 'current' or 'all'");
         }
+        else if (!send && a == "--socket-buffer") o.socketBuffer = parse_long(opt, need(), 4096, 0x7fffffffL);
         else if (!send && a == "--timeout") o.timeout = parse_double(opt, need(), 0.001, 1e6);
         else if (a == "-h" || a == "--help") {
             usage(stdout);
@@ -526,8 +531,12 @@ static int do_recv(const Opts& o)
     if (!NormStartReceiver(s, (UINT32)o.buffer))
         die("NormStartReceiver failed (group %s port %ld interface %s)", o.group.c_str(), o.port,
             o.iface.c_str());
-    note("recv: group %s port %ld interface %s node-id %u out %s count %ld timeout %.1f s",
-         o.group.c_str(), o.port, o.iface.c_str(), (unsigned)id, o.out.c_str(), o.count, o.timeout);
+    // libnorm applies this to its open receive socket(s): call after the start.
+    if (o.socketBuffer > 0 && !NormSetRxSocketBuffer(s, (unsigned int)o.socketBuffer))
+        die("NormSetRxSocketBuffer(%ld) failed", o.socketBuffer);
+    note("recv: group %s port %ld interface %s node-id %u out %s count %ld timeout %.1f s%s",
+         o.group.c_str(), o.port, o.iface.c_str(), (unsigned)id, o.out.c_str(), o.count, o.timeout,
+         o.socketBuffer > 0 ? " (socket buffer set)" : "");
 
     double t0 = now_s(), deadline = t0 + o.timeout;
     long done = 0, aborted = 0;
