@@ -117,7 +117,7 @@ transfer() { # LABEL PORT SEND-FLAGS FILE...
         [ "$r" = r2 ] && extra=--unicast-nacks
         # shellcheck disable=SC2086
         lab_exec "$LAB" "$r" "$MCAST" recv --group "$GROUP" --port "$port" --interface eth0 $extra \
-            --out "$work/$label-$r" --count "$n" --timeout 40 --json >"$work/$label-$r.json" 2>"$work/$label-$r.err" &
+            --out "$work/$label-$r" --count "$n" --timeout 20 --json >"$work/$label-$r.json" 2>"$work/$label-$r.err" &
         pids+=($!)
     done
     for r in r1 r2 r3; do wait_joined "$r" || fail "$label: receiver on $r did not join $GROUP"; done
@@ -125,7 +125,7 @@ transfer() { # LABEL PORT SEND-FLAGS FILE...
     for i in "${files[@]}"; do paths+=("$work/src/$i"); done
     t1=$(date +%s.%N)
     # shellcheck disable=SC2086
-    timeout 40 ip netns exec "$LAB-s" "$MCAST" send --group "$GROUP" --port "$port" --interface eth0 --json \
+    timeout 20 ip netns exec "$LAB-s" "$MCAST" send --group "$GROUP" --port "$port" --interface eth0 --json \
         $flags "${paths[@]}" >"$work/$label-send.json" 2>"$work/$label-send.err"
     st=$?
     t2=$(date +%s.%N)
@@ -143,6 +143,8 @@ transfer() { # LABEL PORT SEND-FLAGS FILE...
         else
             fail "$label: $r: recv exit $st, differing/missing: ${bad[*]:-none}"
             tail -5 "$work/$label-$r.err" | sed "s/^/    $r: /"
+            grep -q 'aborted: the sender ended the session' "$work/$label-$r.err" &&
+                echo "    $r: the sender's NORM_CMD(EOT) arrived while $r still lacked data (the sender's flushing ended before $r could NACK again)"
         fi
     done
     echo "    sender: $(jq -c '.stats | {nacks_received, repair_segments_sent, parity_segments_sent, datagrams_sent}' "$work/$label-send.json" 2>/dev/null)"
