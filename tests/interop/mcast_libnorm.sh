@@ -24,9 +24,11 @@
 #     says 0 bytes from its NORM_INFO.
 #
 # The DATA rounds add --auto-parity 4 (4 proactive parity segments per
-# block): each side must then FEC-decode the other's parity (checked on the
-# mcast receivers with fec_recovered_segments > 0).  Every received file is
-# compared byte for byte (cmp) and no receiver may write anything else.
+# block): each side must then FEC-decode the other's parity (on the mcast
+# receivers checked with fec_recovered_segments > 0; on the libnorm receivers
+# only through cmp, and the far fewer NACK repairs the sender prints).  Every
+# received file is compared byte for byte (cmp) and no receiver may write
+# anything else.
 #
 # Known libnorm 1.5.9 behaviour this test works around (not mcast bugs):
 #  - its SENDER crashes (SIGSEGV, bitmask index -1) when receivers NACK for a
