@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mcast::proto::{ObjectKind, Receiver, ReceiverConfig, ReceiverEvent, Sender, SenderConfig};
 use mcast::wire::{
-    fec_id, flags, nack_flags, nack_form, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info, Nack, NormTime, ObjectHeader, Packet,
+    fec_id, nack_flags, nack_form, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info, Nack, NormTime, ObjectHeader, Packet,
     RepairItem, RepairRequest, SenderHeader,
 };
 use proptest::prelude::*;
@@ -30,7 +30,7 @@ fn arb_packet_bytes() -> impl Strategy<Value = Vec<u8>> {
     let sender = (any::<u16>(), any::<u8>(), 0u8..16, 0u8..16).prop_map(|(i, g, b, s)| SenderHeader { instance_id: i % 3, grtt: g, backoff: b, gsize: s }).boxed();
     let obj = (sender.clone(), any::<u8>(), any::<u16>(), proptest::option::of(arb_fti())).prop_map(|(sender, f, id, fti)| ObjectHeader {
         sender,
-        flags: f & !flags::STREAM,
+        flags: f,
         fec_id: fec_id::RS8,
         object_id: id % 8,
         fti,

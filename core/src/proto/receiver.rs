@@ -8,6 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 use super::common::{exponential_backoff, norm_time_add, secs, unwrap_u16, BlockLayout};
+use super::stream::{wire_block, RxStream, Stored, StreamOut, BLOCK_BASE};
 use super::{Destination, ObjectKind, SenderId};
 use crate::fec::Rs8;
 use crate::wire::{
@@ -87,6 +88,16 @@ pub enum ReceiverEvent {
     Aborted { sender: SenderId, object_id: u64, reason: String },
     SenderJoined(SenderId),
     SenderLeft(SenderId),
+    /// Bytes of a stream, in order. `message_end` is true when they end an
+    /// application message (the sender wrote it with `end_of_message`); a
+    /// message may come in several pieces.
+    StreamData { sender: SenderId, object_id: u64, info: Vec<u8>, data: Vec<u8>, message_end: bool },
+    /// Stream bytes that can no longer be recovered (the sender's buffer moved
+    /// on, or this receiver's window overflowed); delivery resumes at the next
+    /// message start.
+    StreamGap { sender: SenderId, object_id: u64, lost_bytes: u64 },
+    /// The sender closed the stream; nothing more of it follows.
+    StreamEnd { sender: SenderId, object_id: u64 },
 }
 
 /// How far along an incomplete object is.
@@ -177,6 +188,10 @@ struct RxObject {
     first_incomplete: u32,
     received_bytes: u64,
     aborted: Option<String>,
+    /// Reassembly state of a stream (once its FTI is known).
+    stream: Option<RxStream>,
+    /// Bytes of receive buffer charged to this object.
+    charge: u64,
 }
 
 impl RxObject {
@@ -193,7 +208,13 @@ impl RxObject {
             first_incomplete: 0,
             received_bytes: 0,
             aborted: None,
+            stream: None,
+            charge: 0,
         }
+    }
+    /// Whether its FTI (size, FEC parameters) is known.
+    fn known(&self) -> bool {
+        self.layout.is_some() || self.stream.is_some()
     }
     fn block_done(&self, block: u32) -> bool {
         self.done.get((block / 64) as usize).is_some_and(|w| w & (1 << (block % 64)) != 0)
@@ -326,7 +347,7 @@ impl Receiver {
                     sender: s.id,
                     object_id: s.report_id(*id),
                     info: o.info.clone().unwrap_or_default(),
-                    received_bytes: o.received_bytes,
+                    received_bytes: o.stream.as_ref().map_or(o.received_bytes, |st| st.delivered_bytes),
                     total_bytes: o.layout.map(|l| l.object_size),
                 });
             }
@@ -433,6 +454,16 @@ impl Receiver {
         s.grtt = quant::unquantize_rtt(h.grtt).max(0.001);
         s.backoff = h.backoff;
         s.gsize = quant::unquantize_gsize(h.gsize);
+        // Timers set while the advertised GRTT was larger are cut to what the
+        // current one allows: the sender's flush rounds are timed by it, and a
+        // receiver still holding off from an early NACK when the last flush
+        // passes would never ask again.
+        let k = s.backoff.max(1) as f64;
+        match s.nack {
+            NackState::Backoff(t) if t > now + secs(k * s.grtt) => s.nack = NackState::Backoff(now + secs(k * s.grtt)),
+            NackState::Holdoff(t) if t > now + secs((k + 2.0) * s.grtt) => s.nack = NackState::Holdoff(now + secs((k + 2.0) * s.grtt)),
+            _ => {}
+        }
         Some(s)
     }
 
@@ -445,9 +476,12 @@ impl Receiver {
             let id = ID_BASE + wire_id as u64;
             s.reference = id;
             s.first_heard = id;
+            // With All, guess up to `window` earlier objects, but not across
+            // id 0: a sender's first object is 0, and one that has sent
+            // 65536 objects has long purged the ones before the wrap.
             s.next_deliver = match policy {
                 SyncPolicy::Current => id,
-                SyncPolicy::All => id - window,
+                SyncPolicy::All => id - window.min(wire_id as u64),
             };
             s.due = Pos { obj: s.next_deliver, block: 0 };
         }
@@ -494,12 +528,24 @@ impl Receiver {
         let repair = h.flags & flags::REPAIR != 0;
         {
             let s = self.senders.get_mut(&node_id).expect("synced");
+            let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0));
+            // Repairs of something this receiver still misses: wait for the
+            // rest of them before asking again. (Repairs for other receivers'
+            // losses must not hold it off, or a steady flow of them would
+            // keep it from ever asking for its own.)
+            let useful = match (&o.stream, &o.layout) {
+                (Some(st), _) => st.block_incomplete(st.peek_block(d.payload_id.block)),
+                (None, Some(_)) => !o.block_done(d.payload_id.block),
+                (None, None) => true,
+            };
             if repair {
                 self.stats.repair_segments_received += 1;
                 *s.overheard.blocks.entry((id, d.payload_id.block)).or_insert(0) = u16::MAX;
-                s.touch_holdoff(now);
+                if useful {
+                    s.touch_holdoff(now);
+                }
             }
-            let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0));
+            let o = s.objects.get_mut(&id).expect("inserted");
             if h.flags & flags::INFO != 0 {
                 o.has_info = true;
             }
@@ -509,7 +555,8 @@ impl Receiver {
         }
         self.store_segment(node_id, id, d);
         if !repair {
-            self.advance_due(now, node_id, Pos { obj: id, block: d.payload_id.block });
+            let block = if kind_of(h.flags) == ObjectKind::Stream { 0 } else { d.payload_id.block };
+            self.advance_due(now, node_id, Pos { obj: id, block });
         } else {
             self.maybe_start_nack(now, node_id);
         }
@@ -523,18 +570,33 @@ impl Receiver {
         let max_total = self.cfg.max_buffer_total;
         let s = self.senders.get_mut(&node_id).expect("known");
         let Some(o) = s.objects.get_mut(&id) else { return };
-        if o.layout.is_some() || o.aborted.is_some() {
+        if o.known() || o.aborted.is_some() {
             return;
         }
         let reason = if fec != fec_id::RS8 {
             Some(format!("FEC encoding {fec} is not supported (only RFC 5510 Reed-Solomon, fec_id 5)"))
-        } else if o.kind == ObjectKind::Stream {
-            Some("stream objects are not supported yet".to_string())
         } else if fti.segment_size == 0 || fti.max_block_len == 0 || fti.max_block_len as u32 + fti.num_parity as u32 > 255 {
             Some(format!(
                 "invalid FEC parameters (segment {}, block {}, parity {})",
                 fti.segment_size, fti.max_block_len, fti.num_parity
             ))
+        } else if o.kind == ObjectKind::Stream {
+            // A stream's FTI size is the sender's buffer: keep that many
+            // blocks (what the sender can still repair), within our limits.
+            let block_bytes = fti.max_block_len as u64 * (fti.segment_size as u64 + 8);
+            let sender_blocks = (fti.object_size / (fti.max_block_len as u64 * fti.segment_size as u64)).max(2);
+            let room = max_buffer.saturating_sub(s.buffered).min(max_total.saturating_sub(total));
+            // Room for four times the sender's buffer (at least 64 blocks):
+            // delivery may wait for an earlier object's repair meanwhile.
+            let window = (4 * sender_blocks).max(64).min(room / block_bytes).min(1 << 20);
+            if window < 2 {
+                Some(format!("receive buffer is full (a stream needs 2 blocks of {block_bytes} bytes)"))
+            } else {
+                o.stream = Some(RxStream::new(fti.max_block_len, fti.segment_size, fti.num_parity, fti.object_size, window));
+                o.charge = window * block_bytes;
+                s.buffered += o.charge;
+                None
+            }
         } else if fti.object_size > max_object {
             Some(format!("object of {} bytes exceeds the limit of {max_object} bytes", fti.object_size))
         } else if s.buffered + fti.object_size > max_buffer {
@@ -548,6 +610,15 @@ impl Receiver {
             o.aborted = Some(reason);
             return;
         }
+        if o.stream.is_some() {
+            s.fti.insert(id, fti);
+            if fti.num_parity > 0 {
+                s.codecs
+                    .entry((fti.max_block_len, fti.num_parity))
+                    .or_insert_with(|| Rs8::new(fti.max_block_len as usize, fti.num_parity as usize).expect("checked bounds"));
+            }
+            return;
+        }
         let Some(layout) = BlockLayout::new(fti.object_size, fti.segment_size, fti.max_block_len, fti.num_parity) else {
             o.aborted = Some("object needs more blocks than fec_id 5 can number".into());
             return;
@@ -555,6 +626,14 @@ impl Receiver {
         o.layout = Some(layout);
         o.data = vec![0u8; fti.object_size as usize];
         o.done = vec![0u64; layout.num_blocks.div_ceil(64) as usize];
+        if fti.object_size == 0 {
+            // Nothing to receive. (mcast sends one empty NORM_DATA for it;
+            // libnorm sends only NORM_INFO and never answers a NACK for data.)
+            o.done[0] = 1;
+            o.blocks_done = 1;
+            o.first_incomplete = 1;
+        }
+        o.charge = fti.object_size;
         s.buffered += fti.object_size;
         s.fti.insert(id, fti);
         if fti.num_parity > 0 {
@@ -565,9 +644,30 @@ impl Receiver {
     }
 
     fn store_segment(&mut self, node_id: u32, id: u64, d: &Data<'_>) {
+        let policy = self.cfg.sync_policy;
         let stats = &mut self.stats;
         let s = self.senders.get_mut(&node_id).expect("known");
         let Some(o) = s.objects.get_mut(&id) else { return };
+        if o.stream.as_ref().is_some_and(|st| st.beyond_window(st.peek_block(d.payload_id.block))) && s.next_deliver < id {
+            // The stream cannot move on while delivery waits for objects
+            // before it. Those we only guessed at (SyncPolicy::All, nothing
+            // heard of them) are given up rather than the stream's data.
+            for g in s.next_deliver..id.min(s.first_heard) {
+                if !s.objects.contains_key(&g) {
+                    s.invalid.insert(g);
+                }
+            }
+            deliver(s, &mut self.events, stats);
+        }
+        let Some(o) = s.objects.get_mut(&id) else { return };
+        if let Some(st) = o.stream.as_mut() {
+            if o.aborted.is_none() {
+                let codec = s.codecs.get(&(st.ndata, st.nparity));
+                let repair = d.object.flags & flags::REPAIR != 0;
+                store_stream_segment(st, codec, d, repair, policy, stats);
+            }
+            return;
+        }
         let Some(layout) = o.layout else { return };
         if o.aborted.is_some() {
             return;
@@ -665,12 +765,23 @@ impl Receiver {
                     // so that everything up to the flush point is asked for.
                     let _ = self.sync(node_id, item.object_id);
                 }
+                let policy = self.cfg.sync_policy;
                 let s = self.senders.get_mut(&node_id).expect("known");
                 let id = s.unwrap(item.object_id);
                 if id > s.reference {
                     s.reference = id;
                 }
-                self.advance_due(now, node_id, Pos { obj: id, block: item.payload_id.block.saturating_add(1) });
+                let mut block = item.payload_id.block.saturating_add(1);
+                if let Some(st) = s.objects.get_mut(&id).and_then(|o| o.stream.as_mut()) {
+                    // Everything up to the flushed segment was sent.
+                    if !st.started {
+                        st.start(BLOCK_BASE + (item.payload_id.block & 0x00ff_ffff) as u64, stream_from_start(st, item.payload_id.block, policy));
+                    }
+                    let b = st.unwrap_block(item.payload_id.block);
+                    st.due = st.due.max(b * st.ndata as u64 + item.payload_id.symbol.min(st.ndata - 1) as u64 + 1);
+                    block = 0;
+                }
+                self.advance_due(now, node_id, Pos { obj: id, block });
             }
             Cmd::Squelch { item, invalid_objects } => {
                 let Some(s) = self.senders.get_mut(&node_id) else { return };
@@ -689,6 +800,12 @@ impl Receiver {
                     if o.aborted.is_none() {
                         o.aborted = Some("the sender no longer has this object (squelched)".into());
                     }
+                }
+                // For a stream, the squelch names its oldest block still kept:
+                // what lies before it is lost (reported as a gap).
+                if let Some(st) = s.objects.get_mut(&oldest).and_then(|o| o.stream.as_mut()).filter(|st| st.started) {
+                    let b = st.unwrap_block(item.payload_id.block);
+                    st.skip_to(b);
                 }
             }
             Cmd::Eot => {
@@ -897,7 +1014,7 @@ impl Receiver {
         let pending: Vec<u64> = s.objects.keys().copied().filter(|id| *id >= s.next_deliver).collect();
         for id in pending {
             // Objects we only guessed at are not reported.
-            if id < s.first_heard && s.objects.get(&id).is_some_and(|o| o.layout.is_none() && o.info.is_none()) {
+            if id < s.first_heard && s.objects.get(&id).is_some_and(|o| !o.known() && o.info.is_none()) {
                 continue;
             }
             self.stats.objects_aborted += 1;
@@ -983,6 +1100,12 @@ fn needs_repair(s: &RemoteSender) -> bool {
                 if o.aborted.is_some() || o.complete() {
                     continue;
                 }
+                if let Some(st) = &o.stream {
+                    if st.started && !st.ended && !st.repair_needs(stream_frontier(s, id, st), st.window).is_empty() {
+                        return true;
+                    }
+                    continue;
+                }
                 let Some(layout) = o.layout else {
                     if s.object_due(id) {
                         return true;
@@ -1024,6 +1147,27 @@ fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
             }
             Some(o) => {
                 if o.aborted.is_some() || o.complete() {
+                    continue;
+                }
+                if let Some(st) = &o.stream {
+                    if !st.started || st.ended {
+                        continue;
+                    }
+                    if o.has_info && o.info.is_none() && !s.overheard.info.contains(&id) {
+                        out.push(nack_form::ITEMS, nack_flags::INFO, item(wire_id, 0, 0, 0), None);
+                    }
+                    let max_blocks = (max_items - out.items.min(max_items)) as u64;
+                    for (b, needed, missing) in st.repair_needs(stream_frontier(s, id, st), max_blocks) {
+                        if out.full() {
+                            break;
+                        }
+                        let wb = wire_block(b);
+                        let covered = s.overheard.blocks.get(&(id, wb)).copied().unwrap_or(0);
+                        if covered >= needed {
+                            continue;
+                        }
+                        push_runs(&mut out, wire_id, wb, st.ndata, &missing);
+                    }
                     continue;
                 }
                 let Some(layout) = o.layout else {
@@ -1162,7 +1306,7 @@ fn decode_block(codec: &Rs8, layout: &BlockLayout, block: u32, b: &RxBlock, data
             continue;
         }
         let (off, len) = layout.segment_range(block, sym);
-        let v = segments[sym as usize].as_ref().ok_or_else(|| crate::fec::FecError::Singular)?;
+        let v = segments[sym as usize].as_ref().ok_or(crate::fec::FecError::Singular)?;
         data[off as usize..off as usize + len].copy_from_slice(&v[..len]);
         n += 1;
         bytes += len as u64;
@@ -1178,10 +1322,35 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
             s.next_deliver += 1;
             continue;
         }
-        let Some(o) = s.objects.get(&id) else { break };
+        let Some(o) = s.objects.get_mut(&id) else { break };
+        if let (Some(st), None) = (o.stream.as_mut(), &o.aborted) {
+            let mut out = Vec::new();
+            st.deliver(&mut out);
+            let (sender, object_id) = (s.id, id - ID_BASE);
+            for piece in out {
+                events.push_back(match piece {
+                    StreamOut::Data(data, message_end) => {
+                        ReceiverEvent::StreamData { sender, object_id, info: o.info.clone().unwrap_or_default(), data, message_end }
+                    }
+                    StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
+                    StreamOut::End => ReceiverEvent::StreamEnd { sender, object_id },
+                });
+            }
+            if !st.ended {
+                break;
+            }
+            stats.objects_completed += 1;
+            let o = s.objects.remove(&id).expect("present");
+            s.invalid.remove(&id);
+            s.fti.remove(&id);
+            s.buffered -= o.charge;
+            s.next_deliver += 1;
+            continue;
+        }
+        let o = s.objects.get(&id).expect("present");
         if let Some(reason) = &o.aborted {
             // Only report objects known to have existed.
-            if id >= s.first_heard || o.layout.is_some() || o.info.is_some() {
+            if id >= s.first_heard || o.known() || o.info.is_some() {
                 stats.objects_aborted += 1;
                 events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.clone() });
             }
@@ -1193,9 +1362,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
         let o = s.objects.remove(&id).expect("present");
         s.invalid.remove(&id);
         s.fti.remove(&id);
-        if let Some(l) = o.layout {
-            s.buffered -= l.object_size;
-        }
+        s.buffered -= o.charge;
         if o.aborted.is_none() {
             events.push_back(ReceiverEvent::Object(ReceivedObject {
                 sender: s.id,
@@ -1206,5 +1373,76 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
             }));
         }
         s.next_deliver += 1;
+    }
+}
+
+/// Pushes NACK items for a sorted list of missing segments (runs as ranges).
+fn push_runs(out: &mut NackBuilder, obj: u16, block: u32, block_len: u16, missing: &[u16]) {
+    let mut run: Option<(u16, u16)> = None;
+    for &sym in missing {
+        run = match run {
+            Some((a, z)) if z + 1 == sym => Some((a, sym)),
+            Some((a, z)) => {
+                out.push_run(obj, block, block_len, a, z);
+                Some((sym, sym))
+            }
+            None => Some((sym, sym)),
+        };
+    }
+    if let Some((a, z)) = run {
+        out.push_run(obj, block, block_len, a, z);
+    }
+}
+
+/// Up to where (in segments) a stream's data should have arrived: what its
+/// sender has sent and flushed or, once a later object has begun, everything
+/// up to its end.
+fn stream_frontier(s: &RemoteSender, id: u64, st: &RxStream) -> u64 {
+    if id < s.due.obj {
+        st.overdue_frontier()
+    } else {
+        st.due
+    }
+}
+
+/// Whether a receiver hearing a stream first at wire block `wire` asks for it
+/// from its beginning: with `SyncPolicy::All` when the sender may still hold
+/// block 0 (it keeps `sender_blocks`), else only at block 0 itself.
+fn stream_from_start(st: &RxStream, wire: u32, policy: SyncPolicy) -> bool {
+    let wire = (wire & 0x00ff_ffff) as u64;
+    wire == 0 || (policy == SyncPolicy::All && wire < st.sender_blocks)
+}
+
+/// Offers a NORM_DATA segment of a stream to its reassembly.
+fn store_stream_segment(st: &mut RxStream, codec: Option<&Rs8>, d: &Data<'_>, repair: bool, policy: SyncPolicy, stats: &mut ReceiverStats) {
+    let wire = d.payload_id.block;
+    if !st.started {
+        st.start(BLOCK_BASE + (wire & 0x00ff_ffff) as u64, stream_from_start(st, wire, policy));
+    }
+    let b = st.unwrap_block(wire);
+    let nd = st.ndata as u64;
+    let symbol = d.payload_id.symbol;
+    if b >= st.read_block() + st.window {
+        // The sender is further ahead than this receiver can buffer: give up
+        // the oldest blocks (reported as a gap when delivery reaches them).
+        st.skip_to(b + 1 - st.window);
+    }
+    if !repair {
+        // Everything the sender sent before this segment should be here.
+        let pos = if symbol < st.ndata { b * nd + symbol as u64 } else { (b + 1) * nd };
+        st.due = st.due.max(pos);
+    }
+    st.alloc_block(b);
+    match st.insert(b, symbol, d.payload, codec) {
+        Stored::New(recovered) => {
+            if symbol < st.ndata {
+                stats.data_segments_received += 1;
+            } else {
+                stats.parity_segments_received += 1;
+            }
+            stats.fec_recovered_segments += recovered as u64;
+        }
+        Stored::Duplicate | Stored::Stale => stats.duplicates += 1,
+        Stored::Malformed => stats.malformed_received += 1,
     }
 }

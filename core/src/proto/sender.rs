@@ -8,6 +8,7 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 use super::common::{secs, BlockLayout, Clock};
+use super::stream::{unwrap_u24, wire_block, StreamParity, TxStream};
 use super::{Destination, ObjectKind, ObjectSource};
 use crate::fec::Rs8;
 use crate::wire::{
@@ -43,6 +44,12 @@ pub struct SenderConfig {
     pub group_size: u32,
     /// Number of NORM_CMD(FLUSH) rounds at the end of transmission.
     pub robust_factor: u32,
+    /// FEC blocks (of `block_size` segments) each stream buffers (at least
+    /// 2; default 64, about 5.8 MB with the default segment and block sizes).
+    /// The writer may run at most half of them ahead of transmission; the
+    /// rest keep sent data for repairs. Data that has left the buffer can no
+    /// longer be repaired (its NACKs are answered with NORM_CMD(SQUELCH)).
+    pub stream_buffer_blocks: usize,
 }
 
 impl Default for SenderConfig {
@@ -60,6 +67,7 @@ impl Default for SenderConfig {
             backoff_factor: 4,
             group_size: 1000,
             robust_factor: 20,
+            stream_buffer_blocks: 64,
         }
     }
 }
@@ -77,6 +85,9 @@ pub enum SenderEvent {
     QueueVacancy,
     /// Reading the object's source failed; the object was dropped.
     ObjectError { id: u64, message: String },
+    /// Stream `id` has room again after a `stream_write` that accepted less
+    /// than it was given (or a `stream_close` that is waiting for room).
+    StreamVacancy { id: u64 },
 }
 
 /// Sender counters.
@@ -135,6 +146,8 @@ struct TxObject {
     first_pass_done: bool,
     /// Parity segments already sent per block (fresh parity serves new losses).
     parity_sent: HashMap<u32, u16>,
+    /// The stream buffer, for `ObjectKind::Stream`.
+    stream: Option<TxStream>,
 }
 
 impl TxObject {
@@ -155,6 +168,12 @@ impl TxObject {
     fn block_started(&self, block: u32) -> bool {
         self.first_pass_done || block < self.next_block || (block == self.next_block && self.next_symbol > 0)
     }
+
+    /// Whether the first pass has something to send now (an open stream may
+    /// have nothing written yet).
+    fn first_pass_ready(&self) -> bool {
+        !self.first_pass_done && (self.info_pending || self.stream.as_ref().is_none_or(|st| st.has_ready()))
+    }
 }
 
 /// Repair needs gathered from NACKs during one aggregation period.
@@ -163,6 +182,8 @@ struct ObjectRepair {
     info: bool,
     whole: bool,
     blocks: BTreeMap<u32, BlockRepair>,
+    /// Stream blocks (64-bit block numbers).
+    stream_blocks: BTreeMap<u64, BlockRepair>,
 }
 
 #[derive(Default)]
@@ -180,12 +201,31 @@ enum TxItem {
     Parity { obj: u64, block: u32, index: u16 },
     /// Whole-object retransmission, expanded block by block when reached.
     Blocks { obj: u64, next: u32 },
+    /// A stream data segment.
+    StreamSegment { obj: u64, block: u64, symbol: u16 },
+    /// A parity segment of a full stream block.
+    StreamParity { obj: u64, block: u64, index: u16 },
+}
+
+impl TxItem {
+    fn obj(&self) -> u64 {
+        match *self {
+            TxItem::Info(o)
+            | TxItem::Segment { obj: o, .. }
+            | TxItem::Parity { obj: o, .. }
+            | TxItem::Blocks { obj: o, .. }
+            | TxItem::StreamSegment { obj: o, .. }
+            | TxItem::StreamParity { obj: o, .. } => o,
+        }
+    }
 }
 
 enum Ctrl {
     Probe,
     Flush,
-    Squelch(Vec<u16>),
+    /// Objects no longer (or never) in the cache; with `stream`, the stream
+    /// whose oldest buffered block the squelch names.
+    Squelch { stream: Option<u64>, invalid: Vec<u16> },
     Eot,
 }
 
@@ -212,6 +252,13 @@ pub struct Sender {
     repair_queue: VecDeque<TxItem>,
     repaired_at: HashMap<(u64, u32), Instant>,
     parity_cache: VecDeque<((u64, u32), std::sync::Arc<Vec<Vec<u8>>>)>,
+    /// A stream got NACKs for blocks that left its buffer.
+    pending_stream_squelch: Option<u64>,
+    stream_repaired_at: HashMap<(u64, u64), Instant>,
+    stream_parity: VecDeque<((u64, u64), StreamParity)>,
+    /// Segments the NACK being processed names per (object, block): one
+    /// receiver's loss, which fresh parity segments repair one for one.
+    nack_tally: HashMap<(u64, u64), u16>,
 
     ctrl: VecDeque<Ctrl>,
     next_tx: Instant,
@@ -223,7 +270,7 @@ pub struct Sender {
     next_probe: Option<Instant>,
 
     /// Last data position of the first pass, named by NORM_CMD(FLUSH).
-    last_pos: Option<(u64, u32, u16)>,
+    last_pos: Option<(u64, u64, u16)>,
     flush_remaining: u32,
     next_flush: Option<Instant>,
     flush_tokens: Vec<u64>,
@@ -268,6 +315,12 @@ impl Sender {
         if config.backoff_factor > 15 {
             return Err(Error::InvalidArgument("backoff factor must be at most 15".into()));
         }
+        if config.stream_buffer_blocks < 2 {
+            return Err(Error::InvalidArgument(format!(
+                "stream buffer of {} blocks is too small (at least 2)",
+                config.stream_buffer_blocks
+            )));
+        }
         let rs = if config.parity > 0 {
             Some(Rs8::new(config.block_size as usize, config.parity as usize).map_err(|e| Error::InvalidArgument(e.to_string()))?)
         } else {
@@ -294,6 +347,10 @@ impl Sender {
             repair_queue: VecDeque::new(),
             repaired_at: HashMap::new(),
             parity_cache: VecDeque::new(),
+            pending_stream_squelch: None,
+            stream_repaired_at: HashMap::new(),
+            stream_parity: VecDeque::new(),
+            nack_tally: HashMap::new(),
             ctrl: VecDeque::new(),
             next_tx: now,
             grtt: quant::unquantize_rtt(grtt_q),
@@ -323,17 +380,9 @@ impl Sender {
             return Err(Error::Closed);
         }
         if kind == ObjectKind::Stream {
-            return Err(Error::InvalidArgument("stream objects are not supported yet".into()));
+            return Err(Error::InvalidArgument("streams are opened with open_stream, not enqueued".into()));
         }
-        if let Some(i) = &info {
-            if i.len() > self.cfg.segment_size as usize {
-                return Err(Error::InvalidArgument(format!(
-                    "info of {} bytes exceeds the segment size {}",
-                    i.len(),
-                    self.cfg.segment_size
-                )));
-            }
-        }
+        self.check_info(&info)?;
         let size = source.len();
         if size >= 1 << 48 {
             return Err(Error::InvalidArgument(format!("object of {size} bytes exceeds NORM's 48-bit size field")));
@@ -341,14 +390,122 @@ impl Sender {
         let layout = BlockLayout::new(size, self.cfg.segment_size, self.cfg.block_size, self.cfg.parity)
             .ok_or_else(|| Error::InvalidArgument(format!("object of {size} bytes needs more than 2^24 blocks; raise the segment or block size")))?;
         let memory = source.memory_size();
+        self.make_room(memory, "object")?;
+        Ok(self.push_object(now, kind, source, info, memory, layout, None))
+    }
+
+    /// Opens a NORM_OBJECT_STREAM: an object without a size, written with
+    /// [`Sender::stream_write`] and ended with [`Sender::stream_close`].
+    /// The stream holds `stream_buffer_blocks` FEC blocks of memory (counted
+    /// against the transmit cache). Objects enqueued while a stream is open
+    /// are sent after it is closed: NORM delivers a sender's objects in order.
+    pub fn open_stream(&mut self, now: Instant, info: Option<Vec<u8>>) -> Result<u64, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        self.check_info(&info)?;
+        let (ndata, seg, blocks) = (self.cfg.block_size, self.cfg.segment_size, self.cfg.stream_buffer_blocks);
+        let buffer_bytes = blocks as u64 * ndata as u64 * seg as u64;
+        // Like libnorm, a stream's FTI object size is its buffer size: it
+        // tells receivers how many blocks the sender keeps for repair.
+        let layout = BlockLayout::new(buffer_bytes, seg, ndata, self.cfg.parity)
+            .filter(|_| buffer_bytes < 1 << 48)
+            .ok_or_else(|| Error::InvalidArgument(format!("stream buffer of {blocks} blocks is too large")))?;
+        let memory = TxStream::memory(ndata, seg, blocks, self.cfg.parity);
+        self.make_room(memory, "stream buffer")?;
+        let stream = TxStream::new(ndata, seg, blocks);
+        Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, memory, layout, Some(stream)))
+    }
+
+    /// Appends bytes to stream `id`; returns how many were taken (possibly
+    /// fewer than given, even 0, when the stream buffer is full:
+    /// `SenderEvent::StreamVacancy` follows once there is room). With
+    /// `end_of_message`, once all of `data` is taken the current segment is
+    /// closed (sent without waiting to be filled) and the next byte starts a
+    /// new message, which receivers that join late or lose data can resync to.
+    pub fn stream_write(&mut self, now: Instant, id: u64, data: &[u8], end_of_message: bool) -> Result<usize, Error> {
+        let busy = self.stream_busy(id);
+        let idx = self.open_stream_index(id)?;
+        let st = self.objects[idx].stream.as_mut().expect("checked");
+        let before = st.write_index;
+        let (n, dropped) = st.write(data, end_of_message, now, &busy);
+        let closed_segment = st.write_index != before;
+        self.forget_stream_blocks(id, &dropped);
+        if n > 0 || closed_segment {
+            self.new_data(now);
+        }
+        Ok(n)
+    }
+
+    /// Sends the partly filled segment of stream `id` now instead of waiting
+    /// for more bytes to fill it.
+    pub fn stream_flush(&mut self, now: Instant, id: u64) -> Result<(), Error> {
+        let idx = self.open_stream_index(id)?;
+        if self.objects[idx].stream.as_mut().expect("checked").flush() {
+            self.new_data(now);
+        }
+        Ok(())
+    }
+
+    /// Ends stream `id`: what was written is sent, then an end-of-stream
+    /// marker. The marker is written as soon as the buffer has room (at once,
+    /// usually); `SenderEvent::ObjectSent` reports when everything went out.
+    pub fn stream_close(&mut self, now: Instant, id: u64) -> Result<(), Error> {
+        let idx = self.open_stream_index(id)?;
+        self.objects[idx].stream.as_mut().expect("checked").end_pending = true;
+        self.service_streams(now);
+        self.new_data(now);
+        Ok(())
+    }
+
+    /// Whether stream `id` would take at least one byte now.
+    pub fn stream_has_room(&self, now: Instant, id: u64) -> bool {
+        let busy = self.stream_busy(id);
+        self.object_index(id)
+            .and_then(|i| self.objects[i].stream.as_ref())
+            .is_some_and(|st| !st.end_pending && !st.end_written && st.has_room(now, &busy))
+    }
+
+    fn open_stream_index(&self, id: u64) -> Result<usize, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let idx = self.object_index(id).ok_or_else(|| Error::InvalidArgument(format!("object {id} is not an open stream")))?;
+        match &self.objects[idx].stream {
+            Some(st) if !st.end_pending && !st.end_written => Ok(idx),
+            Some(_) => Err(Error::InvalidArgument(format!("stream {id} is closed"))),
+            None => Err(Error::InvalidArgument(format!("object {id} is not a stream"))),
+        }
+    }
+
+    /// Something new to send: a flush round in progress restarts after it.
+    fn new_data(&mut self, now: Instant) {
+        self.flush_done_since_data = false;
+        self.flush_remaining = 0;
+        self.next_flush = None;
+        self.activate(now);
+    }
+
+    fn check_info(&self, info: &Option<Vec<u8>>) -> Result<(), Error> {
+        match info {
+            Some(i) if i.len() > self.cfg.segment_size as usize => Err(Error::InvalidArgument(format!(
+                "info of {} bytes exceeds the segment size {}",
+                i.len(),
+                self.cfg.segment_size
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes room for `memory` more bytes by purging the oldest objects whose
+    /// first pass is over; objects not yet sent once are never purged.
+    fn make_room(&mut self, memory: u64, what: &str) -> Result<(), Error> {
         if memory > self.cfg.cache_max_bytes {
             return Err(Error::CacheFull(format!(
-                "object of {memory} bytes exceeds the transmit cache of {} bytes",
+                "{what} of {memory} bytes exceeds the transmit cache of {} bytes",
                 self.cfg.cache_max_bytes
             )));
         }
-        // Make room by purging the oldest objects whose first pass is over;
-        // objects not yet sent once are never purged.
         while self.objects.len() >= self.cfg.cache_max_objects.max(1) || self.cache_bytes + memory > self.cfg.cache_max_bytes {
             match self.objects.front() {
                 Some(o) if o.first_pass_done => {
@@ -361,6 +518,20 @@ impl Sender {
                 }
             }
         }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_object(
+        &mut self,
+        now: Instant,
+        kind: ObjectKind,
+        source: Box<dyn ObjectSource>,
+        info: Option<Vec<u8>>,
+        memory: u64,
+        layout: BlockLayout,
+        stream: Option<TxStream>,
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.cache_bytes += memory;
@@ -376,14 +547,66 @@ impl Sender {
             next_symbol: 0,
             first_pass_done: false,
             parity_sent: HashMap::new(),
+            stream,
         });
         self.stats.objects_enqueued += 1;
-        self.flush_done_since_data = false;
-        // New data interrupts a flush round in progress; it restarts after.
-        self.flush_remaining = 0;
-        self.next_flush = None;
-        self.activate(now);
-        Ok(id)
+        self.new_data(now);
+        id
+    }
+
+    /// How long a sent stream block stays in the buffer at least after it was
+    /// last sent or repaired: four repair rounds (a round is the receivers'
+    /// NACK backoff, our aggregation, each up to K GRTTs, and two transits),
+    /// so that receivers whose NACK or repair was lost can still ask. Without
+    /// positive acknowledgement this is what keeps a stream reliable; it
+    /// bounds a stream's rate to its buffer size per 40 GRTTs (K = 4).
+    fn flow_delay(&self) -> Duration {
+        secs(4.0 * self.grtt * (2.0 * self.cfg.backoff_factor as f64 + 2.0))
+    }
+
+    /// Blocks of stream `id` with repairs pending: they must not be reused.
+    fn stream_busy(&self, id: u64) -> std::collections::HashSet<u64> {
+        let mut busy: std::collections::HashSet<u64> =
+            self.pending.get(&id).map(|r| r.stream_blocks.keys().copied().collect()).unwrap_or_default();
+        for item in &self.repair_queue {
+            match *item {
+                TxItem::StreamSegment { obj, block, .. } | TxItem::StreamParity { obj, block, .. } if obj == id => {
+                    busy.insert(block);
+                }
+                _ => {}
+            }
+        }
+        busy
+    }
+
+    /// Forgets repair state of stream blocks that left the buffer.
+    fn forget_stream_blocks(&mut self, id: u64, dropped: &[u64]) {
+        for b in dropped {
+            self.stream_repaired_at.remove(&(id, *b));
+            self.stream_parity.retain(|(k, _)| *k != (id, *b));
+        }
+    }
+
+    /// Writes pending end markers and reports streams that have room again.
+    fn service_streams(&mut self, now: Instant) {
+        for i in 0..self.objects.len() {
+            let id = self.objects[i].id;
+            let Some(st) = self.objects[i].stream.as_ref() else { continue };
+            if !st.end_pending && !st.vacancy_wanted {
+                continue;
+            }
+            let busy = self.stream_busy(id);
+            let st = self.objects[i].stream.as_mut().expect("stream");
+            if st.end_pending {
+                if let Some(dropped) = st.write_end(now, &busy) {
+                    self.forget_stream_blocks(id, &dropped);
+                    self.new_data(now);
+                }
+            } else if st.has_room(now, &busy) {
+                st.vacancy_wanted = false;
+                self.events.push_back(SenderEvent::StreamVacancy { id });
+            }
+        }
     }
 
     /// Whether an object whose source holds `memory` bytes would be accepted
@@ -413,6 +636,8 @@ impl Sender {
         self.pending.remove(&o.id);
         self.parity_cache.retain(|((obj, _), _)| *obj != o.id);
         self.repaired_at.retain(|(obj, _), _| *obj != o.id);
+        self.stream_repaired_at.retain(|(obj, _), _| *obj != o.id);
+        self.stream_parity.retain(|((obj, _), _)| *obj != o.id);
         self.stats.objects_purged += 1;
         self.events.push_back(SenderEvent::ObjectPurged { id: o.id });
     }
@@ -471,8 +696,10 @@ impl Sender {
         }
     }
 
+    /// Whether the first pass has something to send now. An open stream
+    /// with nothing written is not pending (and holds back later objects).
     fn first_pass_pending(&self) -> bool {
-        self.objects.iter().any(|o| !o.first_pass_done)
+        self.objects.iter().find(|o| !o.first_pass_done).is_some_and(|o| o.first_pass_ready())
     }
 
     fn has_tx_work(&self) -> bool {
@@ -506,10 +733,11 @@ impl Sender {
                 }
                 self.stats.nacks_received += 1;
                 self.rtt_sample(now, nack.grtt_response);
+                self.nack_tally.clear();
                 for req in &nack.requests {
                     self.handle_repair_request(now, req);
                 }
-                if !self.pending.is_empty() || !self.pending_squelch.is_empty() {
+                if !self.pending.is_empty() || !self.pending_squelch.is_empty() || self.pending_stream_squelch.is_some() {
                     if self.aggregate_at.is_none() {
                         let k = (self.cfg.backoff_factor.max(1)) as f64;
                         self.aggregate_at = Some(now + secs(k * self.grtt));
@@ -594,7 +822,11 @@ impl Sender {
                     self.pending_squelch.insert(obj as u16);
                     continue;
                 };
-                self.request_object_repair(now, idx, req, first, last, first_obj == last_obj);
+                if self.objects[idx].stream.is_some() {
+                    self.request_stream_repair(now, idx, req, first, last, first_obj == last_obj);
+                } else {
+                    self.request_object_repair(now, idx, req, first, last, first_obj == last_obj);
+                }
             }
         }
     }
@@ -659,10 +891,72 @@ impl Sender {
                 (first.payload_id.symbol, last.payload_id.symbol.max(first.payload_id.symbol))
             };
             let count = (s1 - s0 + 1).min(block_len);
-            br.erasures = br.erasures.max(count);
+            let tally = self.nack_tally.entry((id, block as u64)).or_insert(0);
+            *tally = tally.saturating_add(count).min(block_len);
+            br.erasures = br.erasures.max(*tally);
             if req.form != nack_form::ERASURES {
                 br.explicit.extend((s0..=s1).filter(|s| *s < block_len));
             }
+        }
+    }
+
+    /// A NACK for stream blocks: blocks still buffered are repaired, older
+    /// ones answered with NORM_CMD(SQUELCH) naming the oldest block kept.
+    fn request_stream_repair(&mut self, now: Instant, idx: usize, req: &wire::RepairRequest, first: RepairItem, last: RepairItem, single: bool) {
+        let o = &self.objects[idx];
+        let id = o.id;
+        let has_info = o.info.is_some();
+        let st = o.stream.as_ref().expect("a stream");
+        let grtt = secs(self.grtt);
+        if req.flags & nack_flags::INFO != 0 && has_info {
+            self.pending.entry(id).or_default().info = true;
+        }
+        if req.flags & (nack_flags::SEGMENT | nack_flags::BLOCK) == 0 || req.flags & nack_flags::OBJECT != 0 || !single {
+            // A stream cannot be sent again as a whole.
+            return;
+        }
+        let b0 = unwrap_u24(st.tx_block, first.payload_id.block);
+        let b1 = unwrap_u24(st.tx_block, last.payload_id.block).max(b0);
+        if b1 - b0 > st.max_blocks as u64 {
+            return;
+        }
+        let mut wanted: Vec<(u64, u16, Vec<u16>)> = Vec::new();
+        let mut squelch = false;
+        for b in b0..=b1 {
+            if b < st.first_block {
+                squelch = true;
+                continue;
+            }
+            let sent = st.sent_in(b);
+            if sent == 0 || st.block(b).is_none() {
+                continue;
+            }
+            if self.stream_repaired_at.get(&(id, b)).is_some_and(|t| now < *t + grtt) {
+                continue;
+            }
+            if req.flags & nack_flags::BLOCK != 0 || b0 != b1 {
+                wanted.push((b, sent, (0..sent).collect()));
+                continue;
+            }
+            let (s0, s1) = if req.form == nack_form::ERASURES {
+                (0u16, first.payload_id.symbol.saturating_sub(1))
+            } else {
+                (first.payload_id.symbol, last.payload_id.symbol.max(first.payload_id.symbol))
+            };
+            let count = (s1 - s0 + 1).min(sent);
+            let explicit = if req.form == nack_form::ERASURES { Vec::new() } else { (s0..=s1).filter(|x| *x < sent).collect() };
+            wanted.push((b, count, explicit));
+        }
+        if squelch {
+            self.pending_stream_squelch = Some(id);
+        }
+        let entry = self.pending.entry(id).or_default();
+        for (b, count, explicit) in wanted {
+            let br = entry.stream_blocks.entry(b).or_default();
+            let tally = self.nack_tally.entry((id, b)).or_insert(0);
+            *tally = tally.saturating_add(count).min(st.ndata);
+            br.erasures = br.erasures.max(*tally);
+            br.explicit.extend(explicit);
         }
     }
 
@@ -681,6 +975,12 @@ impl Sender {
         consider(self.aggregate_at);
         consider(self.next_probe);
         consider(self.next_flush);
+        // A stream waiting for room that only time will free.
+        for o in &self.objects {
+            if let Some(st) = o.stream.as_ref().filter(|st| st.end_pending || st.vacancy_wanted) {
+                consider(st.front_reusable_at(&self.stream_busy(o.id)));
+            }
+        }
         t
     }
 
@@ -688,6 +988,7 @@ impl Sender {
         if self.closed {
             return;
         }
+        self.service_streams(now);
         if self.aggregate_at.is_some_and(|t| t <= now) {
             self.aggregate_at = None;
             self.schedule_repairs(now);
@@ -735,11 +1036,35 @@ impl Sender {
 
     /// Turns the NACKs aggregated over the last period into repair transmissions.
     fn schedule_repairs(&mut self, now: Instant) {
+        let flow = self.flow_delay();
         let pending = std::mem::take(&mut self.pending);
         for (id, rep) in pending {
             let Some(idx) = self.object_index(id) else { continue };
             if rep.info && !self.repair_queue.iter().any(|i| matches!(i, TxItem::Info(x) if *x == id)) {
                 self.repair_queue.push_back(TxItem::Info(id));
+            }
+            if let Some(st) = self.objects[idx].stream.as_mut() {
+                for (b, br) in rep.stream_blocks {
+                    let full = st.block_full(b);
+                    let sent_data = st.sent_in(b);
+                    let Some(block) = st.block_mut(b) else { continue };
+                    let sent = block.parity_sent;
+                    let avail = if self.rs.is_some() && full { self.cfg.parity.saturating_sub(sent) } else { 0 };
+                    let fresh = br.erasures.min(avail);
+                    for index in sent..sent + fresh {
+                        self.repair_queue.push_back(TxItem::StreamParity { obj: id, block: b, index });
+                    }
+                    block.parity_sent += fresh;
+                    block.hold_until = block.hold_until.max(Some(now + flow));
+                    if br.erasures > fresh {
+                        let explicit: Vec<u16> = if br.explicit.is_empty() { (0..sent_data).collect() } else { br.explicit.into_iter().collect() };
+                        for symbol in explicit {
+                            self.repair_queue.push_back(TxItem::StreamSegment { obj: id, block: b, symbol });
+                        }
+                    }
+                    self.stream_repaired_at.insert((id, b), now);
+                }
+                continue;
             }
             if rep.whole {
                 self.repair_queue.push_back(TxItem::Blocks { obj: id, next: 0 });
@@ -768,9 +1093,10 @@ impl Sender {
             }
         }
         let squelch = std::mem::take(&mut self.pending_squelch);
-        if !squelch.is_empty() {
+        let stream = self.pending_stream_squelch.take();
+        if !squelch.is_empty() || stream.is_some() {
             let max = (self.cfg.segment_size as usize / 2).max(1);
-            self.ctrl.push_back(Ctrl::Squelch(squelch.into_iter().take(max).collect()));
+            self.ctrl.push_back(Ctrl::Squelch { stream, invalid: squelch.into_iter().take(max).collect() });
         }
         self.flush_done_since_data = false;
         self.flush_remaining = 0;
@@ -784,14 +1110,7 @@ impl Sender {
     }
 
     fn fti(&self, layout: &BlockLayout) -> Fti {
-        Fti {
-            object_size: layout.object_size,
-            segment_size: layout.segment_size,
-            max_block_len: layout.max_block_len,
-            num_parity: layout.num_parity,
-            fec_m: 8,
-            fec_instance: 0,
-        }
+        fti_of(layout)
     }
 
     fn next_sequence(&mut self) -> u16 {
@@ -815,14 +1134,14 @@ impl Sender {
                 return None;
             }
             if let Some(item) = self.repair_queue.pop_front() {
-                if self.write_item(item, true, buf) {
+                if self.write_item(now, item, true, buf) {
                     break;
                 }
                 continue;
             }
             match self.next_first_pass_item() {
                 Some(item) => {
-                    if self.write_item(item, false, buf) {
+                    if self.write_item(now, item, false, buf) {
                         break;
                     }
                 }
@@ -830,6 +1149,9 @@ impl Sender {
             }
         }
         self.account(now, buf.len());
+        if self.objects.iter().any(|o| o.stream.as_ref().is_some_and(|st| st.end_pending || st.vacancy_wanted)) {
+            self.service_streams(now);
+        }
         Some(Destination::Group)
     }
 
@@ -856,11 +1178,35 @@ impl Sender {
             o.info_pending = false;
             return Some(TxItem::Info(o.id));
         }
+        if let Some(st) = o.stream.as_mut() {
+            let id = o.id;
+            let (block, symbol) = st.next_first_pass(auto)?;
+            let item = if symbol < st.ndata {
+                self.last_pos = Some((id, block, symbol));
+                TxItem::StreamSegment { obj: id, block, symbol }
+            } else {
+                let index = symbol - st.ndata;
+                if let Some(b) = st.block_mut(block) {
+                    b.parity_sent = b.parity_sent.max(index + 1);
+                }
+                TxItem::StreamParity { obj: id, block, index }
+            };
+            if st.first_pass_done() {
+                o.first_pass_done = true;
+                self.stats.objects_sent += 1;
+                self.events.push_back(SenderEvent::ObjectSent { id });
+                if self.blocked {
+                    self.blocked = false;
+                    self.events.push_back(SenderEvent::QueueVacancy);
+                }
+            }
+            return Some(item);
+        }
         let block = o.next_block;
         let symbol = o.next_symbol;
         let block_len = o.layout.block_len(block);
         let item = if symbol < block_len {
-            self.last_pos = Some((o.id, block, symbol));
+            self.last_pos = Some((o.id, block as u64, symbol));
             TxItem::Segment { obj: o.id, block, symbol }
         } else {
             let index = symbol - block_len;
@@ -887,11 +1233,11 @@ impl Sender {
     }
 
     /// Encodes one object message; false if the object is gone or unreadable.
-    fn write_item(&mut self, item: TxItem, repair: bool, buf: &mut Vec<u8>) -> bool {
-        let obj = match item {
-            TxItem::Info(o) | TxItem::Segment { obj: o, .. } | TxItem::Parity { obj: o, .. } | TxItem::Blocks { obj: o, .. } => o,
-        };
-        let Some(idx) = self.object_index(obj) else { return false };
+    fn write_item(&mut self, now: Instant, item: TxItem, repair: bool, buf: &mut Vec<u8>) -> bool {
+        let Some(idx) = self.object_index(item.obj()) else { return false };
+        if matches!(item, TxItem::StreamSegment { .. } | TxItem::StreamParity { .. }) {
+            return self.write_stream_item(now, idx, item, repair, buf);
+        }
         if let TxItem::Blocks { obj, next } = item {
             // Expand one block of a whole-object repair, keep the rest queued.
             let layout = self.objects[idx].layout;
@@ -964,7 +1310,78 @@ impl Sender {
                 true
             }
             TxItem::Blocks { .. } => unreachable!("expanded above"),
+            TxItem::StreamSegment { .. } | TxItem::StreamParity { .. } => unreachable!("written by write_stream_item"),
         }
+    }
+
+    /// Encodes one stream segment or parity segment; false if its block left
+    /// the buffer (or, for parity, is not full).
+    fn write_stream_item(&mut self, now: Instant, idx: usize, item: TxItem, repair: bool, buf: &mut Vec<u8>) -> bool {
+        let (block, symbol, parity) = match item {
+            TxItem::StreamSegment { block, symbol, .. } => (block, symbol, None),
+            TxItem::StreamParity { block, index, .. } => {
+                let Some(p) = self.stream_parity_of(idx, block) else { return false };
+                (block, index, Some(p))
+            }
+            _ => return false,
+        };
+        let sender = self.sender_header();
+        let sequence = self.sequence;
+        let flow = self.flow_delay();
+        let o = &mut self.objects[idx];
+        let mut base_flags = o.base_flags();
+        if repair {
+            base_flags |= flags::REPAIR;
+        }
+        let object = ObjectHeader { sender, flags: base_flags, fec_id: fec_id::RS8, object_id: o.id as u16, fti: Some(fti_of(&o.layout)) };
+        let st = o.stream.as_mut().expect("a stream");
+        let ndata = st.ndata;
+        let closed = block * ndata as u64 + (symbol as u64) < st.write_index || parity.is_some();
+        let Some(b) = st.block_mut(block) else { return false };
+        b.hold_until = b.hold_until.max(Some(now + flow));
+        let source_id = self.node_id;
+        let payload_id;
+        match &parity {
+            None => {
+                let Some(seg) = b.segments.get(symbol as usize).filter(|_| closed) else { return false };
+                payload_id = FecPayloadId { block: wire_block(block), symbol, block_len: ndata };
+                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload: seg }) }.encode(buf);
+            }
+            Some(p) => {
+                let (segments, len) = &**p;
+                let rs = self.rs.as_ref().expect("parity only with a codec");
+                let Some(seg) = segments.get(symbol as usize) else { return false };
+                payload_id = FecPayloadId { block: wire_block(block), symbol: rs.parity_symbol_id(ndata as usize, symbol as usize), block_len: ndata };
+                Packet { sequence, source_id, body: Body::Data(Data { object, payload_id, payload: &seg[..*len] }) }.encode(buf);
+            }
+        }
+        self.sequence = self.sequence.wrapping_add(1);
+        if parity.is_some() {
+            self.stats.parity_segments_sent += 1;
+            if repair {
+                self.stats.repair_segments_sent += 1;
+            }
+        } else if repair {
+            self.stats.repair_segments_sent += 1;
+        } else {
+            self.stats.data_segments_sent += 1;
+        }
+        true
+    }
+
+    /// Parity of a full stream block, computed once and kept for a few blocks.
+    fn stream_parity_of(&mut self, idx: usize, block: u64) -> Option<StreamParity> {
+        let key = (self.objects[idx].id, block);
+        if let Some((_, p)) = self.stream_parity.iter().find(|(k, _)| *k == key) {
+            return Some(p.clone());
+        }
+        let rs = self.rs.as_ref()?;
+        let p = std::sync::Arc::new(self.objects[idx].stream.as_ref()?.parity(block, rs, self.cfg.parity as usize)?);
+        if self.stream_parity.len() >= PARITY_CACHE_BLOCKS {
+            self.stream_parity.pop_front();
+        }
+        self.stream_parity.push_back((key, p.clone()));
+        Some(p)
     }
 
     fn fail_object(&mut self, idx: usize, e: std::io::Error) {
@@ -972,7 +1389,7 @@ impl Sender {
         let id = o.id;
         self.cache_bytes -= o.memory;
         self.pending.remove(&id);
-        self.repair_queue.retain(|i| !matches!(i, TxItem::Info(x) | TxItem::Segment { obj: x, .. } | TxItem::Parity { obj: x, .. } | TxItem::Blocks { obj: x, .. } if *x == id));
+        self.repair_queue.retain(|i| i.obj() != id);
         self.stats.objects_aborted += 1;
         self.events.push_back(SenderEvent::ObjectError { id, message: format!("reading object {id} failed: {e}") });
     }
@@ -1023,24 +1440,44 @@ impl Sender {
             }
             Ctrl::Flush => {
                 let (obj, block, symbol) = self.last_pos.unwrap_or((0, 0, 0));
-                let block_len = self.object_index(obj).map(|i| self.objects[i].layout.block_len(block)).unwrap_or(0);
+                let (block, block_len) = match self.object_index(obj).map(|i| &self.objects[i]) {
+                    Some(TxObject { stream: Some(st), .. }) => (wire_block(block), st.ndata),
+                    Some(o) => (block as u32, o.layout.block_len(block as u32)),
+                    None => (block as u32, 0),
+                };
                 self.stats.flushes_sent += 1;
                 Cmd::Flush {
                     item: RepairItem { fec_id: fec_id::RS8, object_id: obj as u16, payload_id: FecPayloadId { block, symbol, block_len } },
                     acking_nodes: Vec::new(),
                 }
             }
-            Ctrl::Squelch(invalid) => {
+            Ctrl::Squelch { stream, invalid } => {
+                // Names the oldest object kept or, for a stream that got NACKs
+                // for blocks it no longer has, the stream and its oldest block
+                // (as libnorm does).
                 let oldest = self.objects.front().map(|o| o.id).unwrap_or(self.next_id);
-                self.stats.squelches_sent += 1;
-                Cmd::Squelch {
-                    item: RepairItem { fec_id: fec_id::RS8, object_id: oldest as u16, payload_id: FecPayloadId::default() },
-                    invalid_objects: invalid,
+                let mut item = RepairItem { fec_id: fec_id::RS8, object_id: oldest as u16, payload_id: FecPayloadId::default() };
+                if let Some(st) = stream.and_then(|id| self.object_index(id)).and_then(|i| self.objects[i].stream.as_ref()) {
+                    item.object_id = stream.expect("some") as u16;
+                    item.payload_id = FecPayloadId { block: wire_block(st.first_block), symbol: 0, block_len: st.ndata };
                 }
+                self.stats.squelches_sent += 1;
+                Cmd::Squelch { item, invalid_objects: invalid }
             }
             Ctrl::Eot => Cmd::Eot,
         };
         let sequence = self.next_sequence();
         Packet { sequence, source_id: self.node_id, body: Body::Cmd(CmdMsg { sender, cmd }) }.encode(buf);
+    }
+}
+
+fn fti_of(layout: &BlockLayout) -> Fti {
+    Fti {
+        object_size: layout.object_size,
+        segment_size: layout.segment_size,
+        max_block_len: layout.max_block_len,
+        num_parity: layout.num_parity,
+        fec_m: 8,
+        fec_instance: 0,
     }
 }

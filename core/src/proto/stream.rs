@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::fec::Rs8;
 use crate::wire::StreamHeader;
@@ -85,9 +85,10 @@ pub(crate) struct TxBlock {
     pub segments: Vec<Vec<u8>>,
     /// Parity segments sent so far (first pass and repairs).
     pub parity_sent: u16,
-    /// Last first-pass transmission, NACK or repair touching this block: the
-    /// block is not reused for new data until `flow_delay` after it.
-    pub active_at: Option<Instant>,
+    /// The block is not reused for new data before this instant: the sender
+    /// moves it forward (by its flow delay) whenever it sends or repairs the
+    /// block, so that late NACKs still find it.
+    pub hold_until: Option<Instant>,
 }
 
 /// The sender's side of a stream: a buffer of at most `max_blocks` blocks.
@@ -178,14 +179,14 @@ impl TxStream {
     }
 
     /// Whether the oldest block may be dropped for new data now.
-    fn front_reusable(&self, now: Instant, flow_delay: Duration, busy: &HashSet<u64>) -> bool {
+    fn front_reusable(&self, now: Instant, busy: &HashSet<u64>) -> bool {
         let Some(front) = self.blocks.front() else { return false };
         let b = self.first_block;
-        b < self.tx_block && !busy.contains(&b) && front.active_at.is_none_or(|t| now >= t + flow_delay)
+        b < self.tx_block && !busy.contains(&b) && front.hold_until.is_none_or(|t| now >= t)
     }
 
     /// When the oldest block becomes reusable if only time stands in the way.
-    pub fn front_reusable_at(&self, flow_delay: Duration, busy: &HashSet<u64>) -> Option<Instant> {
+    pub fn front_reusable_at(&self, busy: &HashSet<u64>) -> Option<Instant> {
         let front = self.blocks.front()?;
         let b = self.first_block;
         if b >= self.tx_block || busy.contains(&b) || self.blocks.len() < self.max_blocks {
@@ -195,27 +196,27 @@ impl TxStream {
         if next < self.end_block() || next >= self.tx_block + self.ahead_limit() {
             return None;
         }
-        front.active_at.map(|t| t + flow_delay)
+        front.hold_until
     }
 
     /// Whether a write of at least one byte (or the end marker) fits now.
-    pub fn has_room(&self, now: Instant, flow_delay: Duration, busy: &HashSet<u64>) -> bool {
+    pub fn has_room(&self, now: Instant, busy: &HashSet<u64>) -> bool {
         let b = self.write_index / self.nd();
         if b < self.end_block() {
             return true;
         }
-        b < self.tx_block + self.ahead_limit() && (self.blocks.len() < self.max_blocks || self.front_reusable(now, flow_delay, busy))
+        b < self.tx_block + self.ahead_limit() && (self.blocks.len() < self.max_blocks || self.front_reusable(now, busy))
     }
 
     /// Makes sure the segment at `write_index` exists; returns false when the
     /// buffer is full. Blocks dropped to make room are appended to `dropped`.
-    fn open_segment(&mut self, now: Instant, flow_delay: Duration, busy: &HashSet<u64>, dropped: &mut Vec<u64>) -> bool {
+    fn open_segment(&mut self, now: Instant, busy: &HashSet<u64>, dropped: &mut Vec<u64>) -> bool {
         let nd = self.nd();
         let b = self.write_index / nd;
         let sym = (self.write_index % nd) as usize;
         if b >= self.end_block() {
             debug_assert_eq!(b, self.end_block());
-            if !self.has_room(now, flow_delay, busy) {
+            if !self.has_room(now, busy) {
                 return false;
             }
             if self.blocks.len() >= self.max_blocks {
@@ -223,7 +224,7 @@ impl TxStream {
                 dropped.push(self.first_block);
                 self.first_block += 1;
             }
-            self.blocks.push_back(TxBlock { segments: Vec::with_capacity(self.ndata as usize), parity_sent: 0, active_at: None });
+            self.blocks.push_back(TxBlock { segments: Vec::with_capacity(self.ndata as usize), parity_sent: 0, hold_until: None });
         }
         let offset = self.write_offset;
         let block = self.block_mut(b).expect("block exists");
@@ -252,12 +253,12 @@ impl TxStream {
     /// Appends as much of `data` as fits. With `eom`, once all of `data` is
     /// in, the current segment is closed and the next byte written starts a
     /// new message. Returns the bytes accepted and the blocks dropped.
-    pub fn write(&mut self, data: &[u8], eom: bool, now: Instant, flow_delay: Duration, busy: &HashSet<u64>) -> (usize, Vec<u64>) {
+    pub fn write(&mut self, data: &[u8], eom: bool, now: Instant, busy: &HashSet<u64>) -> (usize, Vec<u64>) {
         let mut dropped = Vec::new();
         let seg = self.seg_size as usize;
         let mut n = 0;
         while n < data.len() {
-            if !self.open_segment(now, flow_delay, busy, &mut dropped) {
+            if !self.open_segment(now, busy, &mut dropped) {
                 break;
             }
             let msg_start = std::mem::replace(&mut self.msg_start, false);
@@ -287,13 +288,13 @@ impl TxStream {
     }
 
     /// Writes the end-of-stream marker (after flushing) if there is room.
-    pub fn write_end(&mut self, now: Instant, flow_delay: Duration, busy: &HashSet<u64>) -> Option<Vec<u64>> {
+    pub fn write_end(&mut self, now: Instant, busy: &HashSet<u64>) -> Option<Vec<u64>> {
         if self.end_written {
             return Some(Vec::new());
         }
         self.flush();
         let mut dropped = Vec::new();
-        if !self.open_segment(now, flow_delay, busy, &mut dropped) {
+        if !self.open_segment(now, busy, &mut dropped) {
             return None;
         }
         // A fresh segment: payload_len 0 and msg_start 0 mean "stream end".
@@ -327,19 +328,6 @@ impl TxStream {
     /// blocks) has been sent once.
     pub fn first_pass_done(&self) -> bool {
         self.end_written && self.tx_symbol < self.ndata && self.tx_block * self.nd() + self.tx_symbol as u64 >= self.write_index
-    }
-
-    /// The last data segment sent by the first pass.
-    pub fn last_sent(&self) -> Option<(u64, u16)> {
-        if self.tx_symbol >= self.ndata {
-            Some((self.tx_block, self.ndata - 1))
-        } else if self.tx_symbol > 0 {
-            Some((self.tx_block, self.tx_symbol - 1))
-        } else if self.tx_block > self.first_block {
-            Some((self.tx_block - 1, self.ndata - 1))
-        } else {
-            None
-        }
     }
 
     /// Parity of a full block, and the length to send it at (its longest segment).
@@ -474,25 +462,21 @@ impl RxStream {
         self.ndata as u64
     }
 
-    /// Memory one buffered block is charged.
-    pub fn block_bytes(&self) -> u64 {
-        self.nd() * (self.seg_size as u64 + HDR as u64)
-    }
-
-    pub fn allocated(&self) -> u64 {
-        self.blocks.len() as u64 * self.block_bytes()
-    }
-
     pub fn read_block(&self) -> u64 {
         self.read / self.nd()
     }
 
-    pub fn lowest_block(&self) -> Option<u64> {
-        self.blocks.keys().next().copied()
+    /// Whether block `b` still lacks data segments this receiver wants.
+    pub fn block_incomplete(&self, b: u64) -> bool {
+        match self.blocks.get(&b) {
+            Some(block) => block.have < self.ndata,
+            None => self.started && b >= self.read_block(),
+        }
     }
 
-    pub fn has_block(&self, b: u64) -> bool {
-        self.blocks.contains_key(&b)
+    /// Whether block `b` lies beyond what this receiver may buffer.
+    pub fn beyond_window(&self, b: u64) -> bool {
+        self.started && b >= self.read_block() + self.window
     }
 
     /// Begins reception at the first block heard, `first` (a `BLOCK_BASE`
@@ -506,9 +490,18 @@ impl RxStream {
         self.due = self.read;
         self.seeking = start != BLOCK_BASE;
         self.seek_from = self.read;
+        if !self.seeking {
+            // From the stream's first byte: anything missing there is a gap.
+            self.delivered_to = Some(0);
+        }
     }
 
     /// Unwraps a wire block number (and moves the reference forward).
+    /// Unwraps a wire block number without moving the reference.
+    pub fn peek_block(&self, wire: u32) -> u64 {
+        unwrap_u24(self.reference, wire)
+    }
+
     pub fn unwrap_block(&mut self, wire: u32) -> u64 {
         let b = unwrap_u24(self.reference, wire);
         if b > self.reference {
@@ -743,7 +736,7 @@ impl RxStream {
                 }
             }
             let ms = h.msg_start as usize;
-            if ms > 0 && ms - 1 >= start && ms - 1 < len {
+            if ms > start && ms - 1 < len {
                 // A message begins at index k: what precedes it ends the
                 // previous message.
                 let k = ms - 1;
@@ -822,11 +815,11 @@ mod tests {
         let now = t0();
         let busy = HashSet::new();
         let mut s = TxStream::new(4, 10, 4);
-        let (n, _) = s.write(b"hello", true, now, Duration::ZERO, &busy);
+        let (n, _) = s.write(b"hello", true, now, &busy);
         assert_eq!(n, 5);
         // eom closes the segment.
         assert_eq!(s.write_index, 1);
-        let (n, _) = s.write(b"0123456789abc", false, now, Duration::ZERO, &busy);
+        let (n, _) = s.write(b"0123456789abc", false, now, &busy);
         assert_eq!(n, 13);
         assert_eq!(s.write_index, 2);
         let seg0 = &s.blocks[0].segments[0];
@@ -838,7 +831,7 @@ mod tests {
         assert!(s.flush());
         assert!(!s.flush());
         assert_eq!(s.write_index, 3);
-        assert!(s.write_end(now, Duration::ZERO, &busy).is_some());
+        assert!(s.write_end(now, &busy).is_some());
         let end = &s.blocks[0].segments[3];
         assert_eq!(header(end), StreamHeader { payload_len: 0, msg_start: 0, offset: 18 });
         assert_eq!(s.write_index, 4);
@@ -850,26 +843,26 @@ mod tests {
         let busy = HashSet::new();
         let mut s = TxStream::new(2, 10, 4);
         // Ahead limit: 2 blocks of 2 segments of 10 bytes.
-        let (n, _) = s.write(&[7u8; 100], false, now, Duration::ZERO, &busy);
+        let (n, _) = s.write(&[7u8; 100], false, now, &busy);
         assert_eq!(n, 40);
         assert!(s.vacancy_wanted);
-        assert!(!s.has_room(now, Duration::ZERO, &busy));
+        assert!(!s.has_room(now, &busy));
         // Send one block: the writer may go one block further.
         for _ in 0..2 {
             assert!(s.next_first_pass(0).is_some());
         }
-        let (n, dropped) = s.write(&[7u8; 100], false, now, Duration::ZERO, &busy);
+        let (n, dropped) = s.write(&[7u8; 100], false, now, &busy);
         assert_eq!((n, dropped.len()), (20, 0));
         for _ in 0..4 {
             assert!(s.next_first_pass(0).is_some());
         }
-        let (n, dropped) = s.write(&[7u8; 20], false, now, Duration::ZERO, &busy);
+        let (n, dropped) = s.write(&[7u8; 20], false, now, &busy);
         assert_eq!((n, dropped.len()), (20, 0));
         // Buffer of 4 blocks is full: block 0 is reused unless busy.
         let mut b = HashSet::new();
         b.insert(0);
-        assert!(!s.has_room(now, Duration::ZERO, &b));
-        let (n, dropped) = s.write(&[7u8; 10], false, now, Duration::ZERO, &busy);
+        assert!(!s.has_room(now, &b));
+        let (n, dropped) = s.write(&[7u8; 10], false, now, &busy);
         assert_eq!((n, dropped), (10, vec![0]));
         assert_eq!(s.first_block, 1);
     }
@@ -893,9 +886,9 @@ mod tests {
         let busy = HashSet::new();
         let mut tx = TxStream::new(4, 8, 8);
         for m in [&b"first message"[..], b"2nd", b"third one!"] {
-            tx.write(m, true, now, Duration::ZERO, &busy);
+            tx.write(m, true, now, &busy);
         }
-        tx.write_end(now, Duration::ZERO, &busy).unwrap();
+        tx.write_end(now, &busy).unwrap();
         let mut rx = RxStream::new(4, 8, 0, 8 * 4 * 8, 16);
         rx.start(BLOCK_BASE, true);
         let mut out = Vec::new();
@@ -929,8 +922,8 @@ mod tests {
         let rs = Rs8::new(4, 2).unwrap();
         let mut tx = TxStream::new(4, 8, 8);
         let data: Vec<u8> = (0..100u8).collect();
-        tx.write(&data, true, now, Duration::ZERO, &busy);
-        tx.write_end(now, Duration::ZERO, &busy).unwrap();
+        tx.write(&data, true, now, &busy);
+        tx.write_end(now, &busy).unwrap();
         let (parity, len) = tx.parity(0, &rs, 2).unwrap();
         assert_eq!(len, 16);
         let mut rx = RxStream::new(4, 8, 2, 8 * 4 * 8, 16);
@@ -965,7 +958,7 @@ mod tests {
         let busy = HashSet::new();
         let mut tx = TxStream::new(2, 8, 16);
         for m in [&b"aaaaaaaaaaaa"[..], b"bbbbbbbbbbbbbbbbbbbbb", b"cc"] {
-            tx.write(m, true, now, Duration::ZERO, &busy);
+            tx.write(m, true, now, &busy);
         }
         let segs = rx_roundtrip(&tx);
         let mut rx = RxStream::new(2, 8, 0, 8 * 2 * 16, 16);

@@ -60,6 +60,25 @@ pub struct RxNode {
     pub burst_bad: bool,
     pub delivered: Vec<(u64, Vec<u8>, Vec<u8>)>,
     pub aborted: Vec<(u64, String)>,
+    /// Stream messages received whole (pieces joined up to `message_end`).
+    pub stream_msgs: Vec<Vec<u8>>,
+    /// Bytes of a message under way.
+    pub stream_partial: Vec<u8>,
+    /// Bytes reported lost (StreamGap), and how many gap reports.
+    pub stream_lost: u64,
+    pub stream_gaps: u64,
+    pub stream_ended: bool,
+}
+
+/// A stream the simulated application writes whenever the sender has room.
+pub struct StreamJob {
+    pub id: u64,
+    pub messages: std::collections::VecDeque<Vec<u8>>,
+    /// Bytes of the front message already written.
+    pub offset: usize,
+    /// Close the stream once every message is written.
+    pub close: bool,
+    pub closed: bool,
 }
 
 struct InFlight {
@@ -103,6 +122,9 @@ pub struct Sim {
     shared_bad: bool,
     pub sent_objects: Vec<(u64, Vec<u8>, Vec<u8>)>,
     pub flushes_done: Vec<u64>,
+    pub stream: Option<StreamJob>,
+    /// Every message given to the stream, in order.
+    pub stream_sent: Vec<Vec<u8>>,
     pub datagrams: u64,
     /// NACK datagrams sent by receivers (any destination).
     pub nacks: u64,
@@ -131,6 +153,11 @@ impl Sim {
                 burst_bad: false,
                 delivered: Vec::new(),
                 aborted: Vec::new(),
+                stream_msgs: Vec::new(),
+                stream_partial: Vec::new(),
+                stream_lost: 0,
+                stream_gaps: 0,
+                stream_ended: false,
             })
             .collect();
         Sim {
@@ -146,6 +173,8 @@ impl Sim {
             shared_bad: false,
             sent_objects: Vec::new(),
             flushes_done: Vec::new(),
+            stream: None,
+            stream_sent: Vec::new(),
             datagrams: 0,
             nacks: 0,
             shared_drops: 0,
@@ -164,6 +193,35 @@ impl Sim {
             .expect("enqueue");
         self.sent_objects.push((id, data, info));
         id
+    }
+
+    /// Opens a stream and queues `messages` to be written to it (each with
+    /// end_of_message), closing it after the last one when `close`.
+    pub fn stream(&mut self, info: Vec<u8>, messages: Vec<Vec<u8>>, close: bool) -> u64 {
+        let now = self.instant();
+        let id = self.sender.open_stream(now, if info.is_empty() { None } else { Some(info) }).expect("open_stream");
+        self.stream_sent.extend(messages.iter().cloned());
+        self.stream = Some(StreamJob { id, messages: messages.into(), offset: 0, close, closed: false });
+        id
+    }
+
+    /// Writes what the stream buffer takes now.
+    fn pump_stream(&mut self) {
+        let now = self.instant();
+        let Some(job) = self.stream.as_mut() else { return };
+        while let Some(m) = job.messages.front() {
+            let n = self.sender.stream_write(now, job.id, &m[job.offset..], true).expect("stream_write");
+            job.offset += n;
+            if job.offset < m.len() {
+                return;
+            }
+            job.messages.pop_front();
+            job.offset = 0;
+        }
+        if job.close && !job.closed {
+            self.sender.stream_close(now, job.id).expect("stream_close");
+            job.closed = true;
+        }
     }
 
     fn lost(&mut self, p: f64) -> bool {
@@ -244,6 +302,7 @@ impl Sim {
     fn drain(&mut self) {
         let now = self.instant();
         let mut buf = Vec::new();
+        self.pump_stream();
         while let Some(dest) = self.sender.poll_transmit(now, &mut buf) {
             let b = std::mem::take(&mut buf);
             self.route(SENDER, dest, &b);
@@ -267,6 +326,21 @@ impl Sim {
                 match ev {
                     ReceiverEvent::Object(o) => self.receivers[i].delivered.push((o.object_id, o.data, o.info)),
                     ReceiverEvent::Aborted { object_id, reason, .. } => self.receivers[i].aborted.push((object_id, reason)),
+                    ReceiverEvent::StreamData { data, message_end, .. } => {
+                        let r = &mut self.receivers[i];
+                        r.stream_partial.extend_from_slice(&data);
+                        if message_end {
+                            let m = std::mem::take(&mut r.stream_partial);
+                            r.stream_msgs.push(m);
+                        }
+                    }
+                    ReceiverEvent::StreamGap { lost_bytes, .. } => {
+                        let r = &mut self.receivers[i];
+                        r.stream_partial.clear();
+                        r.stream_lost += lost_bytes;
+                        r.stream_gaps += 1;
+                    }
+                    ReceiverEvent::StreamEnd { .. } => self.receivers[i].stream_ended = true,
                     _ => {}
                 }
             }
@@ -276,6 +350,9 @@ impl Sim {
     /// Runs until `done` holds or the virtual time limit passes; returns whether `done` held.
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) -> bool {
         self.drain();
+        // Steps without the clock moving: a protocol that keeps asking to be
+        // woken "now" without doing anything would spin forever.
+        let mut stuck = 0u32;
         loop {
             if done(self) {
                 return true;
@@ -298,6 +375,18 @@ impl Sim {
             let Some(next) = next else { return done(self) };
             if next > limit {
                 return done(self);
+            }
+            if next <= self.now {
+                stuck += 1;
+                assert!(
+                    stuck < 100_000,
+                    "simulation stuck at {:?}: sender timeout {:?}, receiver timeouts {:?}",
+                    self.now,
+                    self.sender.poll_timeout().map(|t| t.saturating_duration_since(self.base)),
+                    self.receivers.iter().map(|r| r.proto.poll_timeout().map(|t| t.saturating_duration_since(self.base))).collect::<Vec<_>>()
+                );
+            } else {
+                stuck = 0;
             }
             self.now = self.now.max(next);
             let now = self.instant();

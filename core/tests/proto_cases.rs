@@ -1,0 +1,124 @@
+//! Protocol cases found by interoperating with libnorm and in the lab, each
+//! pinned with hand-made packets.
+
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::time::{Duration, Instant};
+
+use mcast::proto::{ObjectKind, Receiver, ReceiverConfig, ReceiverEvent, Sender, SenderConfig};
+use mcast::wire::{
+    fec_id, flags, nack_flags, nack_form, Body, Cmd, CmdMsg, FecPayloadId, Fti, Info, Nack, NormTime, ObjectHeader, Packet,
+    RepairItem, RepairRequest, SenderHeader,
+};
+
+fn addr(i: u16) -> SocketAddr {
+    SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i), 6003, 0, 0))
+}
+
+fn encode(p: Packet<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    p.encode(&mut out);
+    out
+}
+
+const SENDER_HDR: SenderHeader = SenderHeader { instance_id: 9, grtt: 60, backoff: 4, gsize: 3 };
+
+/// libnorm sends an empty object as NORM_INFO (with its FTI) and flushes; it
+/// sends no NORM_DATA and never answers a NACK for one. The receiver must
+/// complete it from the FTI alone, without asking for anything.
+#[test]
+fn an_empty_object_announced_by_info_alone_completes() {
+    let t0 = Instant::now();
+    let mut rx = Receiver::new(ReceiverConfig::default(), 500, t0).unwrap();
+    let fti = Fti { object_size: 0, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
+    let object = ObjectHeader { sender: SENDER_HDR, flags: flags::INFO | flags::FILE, fec_id: fec_id::RS8, object_id: 0, fti: Some(fti) };
+    rx.handle_datagram(t0, addr(1), &encode(Packet { sequence: 0, source_id: 42, body: Body::Info(Info { object, info: b"empty.txt" }) }));
+    let flush = Cmd::Flush {
+        item: RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId { block: 0, symbol: 0, block_len: 1 } },
+        acking_nodes: vec![],
+    };
+    rx.handle_datagram(t0, addr(1), &encode(Packet { sequence: 1, source_id: 42, body: Body::Cmd(CmdMsg { sender: SENDER_HDR, cmd: flush }) }));
+    let mut got = None;
+    while let Some(ev) = rx.poll_event() {
+        if let ReceiverEvent::Object(o) = ev {
+            got = Some(o);
+        }
+    }
+    let o = got.expect("the empty object was delivered");
+    assert_eq!((o.data.len(), o.info.as_slice(), o.kind), (0, &b"empty.txt"[..], ObjectKind::File));
+    // Nothing to ask for: no NACK over several seconds of timers.
+    let mut now = t0;
+    let mut buf = Vec::new();
+    for _ in 0..100 {
+        now += Duration::from_millis(50);
+        rx.handle_timeout(now);
+        while rx.poll_transmit(now, &mut buf).is_some() {
+            assert_ne!(buf[0] & 0x0f, 4, "a NACK was sent");
+        }
+    }
+    assert_eq!(rx.stats().nacks_sent, 0);
+}
+
+/// A NACK naming three separate missing segments of one block (three ITEMS)
+/// is one receiver missing three segments: the sender answers with three
+/// fresh parity segments, not one per NACK round.
+#[test]
+fn separate_items_of_one_block_count_as_that_many_erasures() {
+    let t0 = Instant::now();
+    let cfg = SenderConfig { block_size: 16, parity: 8, segment_size: 100, ..Default::default() };
+    let mut tx = Sender::new(cfg, 7, 3, t0).unwrap();
+    tx.enqueue(t0, ObjectKind::Data, Box::new(vec![5u8; 1600]), None).unwrap();
+    let mut now = t0;
+    let mut buf = Vec::new();
+    while now < t0 + Duration::from_millis(20) {
+        while tx.poll_transmit(now, &mut buf).is_some() {}
+        tx.handle_timeout(now);
+        now += Duration::from_millis(1);
+    }
+    assert_eq!(tx.stats().data_segments_sent, 16);
+    let items = [2u16, 7, 11]
+        .iter()
+        .map(|s| RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId { block: 0, symbol: *s, block_len: 16 } })
+        .collect();
+    let nack = Nack {
+        server_id: 7,
+        instance_id: 3,
+        grtt_response: NormTime::default(),
+        cc: None,
+        requests: vec![RepairRequest { form: nack_form::ITEMS, flags: nack_flags::SEGMENT, items }],
+    };
+    tx.handle_datagram(now, addr(2), &encode(Packet { sequence: 0, source_id: 600, body: Body::Nack(nack) }));
+    let before = tx.stats().parity_segments_sent;
+    let end = now + Duration::from_secs(2);
+    while now < end {
+        tx.handle_timeout(now);
+        while tx.poll_transmit(now, &mut buf).is_some() {}
+        now += Duration::from_millis(1);
+    }
+    let st = tx.stats();
+    assert_eq!(st.parity_segments_sent - before, 3, "{st:?}");
+    assert_eq!(st.repair_segments_sent, 3);
+}
+
+/// A receiver that hears a sender's very first object (id 0) has nothing
+/// earlier to ask for, whatever its sync policy: no NACK for "objects before
+/// 0" (ids 0xff00..0xffff), which a fresh sender would have to squelch.
+#[test]
+fn no_speculative_nack_before_object_zero() {
+    let t0 = Instant::now();
+    let mut rx = Receiver::new(ReceiverConfig::default(), 500, t0).unwrap();
+    let fti = Fti { object_size: 10, segment_size: 1400, max_block_len: 64, num_parity: 0, fec_m: 8, fec_instance: 0 };
+    let object = ObjectHeader { sender: SENDER_HDR, flags: 0, fec_id: fec_id::RS8, object_id: 0, fti: Some(fti) };
+    let data = mcast::wire::Data { object, payload_id: FecPayloadId { block: 0, symbol: 0, block_len: 1 }, payload: b"0123456789" };
+    rx.handle_datagram(t0, addr(1), &encode(Packet { sequence: 0, source_id: 42, body: Body::Data(data) }));
+    let mut now = t0;
+    let mut buf = Vec::new();
+    for _ in 0..100 {
+        now += Duration::from_millis(50);
+        rx.handle_timeout(now);
+        while rx.poll_transmit(now, &mut buf).is_some() {
+            assert_ne!(buf[0] & 0x0f, 4, "a NACK was sent");
+        }
+    }
+    let delivered = std::iter::from_fn(|| rx.poll_event()).filter(|e| matches!(e, ReceiverEvent::Object(_))).count();
+    assert_eq!(delivered, 1);
+}
