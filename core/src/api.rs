@@ -32,6 +32,18 @@ pub struct Message {
     /// Object id, increasing per sender (the low 16 bits are NORM's transport id).
     pub object_id: u64,
     pub kind: ObjectKind,
+    /// For a stream ([`ObjectKind::Stream`]), `data` is the next piece of its
+    /// bytes and this is true when the piece ends an application message
+    /// (written with `end_of_message`); a long message may come in several
+    /// pieces. Always true for DATA and FILE objects.
+    pub message_end: bool,
+    /// For a stream: bytes that were lost for good just before this piece
+    /// (the sender's buffer moved on before a repair could arrive). Delivery
+    /// then resumes at a message start. Always 0 for DATA and FILE objects.
+    pub lost_before: u64,
+    /// For a stream: the sender closed it; this message carries no data and
+    /// nothing more of the stream follows.
+    pub stream_end: bool,
 }
 
 /// Settings of a [`Context`].
@@ -165,6 +177,19 @@ impl Sender {
         self.enqueue(kind, source, info, Wait::Until(None))
     }
 
+    /// Opens a NORM stream: an object without a predetermined size, for data
+    /// produced over time (a log, a feed, a chat). Receivers get its bytes as
+    /// [`Message`]s of kind [`ObjectKind::Stream`] as they arrive, in order.
+    /// `info` travels as NORM_INFO (a name, say). Objects sent while the
+    /// stream is open follow it, once it is closed. Fails with
+    /// [`Error::WouldBlock`] when the transmit cache has no room for the
+    /// stream's buffer (`SenderConfig::stream_buffer_blocks`).
+    pub fn open_stream(&self, info: Option<&[u8]>) -> Result<StreamWriter> {
+        let info = info.map(<[u8]>::to_vec);
+        let id = self.shared.call(|reply| Command::OpenStream { session: self.token, info, reply })?;
+        Ok(StreamWriter { shared: self.shared.clone(), token: self.token, id, closed: false })
+    }
+
     fn enqueue(&self, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait) -> Result<u64> {
         self.shared.call(|reply| Command::Enqueue { session: self.token, kind, source, info, wait, reply })
     }
@@ -208,6 +233,115 @@ impl Drop for Sender {
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender").field("group", &self.group).field("node_id", &self.node_id).finish_non_exhaustive()
+    }
+}
+
+/// Writes to one stream of a [`Sender`] (from [`Sender::open_stream`]).
+///
+/// Writes return once the bytes are in the stream's buffer, not once sent;
+/// they wait while the buffer is full, since the sender keeps every block
+/// for repair for a while after sending it. [`StreamWriter::close`] (or
+/// dropping the writer) ends the stream. `Send + Sync`, like the other handles;
+/// closing the [`Sender`] ends its streams too.
+///
+/// It also implements [`std::io::Write`]: `write` takes what fits (waiting
+/// for room for at least one byte) without marking message ends, and `flush`
+/// sends a partly filled segment at once.
+pub struct StreamWriter {
+    shared: Arc<EngineShared>,
+    token: Token,
+    id: u64,
+    closed: bool,
+}
+
+impl StreamWriter {
+    /// The stream's object id (as receivers see it in [`Message::object_id`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Writes one application message: all of `message`, marked as ending a
+    /// message, so receivers get it with [`Message::message_end`] and
+    /// receivers that join late or lose data resume at a message start.
+    /// Blocks until it is all in the buffer.
+    pub fn write_message(&self, message: &[u8]) -> Result<()> {
+        self.write_bytes(message, true, None).map(|_| ())
+    }
+
+    /// Like [`StreamWriter::write_message`], giving up after `timeout` with
+    /// [`Error::Timeout`] if none of it could be written; if part of it was,
+    /// returns how many bytes (the rest is not written).
+    pub fn write_message_timeout(&self, message: &[u8], timeout: Duration) -> Result<usize> {
+        self.write_bytes(message, true, Some(Instant::now() + timeout))
+    }
+
+    /// Writes all of `data` (blocking while the buffer is full), ending a
+    /// message after it when `end_of_message`.
+    pub fn write_bytes(&self, data: &[u8], end_of_message: bool, deadline: Option<Instant>) -> Result<usize> {
+        let data = data.to_vec();
+        self.shared.call(|reply| Command::StreamWrite {
+            session: self.token,
+            stream: self.id,
+            data,
+            end_of_message,
+            wait: Wait::Until(deadline),
+            reply,
+        })
+    }
+
+    /// Writes what fits now without waiting; returns the bytes taken (0 when
+    /// the buffer is full). `end_of_message` applies only if all was taken.
+    pub fn try_write(&self, data: &[u8], end_of_message: bool) -> Result<usize> {
+        let data = data.to_vec();
+        self.shared.call(|reply| Command::StreamWrite { session: self.token, stream: self.id, data, end_of_message, wait: Wait::No, reply })
+    }
+
+    /// Sends the partly filled last segment now instead of waiting for more
+    /// bytes to fill it.
+    pub fn flush_stream(&self) -> Result<()> {
+        self.shared.call(|reply| Command::StreamFlush { session: self.token, stream: self.id, reply })
+    }
+
+    /// Ends the stream: what was written is sent, then the end-of-stream
+    /// mark. Use [`Sender::flush`] afterwards to wait until it is all out and
+    /// receivers had their chance to ask for repairs.
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.shared.call(|reply| Command::StreamClose { session: self.token, stream: self.id, reply: Some(reply) })
+    }
+}
+
+impl std::io::Write for StreamWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // At most one segment's worth waits for room; the rest is the
+        // caller's to offer again, as io::Write expects.
+        let n = self.try_write(buf, false).map_err(std::io::Error::from)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        let part = &buf[..buf.len().min(1024)];
+        self.write_bytes(part, false, None).map_err(std::io::Error::from)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flush_stream().map_err(std::io::Error::from)
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.shared.send(Command::StreamClose { session: self.token, stream: self.id, reply: None });
+        }
+    }
+}
+
+impl std::fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamWriter").field("id", &self.id).finish_non_exhaustive()
     }
 }
 

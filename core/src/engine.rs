@@ -56,6 +56,12 @@ pub(crate) enum Command {
     OpenReceiver { group: Group, config: ReceiverConfig, queue: Arc<RxQueue>, reply: Reply<(Token, u32, Arc<Mutex<ReceiverStats>>)> },
     Enqueue { session: Token, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait, reply: Reply<u64> },
     Flush { session: Token, deadline: Option<Instant>, reply: Reply<()> },
+    OpenStream { session: Token, info: Option<Vec<u8>>, reply: Reply<u64> },
+    /// Writes `data` to a stream: all of it (waiting for room until the
+    /// deadline) or, with `Wait::No`, what fits now. Replies with the bytes taken.
+    StreamWrite { session: Token, stream: u64, data: Vec<u8>, end_of_message: bool, wait: Wait, reply: Reply<usize> },
+    StreamFlush { session: Token, stream: u64, reply: Reply<()> },
+    StreamClose { session: Token, stream: u64, reply: Option<Reply<()>> },
     Progress { session: Token, reply: Reply<Vec<ObjectProgress>> },
     /// The application drained its queue below the low-water mark.
     Resume { session: Token },
@@ -320,6 +326,10 @@ struct SenderSession {
     proto: proto::Sender,
     /// Enqueues waiting for room in the transmit cache, oldest first.
     waiting: VecDeque<PendingEnqueue>,
+    /// Stream writes waiting for room in their stream's buffer, oldest first.
+    stream_writes: VecDeque<PendingWrite>,
+    /// Streams to close once their waiting writes are in.
+    closing_streams: Vec<u64>,
     /// Flush tokens and their waiters.
     flushes: HashMap<u64, (Option<Instant>, Reply<()>)>,
     stats: Arc<Mutex<SenderStats>>,
@@ -327,8 +337,20 @@ struct SenderSession {
     closing: Option<(Instant, u64)>,
 }
 
+/// A stream write not yet wholly taken.
+struct PendingWrite {
+    stream: u64,
+    data: Vec<u8>,
+    taken: usize,
+    end_of_message: bool,
+    deadline: Option<Instant>,
+    reply: Reply<usize>,
+}
+
 struct ReceiverSession {
     proto: proto::Receiver,
+    /// Stream bytes lost and not yet reported, per (sender node id, stream).
+    stream_lost: HashMap<(u32, u64), u64>,
     queue: Arc<RxQueue>,
     stats: Arc<Mutex<ReceiverStats>>,
     paused: bool,
@@ -420,6 +442,8 @@ impl Engine {
                     let role = Role::Sender(Box::new(SenderSession {
                         proto,
                         waiting: VecDeque::new(),
+                        stream_writes: VecDeque::new(),
+                        closing_streams: Vec::new(),
                         flushes: HashMap::new(),
                         stats: stats.clone(),
                         closing: None,
@@ -435,7 +459,7 @@ impl Engine {
                     let node_id = random_node_id();
                     let proto = proto::Receiver::new(config, node_id, now)?;
                     let stats = Arc::new(Mutex::new(proto.stats()));
-                    let role = Role::Receiver(Box::new(ReceiverSession { proto, queue, stats: stats.clone(), paused: false }));
+                    let role = Role::Receiver(Box::new(ReceiverSession { proto, stream_lost: HashMap::new(), queue, stats: stats.clone(), paused: false }));
                     let token = self.add(socket, group_addr, group.clone(), role)?;
                     tracing::info!(%group, node_id, "receiver started");
                     Ok((token, node_id, stats))
@@ -480,6 +504,64 @@ impl Engine {
                 };
                 let token = s.proto.flush(now);
                 s.flushes.insert(token, (deadline, reply));
+            }
+            Command::OpenStream { session, info, reply } => {
+                let r = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
+                    Some(Role::Sender(s)) if s.closing.is_none() => s.proto.open_stream(now, info),
+                    _ => Err(Error::Closed),
+                };
+                let _ = reply.send(r);
+            }
+            Command::StreamWrite { session, stream, data, end_of_message, wait, reply } => {
+                let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                };
+                if s.closing.is_some() {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                }
+                let queued = s.stream_writes.iter().any(|w| w.stream == stream);
+                match wait {
+                    Wait::No => {
+                        // Behind a blocked write of the same stream nothing fits.
+                        let r = if queued { Ok(0) } else { s.proto.stream_write(now, stream, &data, end_of_message) };
+                        let _ = reply.send(r);
+                    }
+                    Wait::Until(deadline) => {
+                        let w = PendingWrite { stream, data, taken: 0, end_of_message, deadline, reply };
+                        if queued {
+                            s.stream_writes.push_back(w);
+                        } else if let Some(w) = s.try_write(now, w) {
+                            s.stream_writes.push_back(w);
+                        }
+                    }
+                }
+            }
+            Command::StreamFlush { session, stream, reply } => {
+                let r = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
+                    Some(Role::Sender(s)) => s.proto.stream_flush(now, stream),
+                    _ => Err(Error::Closed),
+                };
+                let _ = reply.send(r);
+            }
+            Command::StreamClose { session, stream, reply } => {
+                let r = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
+                    Some(Role::Sender(s)) => {
+                        // Writes still waiting go first: a stream ends after
+                        // everything written to it.
+                        if s.stream_writes.iter().any(|w| w.stream == stream) {
+                            s.closing_streams.push(stream);
+                            Ok(())
+                        } else {
+                            s.proto.stream_close(now, stream)
+                        }
+                    }
+                    _ => Err(Error::Closed),
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
             }
             Command::Progress { session, reply } => {
                 let r = match self.sessions.get(&session).map(|s| &s.role) {
@@ -582,9 +664,64 @@ impl SenderSession {
         None
     }
 
+    /// Writes what fits of a pending stream write; gives it back unless it
+    /// is complete (or failed).
+    fn try_write(&mut self, now: Instant, mut w: PendingWrite) -> Option<PendingWrite> {
+        match self.proto.stream_write(now, w.stream, &w.data[w.taken..], w.end_of_message) {
+            Ok(n) => {
+                w.taken += n;
+                if w.taken == w.data.len() {
+                    let _ = w.reply.send(Ok(w.taken));
+                    None
+                } else {
+                    Some(w)
+                }
+            }
+            Err(e) => {
+                let _ = w.reply.send(Err(e));
+                None
+            }
+        }
+    }
+
+    /// Moves waiting stream writes on; expires those past their deadline.
+    fn service_writes(&mut self, now: Instant) {
+        let mut kept = VecDeque::new();
+        let mut blocked: Vec<u64> = Vec::new();
+        for w in std::mem::take(&mut self.stream_writes) {
+            if blocked.contains(&w.stream) {
+                kept.push_back(w);
+                continue;
+            }
+            match self.try_write(now, w) {
+                None => {}
+                Some(w) if w.deadline.is_some_and(|d| d <= now) => {
+                    // The bytes taken so far are in the stream; say so.
+                    let _ = w.reply.send(if w.taken > 0 { Ok(w.taken) } else { Err(Error::Timeout) });
+                }
+                Some(w) => {
+                    blocked.push(w.stream);
+                    kept.push_back(w);
+                }
+            }
+        }
+        self.stream_writes = kept;
+        let closing = std::mem::take(&mut self.closing_streams);
+        for stream in closing {
+            if self.stream_writes.iter().any(|w| w.stream == stream) {
+                self.closing_streams.push(stream);
+            } else if let Err(e) = self.proto.stream_close(now, stream) {
+                tracing::warn!(stream, error = %e, "closing a stream failed");
+            }
+        }
+    }
+
     fn fail_waiters(&mut self, err: impl Fn() -> Error) {
         for p in self.waiting.drain(..) {
             let _ = p.reply.send(Err(err()));
+        }
+        for w in self.stream_writes.drain(..) {
+            let _ = w.reply.send(Err(err()));
         }
         for (_, (_, reply)) in self.flushes.drain() {
             let _ = reply.send(Err(err()));
@@ -694,11 +831,13 @@ impl Session {
                             tracing::warn!(object_id = id, %message, "object dropped");
                         }
                         SenderEvent::ObjectSent { id } => tracing::debug!(object_id = id, "object sent"),
-                        #[allow(unreachable_patterns)]
-                        other => tracing::debug!(?other, "sender event"),
+                        SenderEvent::StreamVacancy { .. } => {}
                     }
                 }
                 let now = Instant::now();
+                if !s.stream_writes.is_empty() || !s.closing_streams.is_empty() {
+                    s.service_writes(now);
+                }
                 if vacancy || !s.waiting.is_empty() {
                     while let Some(p) = s.waiting.pop_front() {
                         if p.deadline.is_some_and(|d| d <= now) {
@@ -748,7 +887,42 @@ impl Session {
                             sender_node_id: o.sender.node_id,
                             object_id: o.object_id,
                             kind: o.kind,
+                            message_end: true,
+                            lost_before: 0,
+                            stream_end: false,
                         })),
+                        ReceiverEvent::StreamData { sender, object_id, info, data, message_end } => {
+                            let lost_before = r.stream_lost.remove(&(sender.node_id, object_id)).unwrap_or(0);
+                            r.queue.push(Ok(Message {
+                                data,
+                                info,
+                                sender: sender.addr,
+                                sender_node_id: sender.node_id,
+                                object_id,
+                                kind: ObjectKind::Stream,
+                                message_end,
+                                lost_before,
+                                stream_end: false,
+                            }))
+                        }
+                        ReceiverEvent::StreamGap { sender, object_id, lost_bytes } => {
+                            tracing::info!(%sender.addr, object_id, lost_bytes, "stream data lost");
+                            *r.stream_lost.entry((sender.node_id, object_id)).or_insert(0) += lost_bytes;
+                        }
+                        ReceiverEvent::StreamEnd { sender, object_id } => {
+                            let lost_before = r.stream_lost.remove(&(sender.node_id, object_id)).unwrap_or(0);
+                            r.queue.push(Ok(Message {
+                                data: Vec::new(),
+                                info: Vec::new(),
+                                sender: sender.addr,
+                                sender_node_id: sender.node_id,
+                                object_id,
+                                kind: ObjectKind::Stream,
+                                message_end: true,
+                                lost_before,
+                                stream_end: true,
+                            }))
+                        }
                         ReceiverEvent::Aborted { sender, object_id, reason } => {
                             tracing::info!(%sender.addr, object_id, %reason, "object aborted");
                             r.queue.push(Err(Error::Aborted { sender: sender.addr, sender_node_id: sender.node_id, object_id, reason }));
@@ -757,8 +931,6 @@ impl Session {
                             tracing::info!(sender = %id.addr, node_id = id.node_id, "sender joined")
                         }
                         ReceiverEvent::SenderLeft(id) => tracing::info!(sender = %id.addr, node_id = id.node_id, "sender left"),
-                        #[allow(unreachable_patterns)]
-                        other => tracing::debug!(?other, "receiver event"),
                     }
                 }
                 if r.queue.should_pause() && !r.paused {
@@ -792,6 +964,9 @@ impl Session {
                 }
                 for p in &s.waiting {
                     consider(p.deadline);
+                }
+                for w in &s.stream_writes {
+                    consider(w.deadline);
                 }
                 for (deadline, _) in s.flushes.values() {
                     consider(*deadline);

@@ -59,3 +59,21 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// For `std::io::Write` and friends: OS errors keep their kind and errno,
+/// the rest map to the closest [`io::ErrorKind`].
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            Error::InvalidArgument(_) => io::ErrorKind::InvalidInput,
+            Error::NoSuchInterface { .. } => io::ErrorKind::NotFound,
+            Error::Timeout => io::ErrorKind::TimedOut,
+            Error::Closed => io::ErrorKind::BrokenPipe,
+            Error::WouldBlock(_) => io::ErrorKind::WouldBlock,
+            Error::CacheFull(_) => io::ErrorKind::OutOfMemory,
+            Error::Aborted { .. } | Error::Internal(_) => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}

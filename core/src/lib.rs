@@ -27,7 +27,7 @@ pub mod net;
 pub mod proto;
 pub mod wire;
 
-pub use api::{Context, ContextConfig, Message, Receiver, Sender};
+pub use api::{Context, ContextConfig, Message, Receiver, Sender, StreamWriter};
 pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};

@@ -305,6 +305,8 @@ impl mcast_sender_config {
                 .map_err(|_| invalid(format!("backoff_factor {} is over 255", self.backoff_factor)))?,
             group_size: self.group_size,
             robust_factor: self.robust_factor,
+            // Streams are not in the C API yet.
+            stream_buffer_blocks: SenderConfig::default().stream_buffer_blocks,
         })
     }
 }

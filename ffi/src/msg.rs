@@ -72,6 +72,9 @@ impl Msg {
             sender_node_id: 7,
             object_id: 42,
             kind: ObjectKind::File,
+            message_end: true,
+            lost_before: 0,
+            stream_end: false,
         })
     }
 }
