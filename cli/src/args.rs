@@ -98,8 +98,14 @@ pub struct SendArgs {
     pub data: bool,
 
     /// Files to send, in order; each becomes one object named by its base name
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "stream")]
     pub files: Vec<PathBuf>,
+
+    /// Send standard input as one NORM stream named NAME (its NORM_INFO)
+    /// instead of files: every line, or 64 KiB without a newline, is one
+    /// message; the stream ends at end of input
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["files", "data"])]
+    pub stream: Option<String>,
 
     /// Emit progress as JSON lines on stdout (used by `mcast demo`)
     #[arg(long, hide = true)]

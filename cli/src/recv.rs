@@ -44,6 +44,19 @@ struct Saved {
     object_id: u64,
     sender: String,
     kind: &'static str,
+    /// For a stream: bytes the sender's buffer lost before they could be repaired.
+    lost_bytes: u64,
+}
+
+/// A stream being written to the output directory (under a temporary name
+/// until it ends).
+struct StreamFile {
+    tmp: PathBuf,
+    file: fs::File,
+    hasher: sha2::Sha256,
+    size: u64,
+    lost: u64,
+    info: Vec<u8>,
 }
 
 impl Saved {
@@ -56,6 +69,7 @@ impl Saved {
             "object_id": self.object_id,
             "sender": self.sender,
             "kind": self.kind,
+            "lost_bytes": self.lost_bytes,
         })
     }
 }
@@ -103,6 +117,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     let mut bars: HashMap<(String, u64), ProgressBar> = HashMap::new();
     let mut book = NameBook::default();
     let mut saved: Vec<Saved> = Vec::new();
+    let mut streams: HashMap<(std::net::SocketAddr, u64), StreamFile> = HashMap::new();
     let mut aborted: Vec<Value> = Vec::new();
     let mut first_data: Option<Instant> = None;
     let mut last_object: Option<Instant> = None;
@@ -122,8 +137,18 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             None => POLL,
         };
         match receiver.recv_timeout(wait) {
+            Ok(msg) if msg.kind == mcast::ObjectKind::Stream && !msg.stream_end => {
+                stream_piece(out, &mut book, &mut streams, &msg)?;
+            }
             Ok(msg) => {
-                let s = save(out, &mut book, &msg)?;
+                let s = if msg.kind == mcast::ObjectKind::Stream {
+                    stream_piece(out, &mut book, &mut streams, &msg)?.expect("a stream's end saves it")
+                } else {
+                    save(out, &mut book, &msg)?
+                };
+                if s.lost_bytes > 0 && !common.quiet {
+                    eprintln!("mcast: warning: stream {} lost {} bytes that could not be repaired", s.name, s.lost_bytes);
+                }
                 last_object = Some(Instant::now());
                 if let Some(bar) = bars.remove(&(format!("{:?}", msg.sender), msg.object_id)) {
                     bar.finish_and_clear();
@@ -210,6 +235,13 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
 
     for (_, bar) in bars.drain() {
         bar.finish_and_clear();
+    }
+    // Streams that did not end are not written under their names.
+    for (_, st) in streams.drain() {
+        let _ = fs::remove_file(&st.tmp);
+        if !common.quiet {
+            eprintln!("mcast: warning: stream {} did not end ({} bytes received, not saved)", sanitize_name(&st.info, 0), st.size);
+        }
     }
     let elapsed = start.elapsed();
     let stats = receiver.stats();
@@ -326,7 +358,58 @@ fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message) -> CliResult<Save
         object_id: msg.object_id,
         sender: msg.sender.to_string(),
         kind: kind_name(msg.kind),
+        lost_bytes: 0,
     })
+}
+
+/// Appends a piece of a stream to its file; at the stream's end renames the
+/// file to its name (from NORM_INFO) and returns it as saved.
+fn stream_piece(
+    out: &Path,
+    book: &mut NameBook,
+    streams: &mut HashMap<(std::net::SocketAddr, u64), StreamFile>,
+    msg: &mcast::Message,
+) -> CliResult<Option<Saved>> {
+    use sha2::Digest;
+    let key = (msg.sender, msg.object_id);
+    if !streams.contains_key(&key) {
+        let tmp = out.join(format!(".mcast-part-{}-{}-{}", std::process::id(), msg.sender_node_id, msg.object_id));
+        let file = fs::File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;
+        streams.insert(key, StreamFile { tmp, file, hasher: sha2::Sha256::new(), size: 0, lost: 0, info: msg.info.clone() });
+    }
+    let st = streams.get_mut(&key).expect("inserted");
+    if st.info.is_empty() {
+        // A receiver that joined late gets the name once it asked for it.
+        st.info = msg.info.clone();
+    }
+    if msg.lost_before > 0 {
+        tracing::warn!(object_id = msg.object_id, lost = msg.lost_before, "stream data lost");
+        st.lost += msg.lost_before;
+    }
+    if !msg.data.is_empty() {
+        st.file.write_all(&msg.data).context(|| format!("writing {}", st.tmp.display()))?;
+        st.hasher.update(&msg.data);
+        st.size += msg.data.len() as u64;
+    }
+    if !msg.stream_end {
+        return Ok(None);
+    }
+    let st = streams.remove(&key).expect("present");
+    let sha: [u8; 32] = st.hasher.finalize().into();
+    let name = book.claim(&sanitize_name(&st.info, msg.object_id), sha);
+    let path = out.join(&name);
+    drop(st.file);
+    fs::rename(&st.tmp, &path).context(|| format!("writing {}", path.display()))?;
+    Ok(Some(Saved {
+        name,
+        path,
+        size: st.size,
+        sha256: sha,
+        object_id: msg.object_id,
+        sender: msg.sender.to_string(),
+        kind: "stream",
+        lost_bytes: st.lost,
+    }))
 }
 
 /// Fails early, with the directory's name, if we cannot create files in it.

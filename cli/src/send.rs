@@ -2,6 +2,9 @@
 //! name); after the last one the sender flushes (so late NACKs are answered)
 //! and the command exits.
 
+use std::io::{BufRead, Read};
+
+use sha2::Digest;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -75,6 +78,12 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     let ctx = crate::util::context(g)?;
     let sender = ctx.sender(&group, config)?;
     let start = Instant::now();
+    if let Some(name) = &args.stream {
+        let r = send_stream(common, args, &sender, name, start);
+        drop(sender);
+        ctx.close();
+        return r;
+    }
 
     let bar = (want_progress(common.quiet) && !args.report && total >= crate::PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(total);
@@ -193,3 +202,81 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     Ok(())
 }
 
+
+/// Longest message `--stream` makes of input without a newline.
+const STREAM_MESSAGE_MAX: usize = 64 * 1024;
+
+/// `mcast send --stream NAME`: standard input as one NORM stream, a message
+/// per line; at end of input the stream is closed and flushed.
+fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, name: &str, start: Instant) -> CliResult {
+    if name.is_empty() || name.len() > 1024 {
+        return Err(Failure::new("--stream needs a name of 1 to 1024 bytes"));
+    }
+    let stream = sender.open_stream(Some(name.as_bytes())).context(|| "opening the stream".to_string())?;
+    let id = stream.id();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut line = Vec::new();
+    let (mut bytes, mut messages) = (0u64, 0u64);
+    let mut hasher = sha2::Sha256::new();
+    loop {
+        if interrupted() {
+            return Err(Failure::with_code("interrupted", interrupted_exit_code()));
+        }
+        line.clear();
+        let n = (&mut input)
+            .take(STREAM_MESSAGE_MAX as u64)
+            .read_until(b'\n', &mut line)
+            .context(|| "reading standard input".to_string())?;
+        if n == 0 {
+            break;
+        }
+        stream.write_message(&line).context(|| "writing to the stream".to_string())?;
+        hasher.update(&line);
+        bytes += n as u64;
+        messages += 1;
+    }
+    stream.close().context(|| "closing the stream".to_string())?;
+    loop {
+        if interrupted() {
+            return Err(Failure::with_code("interrupted", interrupted_exit_code()));
+        }
+        match sender.flush_timeout(Duration::from_millis(100)) {
+            Ok(()) => break,
+            Err(mcast::Error::Timeout) => {}
+            Err(e) => return Err(Failure::new(format!("flushing: {e}"))),
+        }
+    }
+    let elapsed = start.elapsed();
+    let stats = sender.stats();
+    if !common.quiet && !args.report {
+        eprintln!(
+            "sent stream {name} ({messages} messages, {}) in {:.2} s; {} NACKs received, {} repair and {} parity segments sent",
+            human_bytes(bytes),
+            elapsed.as_secs_f64(),
+            stats.nacks_received,
+            stats.repair_segments_sent,
+            stats.parity_segments_sent,
+        );
+    }
+    if common.json || args.report {
+        let g = &args.group;
+        let summary = json!({
+            "type": "summary",
+            "command": "send",
+            "ok": true,
+            "group": g.group, "port": g.port, "interface": g.interface,
+            "stream": {"name": name, "object_id": id, "messages": messages, "size": bytes, "sha256": hex(hasher.finalize().as_slice())},
+            "bytes": bytes,
+            "elapsed_secs": elapsed.as_secs_f64(),
+            "throughput_bps": bits_per_sec(bytes, elapsed),
+            "stats": sender_stats_json(&stats),
+        });
+        if args.report {
+            emit_line(&summary);
+        } else {
+            print_summary(&summary);
+        }
+    }
+    Ok(())
+}

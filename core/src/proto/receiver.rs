@@ -1101,8 +1101,11 @@ fn needs_repair(s: &RemoteSender) -> bool {
                     continue;
                 }
                 if let Some(st) = &o.stream {
-                    if st.started && !st.ended && !st.repair_needs(stream_frontier(s, id, st), st.window).is_empty() {
-                        return true;
+                    if st.started && !st.ended {
+                        // A late joiner also asks for the stream's NORM_INFO.
+                        if (o.has_info && o.info.is_none()) || !st.repair_needs(stream_frontier(s, id, st), st.window).is_empty() {
+                            return true;
+                        }
                     }
                     continue;
                 }
