@@ -273,3 +273,64 @@ fn waiting_calls_from_a_callback_fail_instead_of_deadlocking() {
     assert!(matches!(r, Err(Error::WouldBlock(_))), "{r:?}");
     sender.flush_timeout(Duration::from_secs(10)).unwrap();
 }
+
+#[test]
+fn a_stream_arrives_as_its_messages_then_its_end() {
+    private_network();
+    let (tx_group, rx_group) = groups(7110);
+    let ctx = Context::new().unwrap();
+    let receiver = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    // A small stream buffer so that the writer has to wait for room.
+    let cfg = SenderConfig { stream_buffer_blocks: 8, block_size: 16, segment_size: 1000, ..fast_sender() };
+    let sender = ctx.sender(&tx_group, cfg).unwrap();
+    let before = sender.send_with_info(b"first", b"before").unwrap();
+    let stream = sender.open_stream(Some(b"feed")).unwrap();
+    // Queued while the stream is open: arrives after the stream's end.
+    let writer = std::thread::spawn({
+        let messages: Vec<Vec<u8>> = (0..1500u32).map(|i| format!("message {i} {}", "x".repeat((i % 2500) as usize)).into_bytes()).collect();
+        move || {
+            for m in &messages {
+                stream.write_message(m).unwrap();
+            }
+            // io::Write: bytes without a message end, then a flush.
+            use std::io::Write;
+            let mut stream = stream;
+            stream.write_all(b"tail without end").unwrap();
+            stream.flush().unwrap();
+            stream.close().unwrap();
+            messages
+        }
+    });
+    let messages = writer.join().unwrap();
+    let after = sender.send_with_info(b"last", b"after").unwrap();
+    sender.flush_timeout(Duration::from_secs(60)).unwrap();
+
+    let m = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!((m.object_id, m.data.as_slice(), m.kind), (before, &b"first"[..], mcast::ObjectKind::Data));
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut partial = Vec::new();
+    let mut stream_id = None;
+    loop {
+        let m = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(m.kind, mcast::ObjectKind::Stream);
+        assert_eq!(m.lost_before, 0);
+        assert_eq!(*stream_id.get_or_insert(m.object_id), m.object_id);
+        if m.stream_end {
+            assert!(m.data.is_empty());
+            break;
+        }
+        assert_eq!(m.info, b"feed");
+        partial.extend_from_slice(&m.data);
+        if m.message_end {
+            got.push(std::mem::take(&mut partial));
+        }
+    }
+    // The unterminated tail is ended by the stream's end.
+    assert_eq!(got.len(), messages.len() + 1);
+    assert_eq!(&got[..messages.len()], &messages[..]);
+    assert_eq!(got[messages.len()], b"tail without end");
+    let m = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!((m.object_id, m.data.as_slice()), (after, &b"last"[..]));
+    // The stream's id lies between the objects around it.
+    assert!(stream_id.unwrap() > before && stream_id.unwrap() < after);
+}
