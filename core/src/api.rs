@@ -156,6 +156,12 @@ impl Sender {
         self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::Until(Some(Instant::now() + timeout)))
     }
 
+    /// [`Sender::send_with_info`] waiting at most `timeout` for room in the
+    /// transmit cache ([`Error::Timeout`]: nothing was queued).
+    pub fn send_with_info_timeout(&self, data: &[u8], info: &[u8], timeout: Duration) -> Result<u64> {
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), Some(info.to_vec()), Wait::Until(Some(Instant::now() + timeout)))
+    }
+
     /// Queues the file as one FILE object; NORM_INFO is its base name. The
     /// file is read while it is sent: do not change it until flushed.
     pub fn send_file(&self, path: impl AsRef<Path>) -> Result<u64> {

@@ -1,0 +1,42 @@
+"""The exceptions mcast raises (the extension module raises these classes)."""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Base class of every mcast error (OS errors are OSError subclasses)."""
+
+
+class Timeout(Error, TimeoutError):
+    """The call did not complete within its timeout."""
+
+
+class InvalidArgument(Error, ValueError):
+    """A value passed in is out of range or malformed."""
+
+
+class NoSuchInterface(InvalidArgument):
+    """The network interface named does not exist (here)."""
+
+    interface: str
+
+
+class Closed(Error):
+    """The handle or its context has been closed."""
+
+
+class WouldBlock(Error):
+    """The call would have to wait (for example try_recv with nothing ready)."""
+
+
+class CacheFull(Error):
+    """The sender's transmit cache can never hold the object."""
+
+
+class Aborted(Error):
+    """An object from a sender will never arrive; later ones still do."""
+
+    sender: str
+    sender_node_id: int
+    object_id: int
+    reason: str

@@ -1,0 +1,150 @@
+"""Type stubs of the extension module mcast._mcast."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any, AsyncIterator, Literal, Optional, Union
+
+_Bytes = Union[bytes, bytearray, memoryview]
+
+def version() -> str: ...
+
+class Context:
+    """Owns one mcast engine thread; make senders and receivers from it.
+
+    Use it as a context manager, or call close(). Keyword settings apply to
+    every socket of the context."""
+
+    def __init__(
+        self,
+        *,
+        hop_limit: Optional[int] = None,
+        loopback: Optional[bool] = None,
+        recv_buffer: Optional[int] = None,
+        send_buffer: Optional[int] = None,
+    ) -> None: ...
+    def sender(
+        self,
+        group: str,
+        port: int,
+        interface: str,
+        *,
+        segment_size: int = ...,
+        block_size: int = ...,
+        parity: int = ...,
+        auto_parity: int = ...,
+        rate_bps: int = ...,
+        cache_max_objects: int = ...,
+        cache_max_bytes: int = ...,
+        grtt_initial: float = ...,
+        grtt_max: float = ...,
+        backoff_factor: int = ...,
+        group_size: int = ...,
+        robust_factor: int = ...,
+        stream_buffer_blocks: int = ...,
+    ) -> Sender: ...
+    def receiver(
+        self,
+        group: str,
+        port: int,
+        interface: str,
+        *,
+        sync_policy: Literal["all", "current"] = ...,
+        sync_window: int = ...,
+        max_object_size: int = ...,
+        max_buffer_per_sender: int = ...,
+        max_buffer_total: int = ...,
+        max_senders: int = ...,
+        inactivity_timeout: float = ...,
+        unicast_nacks: bool = ...,
+        silent: bool = ...,
+    ) -> Receiver: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> Context: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Sender:
+    """Sends objects to one group, in order."""
+
+    def send(self, data: _Bytes, info: Optional[_Bytes] = None, *, timeout: Optional[float] = None) -> int: ...
+    def send_file(self, path: Union[str, os.PathLike[str]]) -> int: ...
+    def flush(self, timeout: Optional[float] = None) -> None: ...
+    def open_stream(self, info: Optional[_Bytes] = None) -> StreamWriter: ...
+    def stats(self) -> dict[str, int]: ...
+    @property
+    def node_id(self) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Sender: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class StreamWriter:
+    """Writes messages to one stream of a sender."""
+
+    @property
+    def id(self) -> int: ...
+    def write(self, message: _Bytes) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> StreamWriter: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Message:
+    """One received object, or a piece of a stream."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def info(self) -> bytes: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def sender_node_id(self) -> int: ...
+    @property
+    def object_id(self) -> int: ...
+    @property
+    def kind(self) -> Literal["data", "file", "stream"]: ...
+    @property
+    def message_end(self) -> bool: ...
+    @property
+    def lost_before(self) -> int: ...
+    @property
+    def stream_end(self) -> bool: ...
+
+class Receiver:
+    """Receives what is sent to one group, in order per sender."""
+
+    def recv(self, timeout: Optional[float] = None) -> Message: ...
+    async def recv_async(self, timeout: Optional[float] = None) -> Message: ...
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+    def try_recv(self) -> Message: ...
+    def fileno(self) -> int: ...
+    def stats(self) -> dict[str, int]: ...
+    def progress(self) -> list[dict[str, Any]]: ...
+    @property
+    def node_id(self) -> int: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Receiver: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...

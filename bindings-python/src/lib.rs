@@ -1,0 +1,642 @@
+//! `mcast._mcast`: the Python extension module, a thin layer over mcast's
+//! Rust API (no protocol logic here). The package `mcast` (python/mcast/)
+//! re-exports it and adds what is easier in Python: the exception classes
+//! (multiple inheritance: `mcast.Timeout` is also a `TimeoutError`), asyncio
+//! receiving and type stubs.
+//!
+//! Blocking calls release the GIL and wait in short slices so that Ctrl-C
+//! (KeyboardInterrupt) is raised within about 50 ms, and so that a handle
+//! closed from another thread ends the wait with `mcast.Closed`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use mcast_core as core;
+use pyo3::exceptions::{PyOSError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict};
+
+/// How long one slice of a blocking wait lasts before signals are checked.
+const SLICE: Duration = Duration::from_millis(50);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Raises the `mcast._errors` class `name` with `message` (and attributes).
+fn raise(py: Python<'_>, name: &str, message: String, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
+    let made = (|| -> PyResult<PyErr> {
+        let cls = py.import("mcast._errors")?.getattr(name)?;
+        let exc = cls.call1((message.clone(),))?;
+        for (k, v) in attrs {
+            exc.setattr(*k, v.bind(py))?;
+        }
+        Ok(PyErr::from_value(exc))
+    })();
+    made.unwrap_or_else(|e| e)
+}
+
+/// Maps an mcast error to the documented Python exception.
+fn to_py(py: Python<'_>, e: core::Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        core::Error::Timeout => raise(py, "Timeout", msg, &[]),
+        core::Error::Closed => raise(py, "Closed", msg, &[]),
+        core::Error::InvalidArgument(_) => raise(py, "InvalidArgument", msg, &[]),
+        core::Error::NoSuchInterface { interface, .. } => {
+            raise(py, "NoSuchInterface", msg, &[("interface", interface.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))])
+        }
+        core::Error::WouldBlock(_) => raise(py, "WouldBlock", msg, &[]),
+        core::Error::CacheFull(_) => raise(py, "CacheFull", msg, &[]),
+        core::Error::Aborted { sender, sender_node_id, object_id, reason } => {
+            let attrs: Vec<(&str, Py<PyAny>)> = vec![
+                ("sender", sender.to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ("sender_node_id", sender_node_id.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ("object_id", object_id.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ("reason", reason.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+            ];
+            raise(py, "Aborted", msg, &attrs)
+        }
+        core::Error::Io { source, .. } => match source.raw_os_error() {
+            // OSError(errno, text) becomes the matching subclass
+            // (PermissionError, FileNotFoundError, ...).
+            Some(errno) => PyOSError::new_err((errno, msg)),
+            None => PyOSError::new_err(msg),
+        },
+        _ => raise(py, "Error", msg, &[]),
+    }
+}
+
+fn invalid(py: Python<'_>, msg: impl Into<String>) -> PyErr {
+    raise(py, "InvalidArgument", msg.into(), &[])
+}
+
+/// Bytes of a `bytes`, `bytearray`, `memoryview` or other buffer object.
+fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if obj.is_instance_of::<pyo3::types::PyString>() {
+        return Err(PyTypeError::new_err("expected bytes, bytearray or memoryview, not str (encode it first)"));
+    }
+    // Anything else with the buffer protocol (memoryview, array, ...).
+    let b = obj.py().get_type::<PyBytes>().call1((obj,)).map_err(|_| {
+        PyTypeError::new_err(format!("expected bytes, bytearray or memoryview, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+    })?;
+    Ok(b.cast::<PyBytes>()?.as_bytes().to_vec())
+}
+
+/// A timeout in seconds (None: forever) as an optional deadline.
+fn deadline_of(py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Instant>> {
+    match timeout {
+        None => Ok(None),
+        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e9)))),
+        Some(t) => Err(invalid(py, format!("timeout must be a number of seconds >= 0, not {t}"))),
+    }
+}
+
+/// Runs `step(slice)` without the GIL until it returns something other than
+/// `Timeout`, the deadline passes (`Timeout`), or a signal handler raises.
+fn blocking<T: Send>(
+    py: Python<'_>,
+    deadline: Option<Instant>,
+    mut step: impl FnMut(Duration) -> core::Result<T> + Send,
+) -> PyResult<T> {
+    loop {
+        let slice = match deadline {
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return Err(to_py(py, core::Error::Timeout));
+                }
+                SLICE.min(d - now)
+            }
+            None => SLICE,
+        };
+        match py.detach(|| step(slice)) {
+            Err(core::Error::Timeout) => py.check_signals()?,
+            r => return r.map_err(|e| to_py(py, e)),
+        }
+    }
+}
+
+fn stats_dict<'py>(py: Python<'py>, pairs: &[(&str, u64)]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in pairs {
+        d.set_item(*k, *v)?;
+    }
+    Ok(d)
+}
+
+/// Settings from keyword arguments: every key must be known.
+struct Kwargs<'a, 'py> {
+    py: Python<'py>,
+    map: HashMap<String, Bound<'py, PyAny>>,
+    what: &'a str,
+}
+
+impl<'a, 'py> Kwargs<'a, 'py> {
+    fn new(py: Python<'py>, kwargs: Option<&Bound<'py, PyDict>>, what: &'a str) -> PyResult<Self> {
+        let mut map = HashMap::new();
+        if let Some(k) = kwargs {
+            for (key, value) in k.iter() {
+                map.insert(key.extract::<String>()?, value);
+            }
+        }
+        Ok(Kwargs { py, map, what })
+    }
+
+    fn take<T: for<'a2> FromPyObject<'a2, 'py>>(&mut self, key: &str) -> PyResult<Option<T>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(v) if v.is_none() => Ok(None),
+            Some(v) => v.extract::<T>().map(Some).map_err(|_| {
+                invalid(self.py, format!("{} option {key}: bad value {}", self.what, v.repr().map(|r| r.to_string()).unwrap_or_default()))
+            }),
+        }
+    }
+
+    fn secs(&mut self, key: &str) -> PyResult<Option<Duration>> {
+        match self.take::<f64>(key)? {
+            None => Ok(None),
+            Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            Some(s) => Err(invalid(self.py, format!("{} option {key}: {s} is not a number of seconds >= 0", self.what))),
+        }
+    }
+
+    fn finish(self) -> PyResult<()> {
+        match self.map.keys().next() {
+            None => Ok(()),
+            Some(k) => Err(invalid(self.py, format!("unknown {} option {k:?}", self.what))),
+        }
+    }
+}
+
+fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<core::SenderConfig> {
+    let mut k = Kwargs::new(py, kwargs, "sender")?;
+    let mut c = core::SenderConfig::default();
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
+    }
+    set!(segment_size, block_size, parity, auto_parity, rate_bps, cache_max_objects, cache_max_bytes, backoff_factor, group_size, robust_factor, stream_buffer_blocks);
+    if let Some(v) = k.secs("grtt_initial")? {
+        c.grtt_initial = v;
+    }
+    if let Some(v) = k.secs("grtt_max")? {
+        c.grtt_max = v;
+    }
+    k.finish()?;
+    Ok(c)
+}
+
+fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<core::ReceiverConfig> {
+    let mut k = Kwargs::new(py, kwargs, "receiver")?;
+    let mut c = core::ReceiverConfig::default();
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
+    }
+    set!(sync_window, max_object_size, max_buffer_per_sender, max_buffer_total, max_senders, unicast_nacks, silent);
+    if let Some(v) = k.secs("inactivity_timeout")? {
+        c.inactivity_timeout = v;
+    }
+    match k.take::<String>("sync_policy")?.as_deref() {
+        None => {}
+        Some("all") => c.sync_policy = core::SyncPolicy::All,
+        Some("current") => c.sync_policy = core::SyncPolicy::Current,
+        Some(other) => return Err(invalid(py, format!("receiver option sync_policy: {other:?} is not 'all' or 'current'"))),
+    }
+    k.finish()?;
+    Ok(c)
+}
+
+fn group(py: Python<'_>, addr: &str, port: i64, interface: &str) -> PyResult<core::Group> {
+    let port = u16::try_from(port).map_err(|_| invalid(py, format!("port {port} is out of range (0..=65535)")))?;
+    core::Group::parse(addr, port, interface).map_err(|e| to_py(py, e))
+}
+
+/// Owns one mcast engine thread; make senders and receivers from it.
+#[pyclass(module = "mcast._mcast", frozen)]
+struct Context {
+    inner: Mutex<Option<Arc<core::Context>>>,
+}
+
+impl Context {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<core::Context>> {
+        lock(&self.inner).clone().ok_or_else(|| to_py(py, core::Error::Closed))
+    }
+}
+
+#[pymethods]
+impl Context {
+    #[new]
+    #[pyo3(signature = (*, hop_limit=None, loopback=None, recv_buffer=None, send_buffer=None))]
+    fn new(py: Python<'_>, hop_limit: Option<u32>, loopback: Option<bool>, recv_buffer: Option<usize>, send_buffer: Option<usize>) -> PyResult<Self> {
+        let mut socket = core::SocketConfig::default();
+        if let Some(h) = hop_limit {
+            socket.hop_limit = h;
+        }
+        if let Some(l) = loopback {
+            socket.loopback = l;
+        }
+        if let Some(r) = recv_buffer {
+            socket.recv_buffer = r;
+        }
+        if let Some(s) = send_buffer {
+            socket.send_buffer = s;
+        }
+        let ctx = core::Context::with_config(core::ContextConfig { socket }).map_err(|e| to_py(py, e))?;
+        Ok(Context { inner: Mutex::new(Some(Arc::new(ctx))) })
+    }
+
+    #[pyo3(signature = (group, port, interface, **config))]
+    fn sender(&self, py: Python<'_>, group: &str, port: i64, interface: &str, config: Option<&Bound<'_, PyDict>>) -> PyResult<Sender> {
+        let g = self::group(py, group, port, interface)?;
+        let cfg = sender_config(py, config)?;
+        let ctx = self.get(py)?;
+        let s = py.detach(|| ctx.sender(&g, cfg)).map_err(|e| to_py(py, e))?;
+        Ok(Sender { inner: Mutex::new(Some(Arc::new(s))) })
+    }
+
+    #[pyo3(signature = (group, port, interface, **config))]
+    fn receiver(&self, py: Python<'_>, group: &str, port: i64, interface: &str, config: Option<&Bound<'_, PyDict>>) -> PyResult<Receiver> {
+        let g = self::group(py, group, port, interface)?;
+        let cfg = receiver_config(py, config)?;
+        let ctx = self.get(py)?;
+        let r = py.detach(|| ctx.receiver(&g, cfg)).map_err(|e| to_py(py, e))?;
+        Ok(Receiver { inner: Mutex::new(Some(Arc::new(r))) })
+    }
+
+    /// Stops the engine: senders stop (unflushed data is not delivered),
+    /// receivers raise Closed once their queued messages are taken.
+    fn close(&self, py: Python<'_>) {
+        if let Some(ctx) = lock(&self.inner).take() {
+            py.detach(|| ctx.close());
+        }
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        lock(&self.inner).is_none()
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+}
+
+/// Sends objects to one group.
+#[pyclass(module = "mcast._mcast", frozen)]
+struct Sender {
+    inner: Mutex<Option<Arc<core::Sender>>>,
+}
+
+impl Sender {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<core::Sender>> {
+        lock(&self.inner).clone().ok_or_else(|| to_py(py, core::Error::Closed))
+    }
+}
+
+#[pymethods]
+impl Sender {
+    /// Queues `data` as one DATA object (NORM_INFO `info`); returns its id.
+    /// Waits while the transmit cache is full (at most `timeout` seconds).
+    #[pyo3(signature = (data, info=None, *, timeout=None))]
+    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, info: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResult<u64> {
+        let data = bytes_of(data)?;
+        let info = info.map(bytes_of).transpose()?;
+        let deadline = deadline_of(py, timeout)?;
+        let s = self.get(py)?;
+        // Wait for room in slices (send_timeout consumes nothing on timeout).
+        blocking(py, deadline, move |slice| match &info {
+            Some(i) => s.send_with_info_timeout(&data, i, slice),
+            None => s.send_timeout(&data, slice),
+        })
+    }
+
+    /// Queues a file as one FILE object named by its base name; returns its id.
+    fn send_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
+        let s = self.get(py)?;
+        py.detach(|| s.send_file(&path)).map_err(|e| to_py(py, e))
+    }
+
+    /// Waits until everything queued was sent and a flush round is over.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let deadline = deadline_of(py, timeout)?;
+        let s = self.get(py)?;
+        blocking(py, deadline, move |slice| s.flush_timeout(slice))
+    }
+
+    /// Opens a stream (an object without a size) named by `info`.
+    #[pyo3(signature = (info=None))]
+    fn open_stream(&self, py: Python<'_>, info: Option<&Bound<'_, PyAny>>) -> PyResult<StreamWriter> {
+        let info = info.map(bytes_of).transpose()?;
+        let s = self.get(py)?;
+        let w = py.detach(|| s.open_stream(info.as_deref())).map_err(|e| to_py(py, e))?;
+        Ok(StreamWriter { inner: Mutex::new(Some(Arc::new(w))) })
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let st = self.get(py)?.stats();
+        stats_dict(
+            py,
+            &[
+                ("datagrams_sent", st.datagrams_sent),
+                ("bytes_sent", st.bytes_sent),
+                ("datagrams_received", st.datagrams_received),
+                ("bytes_received", st.bytes_received),
+                ("nacks_received", st.nacks_received),
+                ("data_segments_sent", st.data_segments_sent),
+                ("repair_segments_sent", st.repair_segments_sent),
+                ("parity_segments_sent", st.parity_segments_sent),
+                ("info_sent", st.info_sent),
+                ("flushes_sent", st.flushes_sent),
+                ("probes_sent", st.probes_sent),
+                ("squelches_sent", st.squelches_sent),
+                ("objects_enqueued", st.objects_enqueued),
+                ("objects_sent", st.objects_sent),
+                ("objects_purged", st.objects_purged),
+                ("objects_aborted", st.objects_aborted),
+                ("malformed_received", st.malformed_received),
+                ("grtt_us", st.grtt_us),
+            ],
+        )
+    }
+
+    #[getter]
+    fn node_id(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self.get(py)?.node_id())
+    }
+
+    /// Sends NORM_CMD(EOT) and stops (call flush() first).
+    fn close(&self) {
+        lock(&self.inner).take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+}
+
+/// Writes to one stream of a sender.
+#[pyclass(module = "mcast._mcast", frozen)]
+struct StreamWriter {
+    inner: Mutex<Option<Arc<core::StreamWriter>>>,
+}
+
+impl StreamWriter {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<core::StreamWriter>> {
+        lock(&self.inner).clone().ok_or_else(|| to_py(py, core::Error::Closed))
+    }
+}
+
+#[pymethods]
+impl StreamWriter {
+    #[getter]
+    fn id(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.get(py)?.id())
+    }
+
+    /// Writes one message (all of it; waits while the stream buffer is full).
+    fn write(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = bytes_of(message)?;
+        let w = self.get(py)?;
+        let mut taken = 0usize;
+        blocking(py, None, move |slice| {
+            // Whatever part fits goes in; the rest (still a message end) waits.
+            taken += w.write_bytes(&data[taken..], true, Some(Instant::now() + slice))?;
+            if taken < data.len() {
+                Err(core::Error::Timeout)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// Sends a partly filled segment now.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let w = self.get(py)?;
+        py.detach(|| w.flush_stream()).map_err(|e| to_py(py, e))
+    }
+
+    /// Ends the stream.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(w) = lock(&self.inner).take() else { return Ok(()) };
+        match Arc::try_unwrap(w) {
+            Ok(w) => py.detach(|| w.close()).map_err(|e| to_py(py, e)),
+            // A write in another thread still holds it: it closes on drop.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+}
+
+/// One received object (or piece of a stream).
+#[pyclass(module = "mcast._mcast", frozen, get_all)]
+struct Message {
+    data: Py<PyBytes>,
+    info: Py<PyBytes>,
+    /// "[address]:port" of the sender.
+    sender: String,
+    sender_node_id: u32,
+    object_id: u64,
+    /// "data", "file" or "stream".
+    kind: &'static str,
+    message_end: bool,
+    lost_before: u64,
+    stream_end: bool,
+}
+
+#[pymethods]
+impl Message {
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Message(kind={:?}, object_id={}, sender={:?}, data=<{} bytes>, info={})",
+            self.kind,
+            self.object_id,
+            self.sender,
+            self.data.bind(py).as_bytes().len(),
+            self.info.bind(py).repr().map(|r| r.to_string()).unwrap_or_default()
+        )
+    }
+}
+
+fn message(py: Python<'_>, m: core::Message) -> Message {
+    Message {
+        data: PyBytes::new(py, &m.data).unbind(),
+        info: PyBytes::new(py, &m.info).unbind(),
+        sender: m.sender.to_string(),
+        sender_node_id: m.sender_node_id,
+        object_id: m.object_id,
+        kind: match m.kind {
+            core::ObjectKind::Data => "data",
+            core::ObjectKind::File => "file",
+            core::ObjectKind::Stream => "stream",
+        },
+        message_end: m.message_end,
+        lost_before: m.lost_before,
+        stream_end: m.stream_end,
+    }
+}
+
+/// Receives what is sent to one group.
+#[pyclass(module = "mcast._mcast", frozen)]
+struct Receiver {
+    inner: Mutex<Option<Arc<core::Receiver>>>,
+}
+
+impl Receiver {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<core::Receiver>> {
+        lock(&self.inner).clone().ok_or_else(|| to_py(py, core::Error::Closed))
+    }
+}
+
+#[pymethods]
+impl Receiver {
+    /// The next message (None: wait forever); raises Timeout, Aborted, Closed.
+    #[pyo3(signature = (timeout=None))]
+    fn recv(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Message> {
+        let py = slf.py();
+        let deadline = deadline_of(py, timeout)?;
+        let r = slf.get().get(py)?;
+        let me = slf.clone().unbind();
+        let m = blocking(py, deadline, move |slice| {
+            // Closed from another thread while we wait: stop.
+            if lock(&me.get().inner).is_none() {
+                return Err(core::Error::Closed);
+            }
+            r.recv_timeout(slice)
+        })?;
+        Ok(message(py, m))
+    }
+
+    /// Awaitable: the next message, without blocking the event loop.
+    #[pyo3(signature = (timeout=None))]
+    fn recv_async<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py().import("mcast._aio")?.getattr("recv_async")?.call1((slf, timeout))
+    }
+
+    /// `async for msg in receiver`: messages until the receiver is closed.
+    fn __aiter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py().import("mcast._aio")?.getattr("aiter")?.call1((slf,))
+    }
+
+    /// The next message if one is ready; raises WouldBlock otherwise.
+    fn try_recv(&self, py: Python<'_>) -> PyResult<Message> {
+        let r = self.get(py)?;
+        let m = r.try_recv().map_err(|e| to_py(py, e))?;
+        Ok(message(py, m))
+    }
+
+    /// A file descriptor that is readable while a message is ready (for
+    /// selectors and asyncio's add_reader).
+    fn fileno(&self, py: Python<'_>) -> PyResult<i32> {
+        Ok(self.get(py)?.pollable_fd())
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let st = self.get(py)?.stats();
+        stats_dict(
+            py,
+            &[
+                ("datagrams_received", st.datagrams_received),
+                ("bytes_received", st.bytes_received),
+                ("datagrams_sent", st.datagrams_sent),
+                ("bytes_sent", st.bytes_sent),
+                ("nacks_sent", st.nacks_sent),
+                ("nacks_suppressed", st.nacks_suppressed),
+                ("acks_sent", st.acks_sent),
+                ("data_segments_received", st.data_segments_received),
+                ("repair_segments_received", st.repair_segments_received),
+                ("parity_segments_received", st.parity_segments_received),
+                ("fec_recovered_segments", st.fec_recovered_segments),
+                ("duplicates", st.duplicates),
+                ("objects_completed", st.objects_completed),
+                ("objects_aborted", st.objects_aborted),
+                ("malformed_received", st.malformed_received),
+                ("senders", st.senders),
+            ],
+        )
+    }
+
+    /// Incomplete objects: a list of dicts (sender, object_id, info,
+    /// received_bytes, total_bytes or None).
+    fn progress<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let r = self.get(py)?;
+        let list = py.detach(|| r.progress());
+        list.into_iter()
+            .map(|p| {
+                let d = PyDict::new(py);
+                d.set_item("sender", p.sender.addr.to_string())?;
+                d.set_item("object_id", p.object_id)?;
+                d.set_item("info", PyBytes::new(py, &p.info))?;
+                d.set_item("received_bytes", p.received_bytes)?;
+                d.set_item("total_bytes", p.total_bytes)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    #[getter]
+    fn node_id(&self, py: Python<'_>) -> PyResult<u32> {
+        Ok(self.get(py)?.node_id())
+    }
+
+    fn close(&self) {
+        lock(&self.inner).take();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+}
+
+/// The version of the mcast library.
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[pymodule]
+#[pyo3(name = "_mcast")]
+fn mcast_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Context>()?;
+    m.add_class::<Sender>()?;
+    m.add_class::<StreamWriter>()?;
+    m.add_class::<Receiver>()?;
+    m.add_class::<Message>()?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    Ok(())
+}
