@@ -10,7 +10,8 @@
 # Installs: iproute2 nftables procps (network lab: ip netns, veth, bridge,
 # nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
 # interop tests, C API tests), valgrind binutils (memcheck and nm for the C
-# API tests), tshark (NORM dissector; dumpcap for captures), python3, jq,
+# API tests), tshark (NORM dissector; dumpcap for captures), python3,
+# python3-venv, python3-pip (the Python package and its tests), jq,
 # xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
 # itself is expected to be installed already (rustup).
 set -euo pipefail
@@ -20,7 +21,7 @@ PACKAGES=(
     libnorm1 libnorm-dev g++ make pkg-config
     valgrind binutils
     tshark
-    python3 jq xxd diffutils coreutils ca-certificates
+    python3 python3-venv python3-pip jq xxd diffutils coreutils ca-certificates
 )
 
 check_only=0

@@ -84,10 +84,13 @@ fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if obj.is_instance_of::<pyo3::types::PyString>() {
         return Err(PyTypeError::new_err("expected bytes, bytearray or memoryview, not str (encode it first)"));
     }
-    // Anything else with the buffer protocol (memoryview, array, ...).
-    let b = obj.py().get_type::<PyBytes>().call1((obj,)).map_err(|_| {
+    // Anything else with the buffer protocol (memoryview, array, ...):
+    // memoryview() accepts only those (bytes(12) would make 12 zero bytes).
+    let py = obj.py();
+    let view = py.import("builtins")?.getattr("memoryview")?.call1((obj,)).map_err(|_| {
         PyTypeError::new_err(format!("expected bytes, bytearray or memoryview, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
     })?;
+    let b = py.get_type::<PyBytes>().call1((view,))?;
     Ok(b.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 

@@ -656,7 +656,7 @@ impl SenderSession {
     /// Tries to queue the object; gives it back if the cache is full.
     fn try_enqueue(&mut self, now: Instant, p: PendingEnqueue) -> Option<PendingEnqueue> {
         // `enqueue` consumes the source, so ask first whether it would fit.
-        if !self.proto.can_enqueue(p.source.memory_size()) {
+        if !self.proto.can_enqueue(now, p.source.memory_size()) {
             return Some(p);
         }
         let r = self.proto.enqueue(now, p.kind, p.source, p.info);

@@ -11,38 +11,41 @@ from ._errors import Closed, Timeout, WouldBlock
 if TYPE_CHECKING:
     from ._mcast import Message, Receiver
 
+# Longest wait between looks at the receiver (it may be closed meanwhile,
+# and a closed receiver's descriptor never becomes readable).
+_SLICE = 0.25
+
 
 async def recv_async(self: "Receiver", timeout: Optional[float] = None) -> Message:
     """Waits for the next message without blocking the event loop (the
-    receiver's file descriptor is watched with loop.add_reader)."""
+    receiver's file descriptor is watched with loop.add_reader; a receiver
+    closed meanwhile is noticed within a quarter of a second)."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    fd = self.fileno()
     while True:
         try:
             return self.try_recv()
         except WouldBlock:
             pass
+        fd = self.fileno()
         ready: asyncio.Future[None] = loop.create_future()
 
         def wake() -> None:
             if not ready.done():
                 ready.set_result(None)
 
+        wait = _SLICE
+        if deadline is not None:
+            wait = min(wait, deadline - loop.time())
+            if wait <= 0:
+                raise Timeout("timed out")
         loop.add_reader(fd, wake)
         try:
-            if deadline is None:
-                await ready
-            else:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise Timeout("timed out")
-                try:
-                    await asyncio.wait_for(ready, remaining)
-                except asyncio.TimeoutError:
-                    raise Timeout("timed out") from None
+            await asyncio.wait([ready], timeout=wait)
         finally:
             loop.remove_reader(fd)
+            if not ready.done():
+                ready.cancel()
 
 
 async def aiter(self: "Receiver") -> AsyncIterator[Message]:

@@ -148,6 +148,10 @@ struct TxObject {
     parity_sent: HashMap<u32, u16>,
     /// The stream buffer, for `ObjectKind::Stream`.
     stream: Option<TxStream>,
+    /// Once its first pass is over, the object stays in the cache at least
+    /// until then (moved on by repairs), so that receivers' NACKs find it.
+    /// `None` after the first pass: purgeable.
+    hold_until: Option<Instant>,
 }
 
 impl TxObject {
@@ -167,6 +171,11 @@ impl TxObject {
     /// Whether the first pass has already covered (block, symbol 0).
     fn block_started(&self, block: u32) -> bool {
         self.first_pass_done || block < self.next_block || (block == self.next_block && self.next_symbol > 0)
+    }
+
+    /// Whether it may leave the cache now: sent once, and its hold time over.
+    fn purgeable(&self, now: Instant) -> bool {
+        self.first_pass_done && self.hold_until.is_none_or(|t| t <= now)
     }
 
     /// Whether the first pass has something to send now (an open stream may
@@ -390,7 +399,7 @@ impl Sender {
         let layout = BlockLayout::new(size, self.cfg.segment_size, self.cfg.block_size, self.cfg.parity)
             .ok_or_else(|| Error::InvalidArgument(format!("object of {size} bytes needs more than 2^24 blocks; raise the segment or block size")))?;
         let memory = source.memory_size();
-        self.make_room(memory, "object")?;
+        self.make_room(now, memory, "object")?;
         Ok(self.push_object(now, kind, source, info, memory, layout, None))
     }
 
@@ -412,7 +421,7 @@ impl Sender {
             .filter(|_| buffer_bytes < 1 << 48)
             .ok_or_else(|| Error::InvalidArgument(format!("stream buffer of {blocks} blocks is too large")))?;
         let memory = TxStream::memory(ndata, seg, blocks, self.cfg.parity);
-        self.make_room(memory, "stream buffer")?;
+        self.make_room(now, memory, "stream buffer")?;
         let stream = TxStream::new(ndata, seg, blocks);
         Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, memory, layout, Some(stream)))
     }
@@ -499,7 +508,7 @@ impl Sender {
 
     /// Makes room for `memory` more bytes by purging the oldest objects whose
     /// first pass is over; objects not yet sent once are never purged.
-    fn make_room(&mut self, memory: u64, what: &str) -> Result<(), Error> {
+    fn make_room(&mut self, now: Instant, memory: u64, what: &str) -> Result<(), Error> {
         if memory > self.cfg.cache_max_bytes {
             return Err(Error::CacheFull(format!(
                 "{what} of {memory} bytes exceeds the transmit cache of {} bytes",
@@ -508,13 +517,13 @@ impl Sender {
         }
         while self.objects.len() >= self.cfg.cache_max_objects.max(1) || self.cache_bytes + memory > self.cfg.cache_max_bytes {
             match self.objects.front() {
-                Some(o) if o.first_pass_done => {
+                Some(o) if o.purgeable(now) => {
                     let o = self.objects.pop_front().expect("front exists");
                     self.purge(o);
                 }
                 _ => {
                     self.blocked = true;
-                    return Err(Error::WouldBlock("the transmit cache is full of objects not yet sent".into()));
+                    return Err(Error::WouldBlock("the transmit cache is full of objects not yet sent or still held for repairs".into()));
                 }
             }
         }
@@ -548,6 +557,7 @@ impl Sender {
             first_pass_done: false,
             parity_sent: HashMap::new(),
             stream,
+            hold_until: None,
         });
         self.stats.objects_enqueued += 1;
         self.new_data(now);
@@ -609,10 +619,20 @@ impl Sender {
         }
     }
 
+    /// Keeps object `idx` (once sent) in the cache for another hold time:
+    /// it is being asked for or repaired.
+    fn hold(&mut self, now: Instant, idx: usize) {
+        let until = now + self.flow_delay();
+        let o = &mut self.objects[idx];
+        if o.first_pass_done {
+            o.hold_until = Some(o.hold_until.map_or(until, |t| t.max(until)));
+        }
+    }
+
     /// Whether an object whose source holds `memory` bytes would be accepted
     /// by [`Sender::enqueue`] now without `WouldBlock` (objects that can never
     /// fit count as accepted: `enqueue` reports them as `CacheFull`).
-    pub fn can_enqueue(&self, memory: u64) -> bool {
+    pub fn can_enqueue(&self, now: Instant, memory: u64) -> bool {
         if self.closed || memory > self.cfg.cache_max_bytes {
             return true;
         }
@@ -622,7 +642,7 @@ impl Sender {
             if count < max_objects && bytes + memory <= self.cfg.cache_max_bytes {
                 return true;
             }
-            if !o.first_pass_done {
+            if !o.purgeable(now) {
                 return false;
             }
             count -= 1;
@@ -822,6 +842,7 @@ impl Sender {
                     self.pending_squelch.insert(obj as u16);
                     continue;
                 };
+                self.hold(now, idx);
                 if self.objects[idx].stream.is_some() {
                     self.request_stream_repair(now, idx, req, first, last, first_obj == last_obj);
                 } else {
@@ -975,6 +996,10 @@ impl Sender {
         consider(self.aggregate_at);
         consider(self.next_probe);
         consider(self.next_flush);
+        // The oldest object's hold ending frees room in the cache.
+        if let Some(o) = self.objects.front().filter(|o| o.first_pass_done) {
+            consider(o.hold_until);
+        }
         // A stream waiting for room that only time will free.
         for o in &self.objects {
             if let Some(st) = o.stream.as_ref().filter(|st| st.end_pending || st.vacancy_wanted) {
@@ -989,6 +1014,13 @@ impl Sender {
             return;
         }
         self.service_streams(now);
+        if let Some(o) = self.objects.front_mut().filter(|o| o.first_pass_done && o.hold_until.is_some_and(|t| t <= now)) {
+            o.hold_until = None;
+            if self.blocked {
+                self.blocked = false;
+                self.events.push_back(SenderEvent::QueueVacancy);
+            }
+        }
         if self.aggregate_at.is_some_and(|t| t <= now) {
             self.aggregate_at = None;
             self.schedule_repairs(now);
@@ -1139,7 +1171,7 @@ impl Sender {
                 }
                 continue;
             }
-            match self.next_first_pass_item() {
+            match self.next_first_pass_item(now) {
                 Some(item) => {
                     if self.write_item(now, item, false, buf) {
                         break;
@@ -1170,7 +1202,8 @@ impl Sender {
     }
 
     /// Advances the first pass and returns what it sends next.
-    fn next_first_pass_item(&mut self) -> Option<TxItem> {
+    fn next_first_pass_item(&mut self, now: Instant) -> Option<TxItem> {
+        let hold = now + self.flow_delay();
         let auto = if self.rs.is_some() { self.cfg.auto_parity } else { 0 };
         let idx = self.objects.iter().position(|o| !o.first_pass_done)?;
         let o = &mut self.objects[idx];
@@ -1193,6 +1226,7 @@ impl Sender {
             };
             if st.first_pass_done() {
                 o.first_pass_done = true;
+                o.hold_until = Some(hold);
                 self.stats.objects_sent += 1;
                 self.events.push_back(SenderEvent::ObjectSent { id });
                 if self.blocked {
@@ -1220,6 +1254,7 @@ impl Sender {
             o.next_block += 1;
             if o.next_block >= o.layout.num_blocks {
                 o.first_pass_done = true;
+                o.hold_until = Some(hold);
                 let id = o.id;
                 self.stats.objects_sent += 1;
                 self.events.push_back(SenderEvent::ObjectSent { id });
@@ -1235,6 +1270,9 @@ impl Sender {
     /// Encodes one object message; false if the object is gone or unreadable.
     fn write_item(&mut self, now: Instant, item: TxItem, repair: bool, buf: &mut Vec<u8>) -> bool {
         let Some(idx) = self.object_index(item.obj()) else { return false };
+        if repair {
+            self.hold(now, idx);
+        }
         if matches!(item, TxItem::StreamSegment { .. } | TxItem::StreamParity { .. }) {
             return self.write_stream_item(now, idx, item, repair, buf);
         }

@@ -1,0 +1,138 @@
+"""Python senders and receivers in separate processes on the lab's bridge
+(tests/lab/lab.sh): 5 % loss per receiver, against each other, against the
+mcast command and against libnorm (tests/interop/normpeer)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from conftest import ROOT, Lab
+
+GROUP = "ff3e::4d43:51"
+MCAST = Path(os.environ.get("MCAST", ROOT / "target" / "release" / "mcast"))
+NORMPEER = ROOT / "target" / "interop" / "normpeer"
+
+
+def lines(p: "subprocess.Popen[str]", timeout: float) -> List[Dict[str, Any]]:
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, f"exit {p.returncode}: {err[-2000:]} {out[-500:]}"
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def start_receivers(lab: Lab, port: int, count: int, loss: float, *extra: str) -> List["subprocess.Popen[str]"]:
+    procs = []
+    for r in ("r1", "r2", "r3"):
+        lab.loss(r, loss, port)
+        procs.append(lab.peer(r, "recv", GROUP, str(port), "eth0", "--count", str(count), "--timeout", "120", *extra))
+    for r in ("r1", "r2", "r3"):
+        lab.wait_joined(r, GROUP)
+    return procs
+
+
+def test_ten_thousand_small_messages_in_order_at_5_percent_loss(lab: Lab) -> None:
+    port, n = 6400, 10_000
+    receivers = start_receivers(lab, port, n, 5)
+    sender = lab.peer("s", "send", GROUP, str(port), "eth0", "--messages", str(n), "--size", "64")
+    stats = lines(sender, 180)[-1]
+    for r, p in zip(("r1", "r2", "r3"), receivers):
+        got = lines(p, 180)
+        objs = [g for g in got if "object_id" in g]
+        assert len(objs) == n, f"{r}: {len(objs)} of {n}"
+        assert [g["head"] for g in objs] == ["%08d" % i for i in range(n)], f"{r}: out of order or corrupt"
+        assert [g["info"] for g in objs] == ["m%d" % i for i in range(n)]
+        assert all(g["size"] == 64 for g in objs)
+        assert lab.dropped(r) > 0, f"{r}: no loss was injected"
+    assert stats["nacks_received"] > 0 and stats["repair_segments_sent"] > 0
+    for r in ("r1", "r2", "r3"):
+        lab.loss(r, 0, port)
+
+
+def test_files_at_5_percent_loss(lab: Lab, tmp_path: Path) -> None:
+    port = 6410
+    files = []
+    for name, size in (("empty.bin", 0), ("one.bin", 1), ("big.bin", 5_000_000)):
+        p = tmp_path / name
+        p.write_bytes(os.urandom(size))
+        files.append(p)
+    os.chmod(tmp_path, 0o755)
+    receivers = start_receivers(lab, port, len(files), 5)
+    sender = lab.peer("s", "send-files", GROUP, str(port), "eth0", *map(str, files))
+    lines(sender, 180)
+    for r, p in zip(("r1", "r2", "r3"), receivers):
+        objs = [g for g in lines(p, 180) if "object_id" in g]
+        assert [(g["info"], g["kind"], g["sha256"]) for g in objs] == [
+            (f.name, "file", hashlib.sha256(f.read_bytes()).hexdigest()) for f in files
+        ], r
+    for r in ("r1", "r2", "r3"):
+        lab.loss(r, 0, port)
+
+
+def test_python_receivers_get_what_the_mcast_command_sends(lab: Lab, tmp_path: Path) -> None:
+    assert MCAST.exists(), f"no mcast binary at {MCAST} (cargo build --release)"
+    port = 6420
+    f = tmp_path / "from-cli.bin"
+    f.write_bytes(os.urandom(3_000_000))
+    os.chmod(tmp_path, 0o755)
+    receivers = start_receivers(lab, port, 1, 5)
+    send = lab.popen("s", [str(MCAST), "send", "--group", GROUP, "--port", str(port), "--interface", "eth0", "--quiet", str(f)])
+    lines(send, 120)
+    want = hashlib.sha256(f.read_bytes()).hexdigest()
+    for r, p in zip(("r1", "r2", "r3"), receivers):
+        objs = [g for g in lines(p, 120) if "object_id" in g]
+        assert [(g["info"], g["sha256"]) for g in objs] == [("from-cli.bin", want)], r
+    for r in ("r1", "r2", "r3"):
+        lab.loss(r, 0, port)
+
+
+def test_the_mcast_command_gets_what_python_sends(lab: Lab, tmp_path: Path) -> None:
+    port = 6430
+    out = tmp_path / "out"
+    os.chmod(tmp_path, 0o755)
+    lab.loss("r1", 5, port)
+    recv = lab.popen(
+        "r1",
+        [str(MCAST), "recv", "--group", GROUP, "--port", str(port), "--interface", "eth0", "--out", str(out), "--count", "50", "--timeout", "120", "--quiet"],
+    )
+    lab.wait_joined("r1", GROUP)
+    lines(lab.peer("s", "send", GROUP, str(port), "eth0", "--messages", "50", "--size", "3000"), 120)
+    lines(recv, 120)
+    for i in range(50):
+        data = (out / f"m{i}").read_bytes()
+        assert data[:8] == b"%08d" % i and len(data) == 3000
+    lab.loss("r1", 0, port)
+
+
+def test_python_receivers_get_what_libnorm_sends(lab: Lab, tmp_path: Path) -> None:
+    if not NORMPEER.exists():
+        r = subprocess.run(["bash", str(ROOT / "tests" / "interop" / "build.sh")], capture_output=True, text=True)
+        assert r.returncode == 0, f"building the libnorm peer failed: {r.stderr}"
+    port = 6440
+    files = []
+    for name, size in (("a.bin", 1), ("b.bin", 40_000), ("c.bin", 3_000_000)):
+        p = tmp_path / name
+        p.write_bytes(os.urandom(size))
+        files.append(p)
+    os.chmod(tmp_path, 0o755)
+    receivers = start_receivers(lab, port, len(files), 5)
+    send = lab.popen(
+        "s",
+        [str(NORMPEER), "send", "--group", GROUP, "--port", str(port), "--interface", "eth0", "--rate", "100000000", "--block", "64", "--parity", "16", *map(str, files)],
+    )
+    out, err = send.communicate(timeout=180)
+    assert send.returncode == 0, f"libnorm sender failed: {err[-2000:]}"
+    for r, p in zip(("r1", "r2", "r3"), receivers):
+        got = lines(p, 120)
+        objs = [g for g in got if "object_id" in g]
+        assert [(g["info"], g["sha256"]) for g in objs] == [
+            (f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files
+        ], r
+        assert got[-1]["stats"]["nacks_sent"] > 0, f"{r}: no NACKs: was there loss?"
+    for r in ("r1", "r2", "r3"):
+        lab.loss(r, 0, port)

@@ -1,0 +1,296 @@
+"""The Python API in one process, over the veth pair va <-> vb of the test's
+private namespace: types, errors, threads, signals, asyncio, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, Tuple
+
+import pytest
+
+import mcast
+
+GROUP = "ff3e::4d43:50"
+_ports = itertools.count(7300)
+
+
+@pytest.fixture
+def pair() -> Iterator[Tuple[mcast.Context, mcast.Sender, mcast.Receiver]]:
+    port = next(_ports)
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, port, "vb")
+        tx = ctx.sender(GROUP, port, "va", rate_bps=200_000_000)
+        yield ctx, tx, rx
+
+
+def test_bytes_bytearray_memoryview_and_info(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+    ids = [
+        tx.send(b"plain"),
+        tx.send(bytearray(b"array"), info=b"i1"),
+        tx.send(memoryview(b"xxview")[2:], info=bytearray(b"i2")),
+        tx.send(b"", info=memoryview(b"empty")),
+    ]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    tx.flush(timeout=10)
+    got = [rx.recv(timeout=5) for _ in ids]
+    assert [m.data for m in got] == [b"plain", b"array", b"view", b""]
+    assert [m.info for m in got] == [b"", b"i1", b"i2", b"empty"]
+    assert [m.object_id for m in got] == ids
+    m = got[0]
+    assert m.kind == "data" and m.message_end and not m.stream_end and m.lost_before == 0
+    assert m.sender.startswith("[fe80::") and m.sender_node_id == tx.node_id
+    assert isinstance(m.data, bytes) and "Message(" in repr(m)
+
+
+def test_files(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver], tmp_path: Path) -> None:
+    _, tx, rx = pair
+    sizes = [0, 1, 300_000]
+    paths = []
+    for n in sizes:
+        p = tmp_path / f"f{n}.bin"
+        p.write_bytes(os.urandom(n))
+        paths.append(p)
+    ids = [tx.send_file(paths[0]), tx.send_file(str(paths[1])), tx.send_file(paths[2])]
+    tx.flush(timeout=20)
+    for p, i in zip(paths, ids):
+        m = rx.recv(timeout=10)
+        assert (m.object_id, m.kind, m.info, m.data) == (i, "file", p.name.encode(), p.read_bytes())
+
+
+def test_errors_are_the_documented_exceptions(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver], tmp_path: Path) -> None:
+    ctx, tx, rx = pair
+    with pytest.raises(mcast.InvalidArgument):
+        ctx.sender("not-an-address", 5000, "va")
+    with pytest.raises(mcast.InvalidArgument, match="port"):
+        ctx.sender(GROUP, 70000, "va")
+    with pytest.raises(mcast.InvalidArgument, match="multicast"):
+        ctx.receiver("2001:db8::1", 5000, "vb")
+    with pytest.raises(mcast.NoSuchInterface) as e:
+        ctx.receiver(GROUP, 5000, "nope0")
+    assert e.value.interface == "nope0" and isinstance(e.value, ValueError)
+    with pytest.raises(mcast.InvalidArgument, match="unknown sender option"):
+        ctx.sender(GROUP, 5000, "va", rate=1)
+    with pytest.raises(mcast.InvalidArgument, match="sync_policy"):
+        ctx.receiver(GROUP, 5000, "vb", sync_policy="some")
+    with pytest.raises(mcast.InvalidArgument, match="block size"):
+        ctx.sender(GROUP, 5000, "va", block_size=250, parity=10)
+    with pytest.raises(mcast.InvalidArgument):
+        ctx.sender(GROUP, 5000, "va", parity=-1)
+    with pytest.raises(mcast.InvalidArgument, match="timeout"):
+        rx.recv(timeout=-1)
+    with pytest.raises(TypeError, match="str"):
+        tx.send("text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        tx.send(12)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError) as f:
+        tx.send_file(tmp_path / "missing")
+    assert f.value.errno == errno.ENOENT
+    with pytest.raises(mcast.Timeout):
+        rx.recv(timeout=0.05)
+    with pytest.raises(TimeoutError):
+        rx.recv(timeout=0)
+    with pytest.raises(mcast.WouldBlock):
+        rx.try_recv()
+    # Every one of them is an mcast.Error (except the OS and type errors).
+    assert issubclass(mcast.Timeout, mcast.Error) and issubclass(mcast.Closed, mcast.Error)
+
+
+def test_closed_handles_raise_closed() -> None:
+    ctx = mcast.Context()
+    port = next(_ports)
+    tx = ctx.sender(GROUP, port, "va")
+    rx = ctx.receiver(GROUP, port, "vb")
+    tx.close()
+    with pytest.raises(mcast.Closed):
+        tx.send(b"x")
+    ctx.close()
+    assert ctx.closed
+    with pytest.raises(mcast.Closed):
+        rx.recv(timeout=1)
+    with pytest.raises(mcast.Closed):
+        ctx.sender(GROUP, port, "va")
+    ctx.close()  # twice is fine
+
+
+def test_closing_the_context_wakes_a_recv_blocked_in_another_thread() -> None:
+    ctx = mcast.Context()
+    rx = ctx.receiver(GROUP, next(_ports), "vb")
+    result: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            rx.recv()
+        except BaseException as e:  # noqa: BLE001 - recorded for the assertion
+            result.append(e)
+
+    t = threading.Thread(target=wait)
+    t.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    ctx.close()
+    t.join(5)
+    assert not t.is_alive(), "recv did not return after the context closed"
+    assert len(result) == 1 and isinstance(result[0], mcast.Closed)
+    assert time.monotonic() - t0 < 2
+
+
+def test_closing_the_receiver_wakes_a_recv_blocked_in_another_thread(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, _, rx = pair
+    result: list[BaseException] = []
+    t = threading.Thread(target=lambda: result.append(pytest.raises(mcast.Closed, rx.recv).value))
+    t.start()
+    time.sleep(0.2)
+    rx.close()
+    t.join(5)
+    assert not t.is_alive() and isinstance(result[0], mcast.Closed)
+
+
+def test_blocking_recv_releases_the_gil(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, _, rx = pair
+    counter = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    with pytest.raises(mcast.Timeout):
+        rx.recv(timeout=0.5)
+    stop.set()
+    t.join()
+    # A thread that held the GIL for 0.5 s would starve the counter.
+    assert counter[0] > 10_000
+
+
+def test_ctrl_c_interrupts_a_blocking_recv_quickly() -> None:
+    code = (
+        "import mcast, sys, time\n"
+        "ctx = mcast.Context()\n"
+        f"rx = ctx.receiver('{GROUP}', {next(_ports)}, 'vb')\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    rx.recv()\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.monotonic(), flush=True)\n"
+        "    sys.exit(42)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    sent = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    line = p.stdout.readline().split()
+    assert p.wait(5) == 42 and line[0] == "interrupted"
+    delay = float(line[1]) - sent
+    print(f"KeyboardInterrupt {delay * 1000:.0f} ms after SIGINT")
+    assert delay < 0.5, f"KeyboardInterrupt took {delay:.3f} s"
+
+
+def test_selectors_see_the_receiver(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+    sel = selectors.DefaultSelector()
+    sel.register(rx, selectors.EVENT_READ)
+    assert sel.select(timeout=0.1) == []
+    tx.send(b"ping")
+    events = sel.select(timeout=5)
+    assert len(events) == 1 and events[0][0].fileobj is rx
+    assert rx.try_recv().data == b"ping"
+    assert sel.select(timeout=0.1) == []
+
+
+def test_asyncio_recv_keeps_the_loop_responsive(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+
+    async def main() -> None:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        with pytest.raises(mcast.Timeout):
+            await rx.recv_async(timeout=0.3)
+        assert ticks >= 10, f"the event loop was blocked ({ticks} ticks in 0.3 s)"
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.2, tx.send, b"late")
+        m = await rx.recv_async(timeout=5)
+        assert m.data == b"late"
+        for i in range(20):
+            tx.send(b"n%d" % i)
+        got = []
+        async for m in rx:
+            got.append(m.data)
+            if len(got) == 20:
+                break
+        assert got == [b"n%d" % i for i in range(20)]
+        t.cancel()
+
+    asyncio.run(main())
+
+
+def test_async_for_ends_when_the_receiver_closes(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+
+    async def main() -> int:
+        asyncio.get_running_loop().call_later(0.2, rx.close)
+        n = 0
+        async for _ in rx:
+            n += 1
+        return n
+
+    assert asyncio.run(asyncio.wait_for(main(), 5)) == 0
+
+
+def test_a_stream(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+    msgs = [b"line %d " % i + b"x" * (i * 37 % 3000) for i in range(300)]
+    with tx.open_stream(b"feed") as st:
+        assert isinstance(st.id, int)
+        for m in msgs:
+            st.write(m)
+    tx.flush(timeout=30)
+    got, part = [], b""
+    while True:
+        m = rx.recv(timeout=10)
+        assert m.kind == "stream" and m.lost_before == 0
+        if m.stream_end:
+            break
+        assert m.info == b"feed"
+        part += m.data
+        if m.message_end:
+            got.append(part)
+            part = b""
+    assert got == msgs
+
+
+def test_stats_are_dicts_of_counters(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
+    _, tx, rx = pair
+    tx.send(b"x" * 5000)
+    tx.flush(timeout=10)
+    rx.recv(timeout=5)
+    s, r = tx.stats(), rx.stats()
+    assert s["objects_sent"] == 1 and s["data_segments_sent"] == 4 and s["bytes_sent"] > 5000
+    assert r["objects_completed"] == 1 and r["senders"] == 1
+    assert all(isinstance(v, int) for v in [*s.values(), *r.values()])
+    assert rx.progress() == []
+
+
+def test_version() -> None:
+    assert mcast.__version__ == mcast.version() and mcast.__version__.count(".") == 2
