@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -136,3 +137,32 @@ def test_python_receivers_get_what_libnorm_sends(lab: Lab, tmp_path: Path) -> No
         assert got[-1]["stats"]["nacks_sent"] > 0, f"{r}: no NACKs: was there loss?"
     for r in ("r1", "r2", "r3"):
         lab.loss(r, 0, port)
+
+
+def test_the_readme_example_exchanges_data_with_the_mcast_command(lab: Lab, tmp_path: Path) -> None:
+    """The Python example of README.md, run as written (interface eth1 is
+    eth0 in the lab), receives what `mcast send` sends, then sends a file."""
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("## Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0].replace('"eth1"', '"eth0"')
+    (tmp_path / "example.py").write_text(code)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(os.urandom(200_000))
+    os.chmod(tmp_path, 0o755)
+    port = 5000
+    example = lab.popen("r1", ["sh", "-c", f'cd "{tmp_path}" && exec "{sys.executable}" example.py'])
+    lab.wait_joined("r1", "ff3e::4d43")
+    out_dir = tmp_path / "cli-out"
+    recv = lab.popen(
+        "r2",
+        [str(MCAST), "recv", "--group", "ff3e::4d43", "--port", str(port), "--interface", "eth0", "--out", str(out_dir), "--count", "3", "--timeout", "60", "--quiet"],
+    )
+    lab.wait_joined("r2", "ff3e::4d43")
+    send = lab.popen("s", [str(MCAST), "send", "--group", "ff3e::4d43", "--port", str(port), "--interface", "eth0", "--quiet", str(report)])
+    lines(send, 60)
+    out, err = example.communicate(timeout=60)
+    assert example.returncode == 0, err
+    assert "b'report.pdf'" in out and "fd6d:6361:7374::1" in out, out
+    # The mcast command on r2 got the CLI's file and the example's two objects.
+    lines(recv, 60)
+    assert (out_dir / "report.pdf").read_bytes() == report.read_bytes()
+    assert (out_dir / "greeting").read_bytes() == b"hello"
