@@ -970,6 +970,33 @@ uint64_t mcast_msg_object_id(const struct mcast_msg *msg);
 enum mcast_kind mcast_msg_kind(const struct mcast_msg *msg);
 
 /**
+ * For `MCAST_KIND_STREAM`: 1 when the message's bytes end an application
+ * message (a message may come in several pieces), else 0. Always 1 for
+ * DATA and FILE objects; 0 if `msg` is not a live message.
+ *
+ * Thread safety: safe from any thread. Blocking: no.
+ */
+int mcast_msg_message_end(const struct mcast_msg *msg);
+
+/**
+ * For `MCAST_KIND_STREAM`: bytes of the stream lost for good just before
+ * this piece (the sender's buffer moved on before a repair arrived;
+ * delivery resumed at a message start). 0 otherwise, and if `msg` is not a
+ * live message.
+ *
+ * Thread safety: safe from any thread. Blocking: no.
+ */
+uint64_t mcast_msg_lost_before(const struct mcast_msg *msg);
+
+/**
+ * For `MCAST_KIND_STREAM`: 1 when the sender closed the stream (this
+ * message has no data and nothing more of the stream follows), else 0.
+ *
+ * Thread safety: safe from any thread. Blocking: no.
+ */
+int mcast_msg_stream_end(const struct mcast_msg *msg);
+
+/**
  * Frees a message and its bytes.
  *
  * `msg`: NULL is ignored; a handle that is not a live message (already

@@ -1,6 +1,6 @@
 //! Received messages.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::net::SocketAddr;
 
 use mcast_core::{Error, Message, ObjectKind};
@@ -32,6 +32,9 @@ pub(crate) struct Msg {
     sender_node_id: u32,
     object_id: u64,
     kind: mcast_kind,
+    message_end: bool,
+    lost_before: u64,
+    stream_end: bool,
 }
 
 fn addr_text(a: &SocketAddr) -> CString {
@@ -45,7 +48,17 @@ impl Msg {
             ObjectKind::File => mcast_kind::MCAST_KIND_FILE,
             ObjectKind::Stream => mcast_kind::MCAST_KIND_STREAM,
         };
-        Msg { sender: addr_text(&m.sender), data: m.data, info: m.info, sender_node_id: m.sender_node_id, object_id: m.object_id, kind }
+        Msg {
+            sender: addr_text(&m.sender),
+            data: m.data,
+            info: m.info,
+            sender_node_id: m.sender_node_id,
+            object_id: m.object_id,
+            kind,
+            message_end: m.message_end,
+            lost_before: m.lost_before,
+            stream_end: m.stream_end,
+        }
     }
 
     /// The report of an aborted object, if `e` is one.
@@ -58,6 +71,9 @@ impl Msg {
                 sender_node_id: *sender_node_id,
                 object_id: *object_id,
                 kind: mcast_kind::MCAST_KIND_ABORTED,
+                message_end: true,
+                lost_before: 0,
+                stream_end: false,
             }),
             _ => None,
         }
@@ -156,6 +172,36 @@ pub unsafe extern "C" fn mcast_msg_kind(msg: *const mcast_msg) -> mcast_kind {
     guard_value("mcast_msg_kind", mcast_kind::MCAST_KIND_ABORTED, || Ok(handles::msg(msg)?.kind))
 }
 
+/// For `MCAST_KIND_STREAM`: 1 when the message's bytes end an application
+/// message (a message may come in several pieces), else 0. Always 1 for
+/// DATA and FILE objects; 0 if `msg` is not a live message.
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_message_end(msg: *const mcast_msg) -> c_int {
+    guard_value("mcast_msg_message_end", 0, || Ok(c_int::from(handles::msg(msg)?.message_end)))
+}
+
+/// For `MCAST_KIND_STREAM`: bytes of the stream lost for good just before
+/// this piece (the sender's buffer moved on before a repair arrived;
+/// delivery resumed at a message start). 0 otherwise, and if `msg` is not a
+/// live message.
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_lost_before(msg: *const mcast_msg) -> u64 {
+    guard_value("mcast_msg_lost_before", 0, || Ok(handles::msg(msg)?.lost_before))
+}
+
+/// For `MCAST_KIND_STREAM`: 1 when the sender closed the stream (this
+/// message has no data and nothing more of the stream follows), else 0.
+///
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_stream_end(msg: *const mcast_msg) -> c_int {
+    guard_value("mcast_msg_stream_end", 0, || Ok(c_int::from(handles::msg(msg)?.stream_end)))
+}
+
 /// Frees a message and its bytes.
 ///
 /// `msg`: NULL is ignored; a handle that is not a live message (already
@@ -198,6 +244,32 @@ mod tests {
         assert!(unsafe { CStr::from_ptr(crate::mcast_last_error()) }.to_str().unwrap().contains("not a live mcast_msg"));
         assert!(unsafe { mcast_msg_data(m, &mut len) }.is_null());
         assert_eq!(len, 0);
+    }
+
+    #[test]
+    fn stream_flags() {
+        let file = handles::add_msg(Msg::test_message(b"x"));
+        assert_eq!(unsafe { (mcast_msg_message_end(file), mcast_msg_stream_end(file), mcast_msg_lost_before(file)) }, (1, 0, 0));
+        unsafe { mcast_msg_free(file) };
+        let piece = Message {
+            data: b"part".to_vec(),
+            info: Vec::new(),
+            sender: "[fe80::1%2]:5000".parse().unwrap(),
+            sender_node_id: 7,
+            object_id: 3,
+            kind: ObjectKind::Stream,
+            message_end: false,
+            lost_before: 1234,
+            stream_end: false,
+        };
+        let end = Message { data: Vec::new(), message_end: true, lost_before: 0, stream_end: true, ..piece.clone() };
+        let (p, e) = (handles::add_msg(Msg::from_message(piece)), handles::add_msg(Msg::from_message(end)));
+        assert_eq!(unsafe { mcast_msg_kind(p) }, mcast_kind::MCAST_KIND_STREAM);
+        assert_eq!(unsafe { (mcast_msg_message_end(p), mcast_msg_stream_end(p), mcast_msg_lost_before(p)) }, (0, 0, 1234));
+        assert_eq!(unsafe { (mcast_msg_message_end(e), mcast_msg_stream_end(e), mcast_msg_lost_before(e)) }, (1, 1, 0));
+        unsafe { mcast_msg_free(p) };
+        unsafe { mcast_msg_free(e) };
+        assert_eq!(unsafe { mcast_msg_stream_end(e) }, 0);
     }
 
     #[test]
