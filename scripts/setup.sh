@@ -11,7 +11,8 @@
 # nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
 # interop tests, C API tests), valgrind binutils (memcheck and nm for the C
 # API tests), tshark (NORM dissector; dumpcap for captures), python3,
-# python3-venv, python3-pip (the Python package and its tests), jq,
+# python3-venv, python3-pip (the Python package and its tests), nodejs and
+# npm when no node is installed (the Node module and its tests), jq,
 # xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
 # itself is expected to be installed already (rustup).
 set -euo pipefail
@@ -41,6 +42,13 @@ fi
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: error: this script supports Debian/Ubuntu (dpkg + apt-get) only" >&2
     exit 1
+fi
+
+# Node.js and npm (the Node module and its tests): Debian's packages unless a
+# node is already installed some other way (nvm, NodeSource, the machine's
+# image); then it is left alone.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
 fi
 
 missing=()
@@ -74,7 +82,7 @@ fi
 
 # Tools that must now be there.
 fail=0
-for c in ip nft tc sysctl gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 jq xxd cmp timeout; do
+for c in ip nft tc sysctl gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 node npm jq xxd cmp timeout; do
     if ! command -v "$c" >/dev/null 2>&1; then
         echo "setup: error: command '$c' still missing" >&2
         fail=1

@@ -7,7 +7,7 @@
 #                                        workspace's test profile is optimised)
 #   4. every test script, one after the other:
 #        tests/lab/*.sh, tests/net/*.sh, tests/interop/*.sh, tests/c/*.sh,
-#        tests/python/*.sh, tests/fuzz/*.sh
+#        tests/python/*.sh, tests/node/*.sh, tests/fuzz/*.sh
 #      Convention: a test script is a file with a #! line directly
 #      in one of those folders (not in subfolders: tests/interop/fec-kat/ holds
 #      vector generators), that takes no arguments and ends with the line
@@ -100,7 +100,7 @@ run_step "cargo build --workspace --release" cargo build --workspace --release &
 run_step "cargo test --workspace" cargo test --workspace --no-fail-fast
 
 scripts=()
-for f in tests/lab/*.sh tests/net/*.sh tests/interop/*.sh tests/c/*.sh tests/python/*.sh tests/fuzz/*.sh; do
+for f in tests/lab/*.sh tests/net/*.sh tests/interop/*.sh tests/c/*.sh tests/python/*.sh tests/node/*.sh tests/fuzz/*.sh; do
     is_test_script "$f" || continue
     [ -z "${ONLY:-}" ] || [[ "$f" == *"$ONLY"* ]] || continue
     scripts+=("$f")

@@ -1,0 +1,185 @@
+// Type definitions for mcast (Node.js): reliable IPv6 multicast (NORM, RFC 5740).
+
+import { EventEmitter } from 'node:events';
+
+/** Error codes of mcast errors (`error.code`). */
+export type McastErrorCode =
+  | 'MCAST_TIMEOUT'
+  | 'MCAST_CLOSED'
+  | 'MCAST_INVALID_ARGUMENT'
+  | 'MCAST_NO_SUCH_INTERFACE'
+  | 'MCAST_WOULD_BLOCK'
+  | 'MCAST_CACHE_FULL'
+  | 'MCAST_ABORTED'
+  | 'MCAST_IO'
+  | 'MCAST_INTERNAL';
+
+/** What mcast throws or rejects with. */
+export interface McastError extends Error {
+  code: McastErrorCode;
+  /** For MCAST_IO: the operating system's errno, when there is one. */
+  errno?: number;
+  /** For MCAST_ABORTED: the object that will never arrive, and why. */
+  objectId?: bigint;
+  sender?: string;
+  reason?: string;
+}
+
+export interface ContextOptions {
+  /** IPv6 hop limit of multicast packets (default 1: the local link). */
+  hopLimit?: number;
+  /** Deliver our own multicast to receivers on this host (default true). */
+  loopback?: boolean;
+  recvBuffer?: number;
+  sendBuffer?: number;
+}
+
+export interface GroupOptions {
+  /** IPv6 multicast address, e.g. 'ff3e::4d43'. */
+  group: string;
+  port: number;
+  /** Network interface name, e.g. 'eth0'. */
+  interface: string;
+}
+
+export interface SenderOptions extends GroupOptions {
+  /** Payload bytes per data segment (default 1400). */
+  segmentSize?: number;
+  /** Data segments per FEC block (default 64). */
+  blockSize?: number;
+  /** Parity segments per block available for repair (default 16). */
+  parity?: number;
+  /** Parity segments sent proactively with every block (default 0). */
+  autoParity?: number;
+  /** Transmission rate in bits per second (default 100e6). */
+  rateBps?: number;
+  cacheMaxObjects?: number;
+  cacheMaxBytes?: number;
+  /** Seconds. */
+  grttInitial?: number;
+  /** Seconds. */
+  grttMax?: number;
+  backoffFactor?: number;
+  groupSize?: number;
+  robustFactor?: number;
+  streamBufferBlocks?: number;
+}
+
+export interface ReceiverOptions extends GroupOptions {
+  /** Objects to ask for from a sender heard mid-session (default 'all'). */
+  syncPolicy?: 'all' | 'current';
+  syncWindow?: number;
+  maxObjectSize?: number;
+  maxBufferPerSender?: number;
+  maxBufferTotal?: number;
+  maxSenders?: number;
+  /** Seconds of silence after which a sender is dropped (default 60). */
+  inactivityTimeout?: number;
+  /** Send NACKs unicast to the sender instead of to the group. */
+  unicastNacks?: boolean;
+  /** Never send anything (rely on proactive parity). */
+  silent?: boolean;
+}
+
+/** A received object (or a piece of a stream). */
+export interface Message {
+  data: Buffer;
+  /** NORM_INFO: for files, the name the sender gave them. */
+  info: Buffer;
+  /** '[address]:port' of the sender. */
+  sender: string;
+  senderNodeId: number;
+  /** Increasing per sender; what the sender's send() resolved to. */
+  objectId: bigint;
+  kind: 'data' | 'file' | 'stream';
+  /** For streams: these bytes end an application message (always true otherwise). */
+  messageEnd: boolean;
+  /** For streams: bytes lost for good just before this piece (0 otherwise). */
+  lostBefore: number;
+  /** For streams: the sender closed the stream. */
+  streamEnd: boolean;
+}
+
+export interface SenderStats {
+  datagramsSent: number;
+  bytesSent: number;
+  datagramsReceived: number;
+  bytesReceived: number;
+  nacksReceived: number;
+  dataSegmentsSent: number;
+  repairSegmentsSent: number;
+  paritySegmentsSent: number;
+  infoSent: number;
+  flushesSent: number;
+  probesSent: number;
+  squelchesSent: number;
+  objectsEnqueued: number;
+  objectsSent: number;
+  objectsPurged: number;
+  objectsAborted: number;
+  malformedReceived: number;
+  grttUs: number;
+}
+
+export interface ReceiverStats {
+  datagramsReceived: number;
+  bytesReceived: number;
+  datagramsSent: number;
+  bytesSent: number;
+  nacksSent: number;
+  nacksSuppressed: number;
+  acksSent: number;
+  dataSegmentsReceived: number;
+  repairSegmentsReceived: number;
+  paritySegmentsReceived: number;
+  fecRecoveredSegments: number;
+  duplicates: number;
+  objectsCompleted: number;
+  objectsAborted: number;
+  malformedReceived: number;
+  senders: number;
+}
+
+/** Owns one mcast engine (a thread); make senders and receivers from it. */
+export class Context {
+  constructor(options?: ContextOptions);
+  sender(options: SenderOptions): Sender;
+  receiver(options: ReceiverOptions): Receiver;
+  /** Closes every sender and receiver of this context and stops its engine. */
+  close(): void;
+}
+
+/** Sends objects to one group, in order. */
+export class Sender {
+  private constructor();
+  /** Queues one DATA object; resolves to its id once queued (waits while the transmit cache is full). */
+  send(data: Buffer | Uint8Array | string, options?: { info?: Buffer | Uint8Array | string }): Promise<bigint>;
+  /** Queues a file as one FILE object named by its base name. */
+  sendFile(path: string): Promise<bigint>;
+  /** Resolves once everything queued was sent and a flush round is over. */
+  flush(options?: { timeout?: number }): Promise<void>;
+  stats(): SenderStats;
+  readonly nodeId: number;
+  close(): void;
+}
+
+/** Receives what is sent to one group, in order per sender. */
+export class Receiver extends EventEmitter implements AsyncIterable<Message> {
+  private constructor();
+  /** The next message; rejects with code MCAST_TIMEOUT after `timeout` ms. */
+  recv(options?: { timeout?: number }): Promise<Message>;
+  [Symbol.asyncIterator](): AsyncIterator<Message>;
+  stats(): ReceiverStats;
+  readonly nodeId: number;
+  /** Stops receiving; pending recv() calls reject with MCAST_CLOSED. */
+  close(): void;
+
+  on(event: 'message', listener: (msg: Message) => void): this;
+  on(event: 'aborted', listener: (err: McastError) => void): this;
+  on(event: 'error', listener: (err: McastError) => void): this;
+  on(event: 'close', listener: () => void): this;
+  once(event: 'message', listener: (msg: Message) => void): this;
+  once(event: 'aborted', listener: (err: McastError) => void): this;
+  once(event: 'error', listener: (err: McastError) => void): this;
+  once(event: 'close', listener: () => void): this;
+}

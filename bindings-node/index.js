@@ -1,0 +1,312 @@
+'use strict';
+// mcast for Node.js: reliable IPv6 multicast (NORM, RFC 5740).
+//
+// The native module (mcast.node, built from Rust by `npm install`) does the
+// work on its own threads; this file gives it the documented API: options
+// objects, Promises, an EventEmitter and async iteration on receivers, and
+// errors with a stable `code`.
+
+const { EventEmitter } = require('node:events');
+const path = require('node:path');
+
+function loadNative() {
+  const file = path.join(__dirname, 'mcast.node');
+  if (!require('node:fs').existsSync(file)) {
+    // npm did not run the install script (scripts disabled or not allowed):
+    // build now, once, from source.
+    require('node:child_process').execFileSync(process.execPath, [path.join(__dirname, 'scripts', 'build.js')], { stdio: 'inherit' });
+  }
+  try {
+    return require(file);
+  } catch (e) {
+    throw new Error(`mcast: the native module is missing or broken (${e.message}); run \`npm run build\` in ${__dirname}`);
+  }
+}
+const native = loadNative();
+
+const CODES = new Set([
+  'MCAST_TIMEOUT',
+  'MCAST_CLOSED',
+  'MCAST_INVALID_ARGUMENT',
+  'MCAST_NO_SUCH_INTERFACE',
+  'MCAST_WOULD_BLOCK',
+  'MCAST_CACHE_FULL',
+  'MCAST_ABORTED',
+  'MCAST_IO',
+  'MCAST_INTERNAL',
+]);
+
+/** Moves the code the native side puts at the start of a message to `code`. */
+function fixError(e) {
+  if (e instanceof Error) {
+    const m = /^(MCAST_[A-Z_]+): ([\s\S]*)$/.exec(e.message);
+    if (m && CODES.has(m[1])) {
+      e.code = m[1];
+      e.message = m[2];
+      const errno = / \[errno (\d+)\]$/.exec(e.message);
+      if (errno) {
+        e.errno = Number(errno[1]);
+        e.message = e.message.slice(0, errno.index);
+      }
+      if (m[1] === 'MCAST_ABORTED') {
+        const a = /^object (\d+) from (\S+) aborted: ([\s\S]*)$/.exec(e.message);
+        if (a) {
+          e.objectId = BigInt(a[1]);
+          e.sender = a[2];
+          e.reason = a[3];
+        }
+      }
+    }
+  }
+  return e;
+}
+
+function invalid(message) {
+  const e = new TypeError(message);
+  e.code = 'MCAST_INVALID_ARGUMENT';
+  return e;
+}
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw fixError(e);
+  }
+}
+
+async function settle(promise) {
+  try {
+    return await promise;
+  } catch (e) {
+    throw fixError(e);
+  }
+}
+
+const SENDER_OPTIONS = new Set([
+  'group', 'port', 'interface', 'segmentSize', 'blockSize', 'parity', 'autoParity', 'rateBps',
+  'cacheMaxObjects', 'cacheMaxBytes', 'grttInitial', 'grttMax', 'backoffFactor', 'groupSize',
+  'robustFactor', 'streamBufferBlocks',
+]);
+const RECEIVER_OPTIONS = new Set([
+  'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
+  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent',
+]);
+const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
+
+function checkOptions(what, options, allowed, required) {
+  if (options === null || typeof options !== 'object') {
+    throw invalid(`${what} options must be an object`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!allowed.has(k)) throw invalid(`unknown ${what} option ${JSON.stringify(k)}`);
+  }
+  for (const k of required) {
+    if (options[k] === undefined) throw invalid(`${what} option ${k} is required`);
+  }
+  if (required.length) {
+    if (typeof options.group !== 'string') throw invalid(`${what} option group must be a string`);
+    if (typeof options.interface !== 'string') throw invalid(`${what} option interface must be a string`);
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      throw invalid(`${what} option port must be an integer in 0..65535, not ${options.port}`);
+    }
+  }
+  for (const [k, v] of Object.entries(options)) {
+    if (['group', 'interface', 'syncPolicy'].includes(k)) continue;
+    if (['loopback', 'unicastNacks', 'silent'].includes(k)) {
+      if (typeof v !== 'boolean') throw invalid(`${what} option ${k} must be a boolean`);
+    } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw invalid(`${what} option ${k} must be a number >= 0, not ${String(v)}`);
+    }
+  }
+}
+
+function toBuffer(data, what) {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw invalid(`${what} must be a Buffer, Uint8Array or string`);
+}
+
+function timeoutOf(options) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw invalid('options must be an object');
+  const t = options.timeout;
+  if (t === undefined || t === null) return undefined;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw invalid(`timeout must be a number of milliseconds >= 0, not ${String(t)}`);
+  return t;
+}
+
+/** Sends objects to one group. */
+class Sender {
+  #native;
+  constructor(n) {
+    this.#native = n;
+  }
+
+  /** Queues one DATA object; resolves to its id (a bigint) once queued. */
+  send(data, options) {
+    try {
+      const buf = toBuffer(data, 'data');
+      let info;
+      if (options !== undefined && options !== null) {
+        if (typeof options !== 'object') throw invalid('options must be an object');
+        if (options.info !== undefined && options.info !== null) info = toBuffer(options.info, 'info');
+      }
+      return settle(call(() => this.#native.send(buf, info)));
+    } catch (e) {
+      return Promise.reject(fixError(e));
+    }
+  }
+
+  /** Queues a file as one FILE object named by its base name. */
+  sendFile(file) {
+    if (typeof file !== 'string') return Promise.reject(invalid('path must be a string'));
+    return settle(call(() => this.#native.sendFile(path.resolve(file))));
+  }
+
+  /** Resolves once everything queued was sent and a flush round is over. */
+  flush(options) {
+    try {
+      const t = timeoutOf(options);
+      return settle(call(() => this.#native.flush(t)));
+    } catch (e) {
+      return Promise.reject(fixError(e));
+    }
+  }
+
+  stats() {
+    return call(() => this.#native.stats());
+  }
+
+  get nodeId() {
+    return call(() => this.#native.nodeId);
+  }
+
+  /** Stops the sender (NORM_CMD(EOT)); await flush() first. */
+  close() {
+    this.#native.close();
+  }
+}
+
+/**
+ * Receives what is sent to one group. Use `await recv()`, `for await (const
+ * msg of receiver)`, or `receiver.on('message', fn)` (one of them at a time).
+ * Events: 'message' (msg), 'aborted' (error with code MCAST_ABORTED),
+ * 'error', 'close'.
+ */
+class Receiver extends EventEmitter {
+  #native;
+  #pumping = false;
+  #closed = false;
+  constructor(n) {
+    super();
+    this.#native = n;
+    this.on('newListener', (event) => {
+      if (event === 'message' && !this.#pumping) {
+        // Start delivering on the next tick, once the listener is attached.
+        process.nextTick(() => this.#pump());
+      }
+    });
+  }
+
+  /** The next message; rejects with code MCAST_TIMEOUT after options.timeout ms. */
+  recv(options) {
+    try {
+      const t = timeoutOf(options);
+      return settle(call(() => this.#native.recv(t)));
+    } catch (e) {
+      return Promise.reject(fixError(e));
+    }
+  }
+
+  async *[Symbol.asyncIterator]() {
+    while (true) {
+      try {
+        yield await this.recv();
+      } catch (e) {
+        if (e && e.code === 'MCAST_CLOSED') return;
+        throw e;
+      }
+    }
+  }
+
+  async #pump() {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.listenerCount('message') > 0 && !this.#closed) {
+        let msg;
+        try {
+          msg = await this.recv();
+        } catch (e) {
+          if (e && e.code === 'MCAST_CLOSED') break;
+          if (e && e.code === 'MCAST_ABORTED') {
+            this.emit('aborted', e);
+            continue;
+          }
+          if (this.listenerCount('error') > 0) this.emit('error', e);
+          break;
+        }
+        this.emit('message', msg);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  stats() {
+    return call(() => this.#native.stats());
+  }
+
+  get nodeId() {
+    return call(() => this.#native.nodeId);
+  }
+
+  /** Stops receiving; pending recv() calls reject with MCAST_CLOSED. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.emit('close');
+  }
+}
+
+/** Owns one mcast engine (a thread); make senders and receivers from it. */
+class Context {
+  #native;
+  #handles = new Set();
+  constructor(options) {
+    const o = options === undefined ? {} : options;
+    checkOptions('context', o, CONTEXT_OPTIONS, []);
+    this.#native = call(() => new native.NativeContext(o));
+  }
+
+  /** A sender on { group, port, interface, ...config }. */
+  sender(options) {
+    checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port', 'interface']);
+    const s = new Sender(call(() => this.#native.sender(options)));
+    this.#handles.add(s);
+    return s;
+  }
+
+  /** A receiver on { group, port, interface, ...config }. */
+  receiver(options) {
+    checkOptions('receiver', options, RECEIVER_OPTIONS, ['group', 'port', 'interface']);
+    if (options.syncPolicy !== undefined && !['all', 'current'].includes(options.syncPolicy)) {
+      throw invalid(`receiver option syncPolicy must be 'all' or 'current', not ${String(options.syncPolicy)}`);
+    }
+    const r = new Receiver(call(() => this.#native.receiver(options)));
+    this.#handles.add(r);
+    return r;
+  }
+
+  /** Closes every sender and receiver of this context and stops its engine. */
+  close() {
+    for (const h of this.#handles) h.close();
+    this.#handles.clear();
+    this.#native.close();
+  }
+}
+
+module.exports = { Context, Sender, Receiver };

@@ -1,0 +1,602 @@
+//! The native part of the Node module `mcast`: a thin napi-rs layer over
+//! mcast's Rust API (no protocol logic here). `index.js` wraps these classes
+//! into the documented JavaScript API (options objects, EventEmitter, async
+//! iteration, error codes).
+//!
+//! Nothing here blocks the JavaScript thread: every call that can wait runs on
+//! the handle's own worker thread (one per sender or receiver, so a sender's
+//! objects keep their order) and settles a promise from there. Errors carry
+//! their code at the start of the message ("MCAST_TIMEOUT: timed out");
+//! index.js moves it to `error.code`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use mcast_core as core;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// Longest single wait of a worker, so that close() is noticed promptly.
+const SLICE: Duration = Duration::from_millis(100);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn code_of(e: &core::Error) -> &'static str {
+    match e {
+        core::Error::Timeout => "MCAST_TIMEOUT",
+        core::Error::Closed => "MCAST_CLOSED",
+        core::Error::InvalidArgument(_) => "MCAST_INVALID_ARGUMENT",
+        core::Error::NoSuchInterface { .. } => "MCAST_NO_SUCH_INTERFACE",
+        core::Error::WouldBlock(_) => "MCAST_WOULD_BLOCK",
+        core::Error::CacheFull(_) => "MCAST_CACHE_FULL",
+        core::Error::Aborted { .. } => "MCAST_ABORTED",
+        core::Error::Io { .. } => "MCAST_IO",
+        _ => "MCAST_INTERNAL",
+    }
+}
+
+fn js_err(e: core::Error) -> Error {
+    let mut reason = format!("{}: {e}", code_of(&e));
+    if let core::Error::Io { source, .. } = &e {
+        if let Some(errno) = source.raw_os_error() {
+            reason = format!("{reason} [errno {errno}]");
+        }
+    }
+    Error::new(Status::GenericFailure, reason)
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    Error::new(Status::GenericFailure, format!("MCAST_INVALID_ARGUMENT: {msg}"))
+}
+
+/// A timeout in milliseconds (undefined or null: none) as a deadline.
+fn deadline_of(timeout_ms: Option<f64>) -> Result<Option<Instant>> {
+    match timeout_ms {
+        None => Ok(None),
+        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e12) / 1000.0))),
+        Some(t) => Err(invalid(format!("timeout must be a number of milliseconds >= 0, not {t}"))),
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread that runs one handle's waiting calls, in order.
+struct Worker {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+}
+
+impl Worker {
+    fn new(name: &str) -> Result<Worker> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .map_err(|e| invalid(format!("cannot start a worker thread: {e}")))?;
+        Ok(Worker { tx: Mutex::new(Some(tx)) })
+    }
+
+    fn run(&self, job: Job) -> Result<()> {
+        match &*lock(&self.tx) {
+            Some(tx) => tx.send(job).map_err(|_| js_err(core::Error::Closed)),
+            None => Err(js_err(core::Error::Closed)),
+        }
+    }
+
+    /// Lets the thread end once the jobs queued so far are done.
+    fn stop(&self) {
+        lock(&self.tx).take();
+    }
+}
+
+/// Runs `work` on `worker` and returns a promise of its result.
+fn promise<'env, T, R>(env: &'env Env, worker: &Worker, work: impl FnOnce() -> core::Result<T> + Send + 'static, to_js: R) -> Result<Object<'env>>
+where
+    T: Send + 'static,
+    R: FnOnce(T) -> Result<JsValueOf> + Send + 'static,
+{
+    let (deferred, promise) = env.create_deferred::<JsValueOf, _>()?;
+    worker.run(Box::new(move || match work() {
+        Ok(v) => deferred.resolve(move |_| to_js(v)),
+        Err(e) => deferred.reject(js_err(e)),
+    }))?;
+    Ok(promise)
+}
+
+/// What a promise resolves to.
+enum JsValueOf {
+    Undefined,
+    BigInt(u64),
+    Message(Message),
+}
+
+impl ToNapiValue for JsValueOf {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> Result<napi::sys::napi_value> {
+        match val {
+            JsValueOf::Undefined => unsafe { <()>::to_napi_value(env, ()) },
+            JsValueOf::BigInt(v) => unsafe { BigInt::to_napi_value(env, BigInt::from(v)) },
+            JsValueOf::Message(m) => unsafe { Message::to_napi_value(env, m) },
+        }
+    }
+}
+
+/// A received object (or piece of a stream), as handed to JavaScript.
+#[napi(object)]
+pub struct Message {
+    pub data: Buffer,
+    pub info: Buffer,
+    /// "[address]:port" of the sender.
+    pub sender: String,
+    pub sender_node_id: u32,
+    pub object_id: BigInt,
+    /// "data", "file" or "stream".
+    pub kind: String,
+    pub message_end: bool,
+    pub lost_before: f64,
+    pub stream_end: bool,
+}
+
+fn message(m: core::Message) -> Message {
+    Message {
+        data: m.data.into(),
+        info: m.info.into(),
+        sender: m.sender.to_string(),
+        sender_node_id: m.sender_node_id,
+        object_id: BigInt::from(m.object_id),
+        kind: match m.kind {
+            core::ObjectKind::Data => "data",
+            core::ObjectKind::File => "file",
+            core::ObjectKind::Stream => "stream",
+        }
+        .into(),
+        message_end: m.message_end,
+        lost_before: m.lost_before as f64,
+        stream_end: m.stream_end,
+    }
+}
+
+#[napi(object)]
+pub struct ContextOptions {
+    pub hop_limit: Option<u32>,
+    pub loopback: Option<bool>,
+    pub recv_buffer: Option<u32>,
+    pub send_buffer: Option<u32>,
+}
+
+#[napi(object)]
+pub struct SenderOptions {
+    pub group: String,
+    pub port: u32,
+    pub interface: String,
+    pub segment_size: Option<u32>,
+    pub block_size: Option<u32>,
+    pub parity: Option<u32>,
+    pub auto_parity: Option<u32>,
+    pub rate_bps: Option<f64>,
+    pub cache_max_objects: Option<u32>,
+    pub cache_max_bytes: Option<f64>,
+    /// Seconds.
+    pub grtt_initial: Option<f64>,
+    pub grtt_max: Option<f64>,
+    pub backoff_factor: Option<u32>,
+    pub group_size: Option<u32>,
+    pub robust_factor: Option<u32>,
+    pub stream_buffer_blocks: Option<u32>,
+}
+
+#[napi(object)]
+pub struct ReceiverOptions {
+    pub group: String,
+    pub port: u32,
+    pub interface: String,
+    /// "all" or "current".
+    pub sync_policy: Option<String>,
+    pub sync_window: Option<u32>,
+    pub max_object_size: Option<f64>,
+    pub max_buffer_per_sender: Option<f64>,
+    pub max_buffer_total: Option<f64>,
+    pub max_senders: Option<u32>,
+    /// Seconds.
+    pub inactivity_timeout: Option<f64>,
+    pub unicast_nacks: Option<bool>,
+    pub silent: Option<bool>,
+}
+
+fn u16_of(v: u32, name: &str) -> Result<u16> {
+    u16::try_from(v).map_err(|_| invalid(format!("{name} {v} is out of range (0..=65535)")))
+}
+
+fn u64_of(v: f64, name: &str) -> Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 2f64.powi(53) {
+        Ok(v as u64)
+    } else {
+        Err(invalid(format!("{name} must be a whole number >= 0, not {v}")))
+    }
+}
+
+fn secs_of(v: f64, name: &str) -> Result<Duration> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(invalid(format!("{name} must be a number of seconds >= 0, not {v}")))
+    }
+}
+
+fn group(addr: &str, port: u32, interface: &str) -> Result<core::Group> {
+    core::Group::parse(addr, u16_of(port, "port")?, interface).map_err(js_err)
+}
+
+fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
+    let mut c = core::SenderConfig::default();
+    if let Some(v) = o.segment_size {
+        c.segment_size = u16_of(v, "segmentSize")?;
+    }
+    if let Some(v) = o.block_size {
+        c.block_size = u16_of(v, "blockSize")?;
+    }
+    if let Some(v) = o.parity {
+        c.parity = u16_of(v, "parity")?;
+    }
+    if let Some(v) = o.auto_parity {
+        c.auto_parity = u16_of(v, "autoParity")?;
+    }
+    if let Some(v) = o.rate_bps {
+        c.rate_bps = u64_of(v, "rateBps")?;
+    }
+    if let Some(v) = o.cache_max_objects {
+        c.cache_max_objects = v as usize;
+    }
+    if let Some(v) = o.cache_max_bytes {
+        c.cache_max_bytes = u64_of(v, "cacheMaxBytes")?;
+    }
+    if let Some(v) = o.grtt_initial {
+        c.grtt_initial = secs_of(v, "grttInitial")?;
+    }
+    if let Some(v) = o.grtt_max {
+        c.grtt_max = secs_of(v, "grttMax")?;
+    }
+    if let Some(v) = o.backoff_factor {
+        c.backoff_factor = u8::try_from(v).map_err(|_| invalid(format!("backoffFactor {v} is out of range")))?;
+    }
+    if let Some(v) = o.group_size {
+        c.group_size = v;
+    }
+    if let Some(v) = o.robust_factor {
+        c.robust_factor = v;
+    }
+    if let Some(v) = o.stream_buffer_blocks {
+        c.stream_buffer_blocks = v as usize;
+    }
+    Ok(c)
+}
+
+fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
+    let mut c = core::ReceiverConfig::default();
+    match o.sync_policy.as_deref() {
+        None => {}
+        Some("all") => c.sync_policy = core::SyncPolicy::All,
+        Some("current") => c.sync_policy = core::SyncPolicy::Current,
+        Some(p) => return Err(invalid(format!("syncPolicy {p:?} is not 'all' or 'current'"))),
+    }
+    if let Some(v) = o.sync_window {
+        c.sync_window = u16_of(v, "syncWindow")?;
+    }
+    if let Some(v) = o.max_object_size {
+        c.max_object_size = u64_of(v, "maxObjectSize")?;
+    }
+    if let Some(v) = o.max_buffer_per_sender {
+        c.max_buffer_per_sender = u64_of(v, "maxBufferPerSender")?;
+    }
+    if let Some(v) = o.max_buffer_total {
+        c.max_buffer_total = u64_of(v, "maxBufferTotal")?;
+    }
+    if let Some(v) = o.max_senders {
+        c.max_senders = v as usize;
+    }
+    if let Some(v) = o.inactivity_timeout {
+        c.inactivity_timeout = secs_of(v, "inactivityTimeout")?;
+    }
+    if let Some(v) = o.unicast_nacks {
+        c.unicast_nacks = v;
+    }
+    if let Some(v) = o.silent {
+        c.silent = v;
+    }
+    Ok(c)
+}
+
+/// Owns one mcast engine thread.
+#[napi]
+pub struct NativeContext {
+    inner: Mutex<Option<Arc<core::Context>>>,
+}
+
+impl NativeContext {
+    fn get(&self) -> Result<Arc<core::Context>> {
+        lock(&self.inner).clone().ok_or_else(|| js_err(core::Error::Closed))
+    }
+}
+
+#[napi]
+impl NativeContext {
+    #[napi(constructor)]
+    pub fn new(options: Option<ContextOptions>) -> Result<Self> {
+        let mut socket = core::SocketConfig::default();
+        if let Some(o) = options {
+            if let Some(v) = o.hop_limit {
+                socket.hop_limit = v;
+            }
+            if let Some(v) = o.loopback {
+                socket.loopback = v;
+            }
+            if let Some(v) = o.recv_buffer {
+                socket.recv_buffer = v as usize;
+            }
+            if let Some(v) = o.send_buffer {
+                socket.send_buffer = v as usize;
+            }
+        }
+        let ctx = core::Context::with_config(core::ContextConfig { socket }).map_err(js_err)?;
+        Ok(NativeContext { inner: Mutex::new(Some(Arc::new(ctx))) })
+    }
+
+    #[napi]
+    pub fn sender(&self, options: SenderOptions) -> Result<NativeSender> {
+        let g = group(&options.group, options.port, &options.interface)?;
+        let cfg = sender_config(&options)?;
+        let s = self.get()?.sender(&g, cfg).map_err(js_err)?;
+        Ok(NativeSender { inner: Mutex::new(Some(Arc::new(s))), worker: Worker::new("mcast-js-sender")? })
+    }
+
+    #[napi]
+    pub fn receiver(&self, options: ReceiverOptions) -> Result<NativeReceiver> {
+        let g = group(&options.group, options.port, &options.interface)?;
+        let cfg = receiver_config(&options)?;
+        let r = self.get()?.receiver(&g, cfg).map_err(js_err)?;
+        Ok(NativeReceiver {
+            inner: Mutex::new(Some(Arc::new(r))),
+            closed: Arc::new(AtomicBool::new(false)),
+            worker: Worker::new("mcast-js-receiver")?,
+        })
+    }
+
+    /// Stops the engine (quick: it does not wait for anything to be sent).
+    #[napi]
+    pub fn close(&self) {
+        if let Some(ctx) = lock(&self.inner).take() {
+            ctx.close();
+        }
+    }
+}
+
+/// Sends objects to one group; waiting calls run on its worker, in order.
+#[napi]
+pub struct NativeSender {
+    inner: Mutex<Option<Arc<core::Sender>>>,
+    worker: Worker,
+}
+
+impl NativeSender {
+    fn get(&self) -> Result<Arc<core::Sender>> {
+        lock(&self.inner).clone().ok_or_else(|| js_err(core::Error::Closed))
+    }
+}
+
+#[napi(object)]
+pub struct SenderStats {
+    pub datagrams_sent: i64,
+    pub bytes_sent: i64,
+    pub datagrams_received: i64,
+    pub bytes_received: i64,
+    pub nacks_received: i64,
+    pub data_segments_sent: i64,
+    pub repair_segments_sent: i64,
+    pub parity_segments_sent: i64,
+    pub info_sent: i64,
+    pub flushes_sent: i64,
+    pub probes_sent: i64,
+    pub squelches_sent: i64,
+    pub objects_enqueued: i64,
+    pub objects_sent: i64,
+    pub objects_purged: i64,
+    pub objects_aborted: i64,
+    pub malformed_received: i64,
+    pub grtt_us: i64,
+}
+
+#[napi(object)]
+pub struct ReceiverStats {
+    pub datagrams_received: i64,
+    pub bytes_received: i64,
+    pub datagrams_sent: i64,
+    pub bytes_sent: i64,
+    pub nacks_sent: i64,
+    pub nacks_suppressed: i64,
+    pub acks_sent: i64,
+    pub data_segments_received: i64,
+    pub repair_segments_received: i64,
+    pub parity_segments_received: i64,
+    pub fec_recovered_segments: i64,
+    pub duplicates: i64,
+    pub objects_completed: i64,
+    pub objects_aborted: i64,
+    pub malformed_received: i64,
+    pub senders: i64,
+}
+
+#[napi]
+impl NativeSender {
+    /// Queues one DATA object; resolves to its id once queued.
+    #[napi(ts_return_type = "Promise<bigint>")]
+    pub fn send<'env>(&self, env: &'env Env, data: Buffer, info: Option<Buffer>) -> Result<Object<'env>> {
+        let s = self.get()?;
+        let data = data.to_vec();
+        let info = info.map(|i| i.to_vec());
+        promise(
+            env,
+            &self.worker,
+            move || match &info {
+                Some(i) => s.send_with_info(&data, i),
+                None => s.send(&data),
+            },
+            |id| Ok(JsValueOf::BigInt(id)),
+        )
+    }
+
+    #[napi(ts_return_type = "Promise<bigint>")]
+    pub fn send_file<'env>(&self, env: &'env Env, path: String) -> Result<Object<'env>> {
+        let s = self.get()?;
+        promise(env, &self.worker, move || s.send_file(&path), |id| Ok(JsValueOf::BigInt(id)))
+    }
+
+    /// Resolves once everything queued was sent and a flush round is over.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
+        let s = self.get()?;
+        let deadline = deadline_of(timeout_ms)?;
+        promise(
+            env,
+            &self.worker,
+            move || match deadline {
+                Some(d) => s.flush_timeout(d.saturating_duration_since(Instant::now())),
+                None => s.flush(),
+            },
+            |()| Ok(JsValueOf::Undefined),
+        )
+    }
+
+    #[napi]
+    pub fn stats(&self) -> Result<SenderStats> {
+        let st = self.get()?.stats();
+        let i = |v: u64| v as i64;
+        Ok(SenderStats {
+            datagrams_sent: i(st.datagrams_sent),
+            bytes_sent: i(st.bytes_sent),
+            datagrams_received: i(st.datagrams_received),
+            bytes_received: i(st.bytes_received),
+            nacks_received: i(st.nacks_received),
+            data_segments_sent: i(st.data_segments_sent),
+            repair_segments_sent: i(st.repair_segments_sent),
+            parity_segments_sent: i(st.parity_segments_sent),
+            info_sent: i(st.info_sent),
+            flushes_sent: i(st.flushes_sent),
+            probes_sent: i(st.probes_sent),
+            squelches_sent: i(st.squelches_sent),
+            objects_enqueued: i(st.objects_enqueued),
+            objects_sent: i(st.objects_sent),
+            objects_purged: i(st.objects_purged),
+            objects_aborted: i(st.objects_aborted),
+            malformed_received: i(st.malformed_received),
+            grtt_us: i(st.grtt_us),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn node_id(&self) -> Result<u32> {
+        Ok(self.get()?.node_id())
+    }
+
+    /// Stops the sender (after the calls already made have run).
+    #[napi]
+    pub fn close(&self) {
+        // The worker's queued jobs hold their own references; the sender
+        // stops when the last one is done.
+        lock(&self.inner).take();
+        self.worker.stop();
+    }
+}
+
+/// Receives what is sent to one group.
+#[napi]
+pub struct NativeReceiver {
+    inner: Mutex<Option<Arc<core::Receiver>>>,
+    closed: Arc<AtomicBool>,
+    worker: Worker,
+}
+
+impl NativeReceiver {
+    fn get(&self) -> Result<Arc<core::Receiver>> {
+        lock(&self.inner).clone().ok_or_else(|| js_err(core::Error::Closed))
+    }
+}
+
+#[napi]
+impl NativeReceiver {
+    /// Resolves to the next message; rejects with MCAST_TIMEOUT after
+    /// `timeoutMs` (undefined: wait), MCAST_ABORTED for an object that will
+    /// never arrive, MCAST_CLOSED once closed.
+    #[napi(ts_return_type = "Promise<Message>")]
+    pub fn recv<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
+        let r = self.get()?;
+        let deadline = deadline_of(timeout_ms)?;
+        let closed = self.closed.clone();
+        promise(
+            env,
+            &self.worker,
+            move || loop {
+                if closed.load(Ordering::Acquire) {
+                    return Err(core::Error::Closed);
+                }
+                let slice = match deadline {
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            return Err(core::Error::Timeout);
+                        }
+                        SLICE.min(d - now)
+                    }
+                    None => SLICE,
+                };
+                match r.recv_timeout(slice) {
+                    Err(core::Error::Timeout) => continue,
+                    other => return other,
+                }
+            },
+            |m| Ok(JsValueOf::Message(message(m))),
+        )
+    }
+
+    #[napi]
+    pub fn stats(&self) -> Result<ReceiverStats> {
+        let st = self.get()?.stats();
+        let i = |v: u64| v as i64;
+        Ok(ReceiverStats {
+            datagrams_received: i(st.datagrams_received),
+            bytes_received: i(st.bytes_received),
+            datagrams_sent: i(st.datagrams_sent),
+            bytes_sent: i(st.bytes_sent),
+            nacks_sent: i(st.nacks_sent),
+            nacks_suppressed: i(st.nacks_suppressed),
+            acks_sent: i(st.acks_sent),
+            data_segments_received: i(st.data_segments_received),
+            repair_segments_received: i(st.repair_segments_received),
+            parity_segments_received: i(st.parity_segments_received),
+            fec_recovered_segments: i(st.fec_recovered_segments),
+            duplicates: i(st.duplicates),
+            objects_completed: i(st.objects_completed),
+            objects_aborted: i(st.objects_aborted),
+            malformed_received: i(st.malformed_received),
+            senders: i(st.senders),
+        })
+    }
+
+    #[napi(getter)]
+    pub fn node_id(&self) -> Result<u32> {
+        Ok(self.get()?.node_id())
+    }
+
+    /// Stops receiving; a pending recv() rejects with MCAST_CLOSED.
+    #[napi]
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        lock(&self.inner).take();
+        self.worker.stop();
+    }
+}

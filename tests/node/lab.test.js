@@ -1,0 +1,152 @@
+'use strict';
+// Node senders and receivers in separate processes on the lab's bridge at
+// 5 % loss, against each other, the mcast command and libnorm.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { Lab, ROOT } = require('./lab.js');
+
+const GROUP = 'ff3e::4d43:61';
+const PEER = path.join(__dirname, 'peer.js');
+const MCAST = process.env.MCAST || path.join(ROOT, 'target', 'release', 'mcast');
+const NORMPEER = path.join(ROOT, 'target', 'interop', 'normpeer');
+const RX = ['r1', 'r2', 'r3'];
+let lab;
+let dir;
+
+before(() => {
+  lab = Lab.up(3);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcast-node-lab-'));
+  fs.chmodSync(dir, 0o755);
+});
+after(() => {
+  if (lab) lab.down();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function jsonLines(r, who) {
+  assert.equal(r.code, 0, `${who} exited ${r.code}: ${r.stderr.slice(-2000)} ${r.stdout.slice(-300)}`);
+  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+async function receivers(port, count) {
+  const procs = RX.map((h) => {
+    lab.loss(h, 5, port);
+    return lab.run(h, [process.execPath, PEER, 'recv', GROUP, String(port), 'eth0', String(count), '120000']);
+  });
+  for (const h of RX) await lab.waitJoined(h, GROUP);
+  return procs;
+}
+
+function files(specs) {
+  return specs.map(([name, size]) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, crypto.randomBytes(size));
+    return p;
+  });
+}
+
+const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+
+test('10,000 messages in order to 3 receivers at 5% loss', async () => {
+  const port = 6500;
+  const n = 10000;
+  const procs = await receivers(port, n);
+  const stats = jsonLines(await lab.run('s', [process.execPath, PEER, 'send', GROUP, String(port), 'eth0', String(n), '64']), 'sender').pop();
+  for (const [i, p] of procs.entries()) {
+    const objs = jsonLines(await p, RX[i]).filter((o) => o.objectId !== undefined);
+    assert.equal(objs.length, n, `${RX[i]}: ${objs.length} of ${n}`);
+    objs.forEach((o, k) => {
+      assert.equal(o.head, String(k).padStart(8, '0'), `${RX[i]}: message ${k}`);
+      assert.equal(o.info, `m${k}`);
+    });
+    assert.ok(lab.dropped(RX[i]) > 0, `${RX[i]}: no loss injected`);
+  }
+  assert.ok(stats.nacksReceived > 0 && stats.repairSegmentsSent > 0, JSON.stringify(stats));
+});
+
+test('files to 3 receivers at 5% loss', async () => {
+  const port = 6510;
+  const fl = files([['empty.bin', 0], ['one.bin', 1], ['big.bin', 5000000]]);
+  const procs = await receivers(port, fl.length);
+  jsonLines(await lab.run('s', [process.execPath, PEER, 'send-files', GROUP, String(port), 'eth0', ...fl]), 'sender');
+  for (const [i, p] of procs.entries()) {
+    const objs = jsonLines(await p, RX[i]).filter((o) => o.objectId !== undefined);
+    assert.deepEqual(objs.map((o) => [o.info, o.kind, o.sha256]), fl.map((f) => [path.basename(f), 'file', sha(f)]), RX[i]);
+  }
+});
+
+test('Node receivers get what the mcast command sends', async () => {
+  assert.ok(fs.existsSync(MCAST), `no mcast binary at ${MCAST}`);
+  const port = 6520;
+  const [f] = files([['from-cli.bin', 3000000]]);
+  const procs = await receivers(port, 1);
+  const s = await lab.run('s', [MCAST, 'send', '--group', GROUP, '--port', String(port), '--interface', 'eth0', '--quiet', f]);
+  assert.equal(s.code, 0, s.stderr);
+  for (const [i, p] of procs.entries()) {
+    const objs = jsonLines(await p, RX[i]).filter((o) => o.objectId !== undefined);
+    assert.deepEqual(objs.map((o) => [o.info, o.sha256]), [['from-cli.bin', sha(f)]], RX[i]);
+  }
+});
+
+test('the mcast command gets what Node sends', async () => {
+  const port = 6530;
+  const out = path.join(dir, 'cli-out');
+  lab.loss('r1', 5, port);
+  const recv = lab.run('r1', [MCAST, 'recv', '--group', GROUP, '--port', String(port), '--interface', 'eth0', '--out', out, '--count', '50', '--timeout', '120', '--quiet']);
+  await lab.waitJoined('r1', GROUP);
+  jsonLines(await lab.run('s', [process.execPath, PEER, 'send', GROUP, String(port), 'eth0', '50', '3000']), 'sender');
+  const r = await recv;
+  assert.equal(r.code, 0, r.stderr);
+  for (let i = 0; i < 50; i++) {
+    const data = fs.readFileSync(path.join(out, `m${i}`));
+    assert.equal(data.subarray(0, 8).toString(), String(i).padStart(8, '0'));
+    assert.equal(data.length, 3000);
+  }
+});
+
+test('Node receivers get what libnorm sends', async () => {
+  if (!fs.existsSync(NORMPEER)) {
+    const b = spawnSync('bash', [path.join(ROOT, 'tests', 'interop', 'build.sh')], { encoding: 'utf8' });
+    assert.equal(b.status, 0, `building the libnorm peer failed: ${b.stderr}`);
+  }
+  const port = 6540;
+  const fl = files([['a.bin', 1], ['b.bin', 40000], ['c.bin', 3000000]]);
+  const procs = await receivers(port, fl.length);
+  const s = await lab.run('s', [NORMPEER, 'send', '--group', GROUP, '--port', String(port), '--interface', 'eth0', '--rate', '100000000', '--block', '64', '--parity', '16', ...fl]);
+  assert.equal(s.code, 0, `libnorm sender: ${s.stderr.slice(-2000)}`);
+  for (const [i, p] of procs.entries()) {
+    const lines = jsonLines(await p, RX[i]);
+    const objs = lines.filter((o) => o.objectId !== undefined);
+    assert.deepEqual(objs.map((o) => [o.info, o.sha256]), fl.map((f) => [path.basename(f), sha(f)]), RX[i]);
+    assert.ok(lines.at(-1).stats.nacksSent > 0, `${RX[i]}: no NACKs (was there loss?)`);
+  }
+});
+
+test("README's Node example exchanges data with the mcast command", async () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const code = readme.split('## Node.js')[1].split('```js\n')[1].split('```')[0].replaceAll("'eth1'", "'eth0'");
+  const work = fs.mkdtempSync(path.join(dir, 'readme-'));
+  fs.chmodSync(work, 0o755);
+  fs.writeFileSync(path.join(work, 'example.js'), code);
+  const report = path.join(work, 'report.pdf');
+  fs.writeFileSync(report, crypto.randomBytes(200000));
+  const example = lab.run('r1', ['sh', '-c', `cd "${work}" && exec "${process.execPath}" example.js`], 60000);
+  await lab.waitJoined('r1', 'ff3e::4d43');
+  const out = path.join(work, 'cli-out');
+  const recv = lab.run('r2', [MCAST, 'recv', '--group', 'ff3e::4d43', '--port', '5000', '--interface', 'eth0', '--out', out, '--count', '3', '--timeout', '60', '--quiet']);
+  await lab.waitJoined('r2', 'ff3e::4d43');
+  const s = await lab.run('s', [MCAST, 'send', '--group', 'ff3e::4d43', '--port', '5000', '--interface', 'eth0', '--quiet', report]);
+  assert.equal(s.code, 0, s.stderr);
+  const e = await example;
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /report\.pdf \[fd6d:6361:7374::1\]:5000 0n/);
+  const r = await recv;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(fs.readFileSync(path.join(out, 'report.pdf')).equals(fs.readFileSync(report)));
+  assert.equal(fs.readFileSync(path.join(out, 'greeting'), 'utf8'), 'hello');
+});

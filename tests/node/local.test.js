@@ -1,0 +1,175 @@
+'use strict';
+// The Node API in one process, over the veth pair va <-> vb of the private
+// namespace tests/node/run.sh made: types, errors, events, iteration, the
+// event loop staying responsive, and the process exiting once closed.
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Context } = require('mcast');
+
+const GROUP = 'ff3e::4d43:60';
+let nextPort = 7400;
+
+function pair() {
+  const port = nextPort++;
+  const ctx = new Context();
+  const rx = ctx.receiver({ group: GROUP, port, interface: 'vb' });
+  const tx = ctx.sender({ group: GROUP, port, interface: 'va', rateBps: 200e6 });
+  return { ctx, rx, tx, port };
+}
+
+test('runs inside the private namespace made by run.sh', () => {
+  const links = spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout;
+  assert.ok(links.includes(' va@') && links.includes(' vb@'), 'run these tests with tests/node/run.sh');
+});
+
+test('Buffer, Uint8Array and string data with info; ids are bigints', async () => {
+  const { ctx, rx, tx } = pair();
+  const ids = [
+    await tx.send(Buffer.from('buffer')),
+    await tx.send(new Uint8Array([0, 1, 2, 255]).subarray(1), { info: 'u8' }),
+    await tx.send('text ☃', { info: Buffer.from('s') }),
+    await tx.send(''),
+  ];
+  assert.deepEqual(ids, [0n, 1n, 2n, 3n]);
+  await tx.flush({ timeout: 10000 });
+  const got = [];
+  for (let i = 0; i < 4; i++) got.push(await rx.recv({ timeout: 5000 }));
+  assert.deepEqual(got.map((m) => m.data.toString('latin1')), ['buffer', '\x01\x02\xff', Buffer.from('text ☃').toString('latin1'), '']);
+  assert.deepEqual(got.map((m) => m.info.toString()), ['', 'u8', 's', '']);
+  assert.deepEqual(got.map((m) => m.objectId), ids);
+  const m = got[0];
+  assert.ok(Buffer.isBuffer(m.data) && typeof m.objectId === 'bigint');
+  assert.equal(m.kind, 'data');
+  assert.equal(m.senderNodeId, tx.nodeId);
+  assert.match(m.sender, /^\[fe80::/);
+  ctx.close();
+});
+
+test('files', async () => {
+  const { ctx, rx, tx } = pair();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcast-node-'));
+  const files = [0, 1, 300000].map((n) => {
+    const p = path.join(dir, `f${n}.bin`);
+    fs.writeFileSync(p, require('node:crypto').randomBytes(n));
+    return p;
+  });
+  for (const f of files) await tx.sendFile(f);
+  await tx.flush();
+  for (const f of files) {
+    const m = await rx.recv({ timeout: 10000 });
+    assert.equal(m.kind, 'file');
+    assert.equal(m.info.toString(), path.basename(f));
+    assert.ok(m.data.equals(fs.readFileSync(f)));
+  }
+  fs.rmSync(dir, { recursive: true });
+  ctx.close();
+});
+
+test('bad input rejects or throws with the documented codes', async () => {
+  const { ctx, rx, tx } = pair();
+  const code = (fn) => {
+    try {
+      fn();
+    } catch (e) {
+      return e.code;
+    }
+    return 'no error';
+  };
+  assert.equal(code(() => ctx.sender({ group: 'nonsense', port: 5000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 70000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000 })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.receiver({ group: '2001:db8::1', port: 5000, interface: 'vb' })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.receiver({ group: GROUP, port: 5000, interface: 'nope0' })), 'MCAST_NO_SUCH_INTERFACE');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rate: 5 })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', blockSize: 250, parity: 10 })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.receiver({ group: GROUP, port: 5000, interface: 'vb', syncPolicy: 'some' })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => new Context({ hopLimit: -1 })), 'MCAST_INVALID_ARGUMENT');
+  await assert.rejects(tx.send(42), { code: 'MCAST_INVALID_ARGUMENT' });
+  await assert.rejects(tx.send('x', { info: 7 }), { code: 'MCAST_INVALID_ARGUMENT' });
+  await assert.rejects(tx.sendFile('/nonexistent/file'), (e) => e.code === 'MCAST_IO' && e.errno === 2);
+  await assert.rejects(rx.recv({ timeout: -5 }), { code: 'MCAST_INVALID_ARGUMENT' });
+  await assert.rejects(rx.recv({ timeout: 50 }), (e) => e instanceof Error && e.code === 'MCAST_TIMEOUT');
+  ctx.close();
+  await assert.rejects(rx.recv({ timeout: 1000 }), { code: 'MCAST_CLOSED' });
+  await assert.rejects(tx.send('late'), { code: 'MCAST_CLOSED' });
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va' })), 'MCAST_CLOSED');
+});
+
+test('the event loop stays responsive while receiving', async () => {
+  const { ctx, rx, tx } = pair();
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  const waiting = rx.recv({ timeout: 5000 });
+  await new Promise((r) => setTimeout(r, 500));
+  clearInterval(timer);
+  assert.ok(ticks >= 30, `the event loop was blocked (${ticks} ticks in 500 ms)`);
+  await tx.send('wake');
+  assert.equal((await waiting).data.toString(), 'wake');
+  ctx.close();
+});
+
+test("'message' events and for await", async () => {
+  const { ctx, rx, tx } = pair();
+  const events = [];
+  const done = new Promise((resolve) => {
+    rx.on('message', (m) => {
+      events.push(m.data.toString());
+      if (events.length === 20) resolve();
+    });
+  });
+  for (let i = 0; i < 20; i++) await tx.send(`e${i}`);
+  await done;
+  assert.deepEqual(events, Array.from({ length: 20 }, (_, i) => `e${i}`));
+  rx.removeAllListeners('message');
+  ctx.close();
+
+  const p = pair();
+  for (let i = 0; i < 5; i++) await p.tx.send(`i${i}`);
+  const got = [];
+  for await (const m of p.rx) {
+    got.push(m.data.toString());
+    if (got.length === 5) break;
+  }
+  assert.deepEqual(got, ['i0', 'i1', 'i2', 'i3', 'i4']);
+  // The loop ends by itself when the receiver closes.
+  setTimeout(() => p.rx.close(), 100);
+  let more = 0;
+  for await (const _ of p.rx) more++;
+  assert.equal(more, 0);
+  p.ctx.close();
+});
+
+test('stats', async () => {
+  const { ctx, rx, tx } = pair();
+  await tx.send(Buffer.alloc(5000));
+  await tx.flush();
+  await rx.recv({ timeout: 5000 });
+  const s = tx.stats();
+  const r = rx.stats();
+  assert.equal(s.objectsSent, 1);
+  assert.equal(s.dataSegmentsSent, 4);
+  assert.equal(r.objectsCompleted, 1);
+  assert.equal(r.senders, 1);
+  ctx.close();
+});
+
+test('a process exits by itself once its handles are closed', () => {
+  const code = `
+    const { Context } = require('mcast');
+    const ctx = new Context();
+    const rx = ctx.receiver({ group: '${GROUP}', port: ${nextPort++}, interface: 'vb' });
+    const tx = ctx.sender({ group: '${GROUP}', port: ${nextPort}, interface: 'va' });
+    rx.recv().catch((e) => console.log('recv ended:', e.code));
+    tx.send('x').then(() => tx.flush()).then(() => { ctx.close(); console.log('closed'); });
+  `;
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20000, env: process.env });
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal}: ${r.stderr}`);
+  assert.match(r.stdout, /closed/);
+  assert.match(r.stdout, /recv ended: MCAST_CLOSED/);
+  assert.ok(Date.now() - t0 < 10000);
+});
