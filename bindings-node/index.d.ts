@@ -183,3 +183,9 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
   once(event: 'error', listener: (err: McastError) => void): this;
   once(event: 'close', listener: () => void): this;
 }
+
+/** The multicast address and port of a named channel (the same in every language). */
+export function channelAddress(
+  name: string,
+  options?: { scope?: 'link' | 'site' | 'org' | 'global'; ssm?: boolean },
+): { group: string; port: number };

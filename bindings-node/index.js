@@ -309,4 +309,20 @@ class Context {
   }
 }
 
-module.exports = { Context, Sender, Receiver };
+/**
+ * The multicast address and port of a named channel: the same in every
+ * language (docs/PROTOCOL.md, "Channels").
+ */
+function channelAddress(name, options) {
+  if (typeof name !== 'string') throw invalid('channel name must be a string');
+  const o = options ?? {};
+  if (typeof o !== 'object') throw invalid('options must be an object');
+  for (const k of Object.keys(o)) {
+    if (k !== 'scope' && k !== 'ssm') throw invalid(`unknown channel option ${JSON.stringify(k)}`);
+  }
+  if (o.scope !== undefined && typeof o.scope !== 'string') throw invalid('scope must be a string');
+  if (o.ssm !== undefined && typeof o.ssm !== 'boolean') throw invalid('ssm must be a boolean');
+  return call(() => native.channelAddress(name, o.scope, o.ssm));
+}
+
+module.exports = { Context, Sender, Receiver, channelAddress };

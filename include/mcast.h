@@ -48,6 +48,11 @@
 #define MCAST_VERSION_PATCH 0
 
 /**
+ * Longest address text `mcast_channel_address` writes, with its NUL.
+ */
+#define MCAST_ADDRESS_TEXT_MAX 46
+
+/**
  * What a fallible call returns. New codes may be added in later minor
  * versions: treat unknown values as failures.
  */
@@ -142,6 +147,28 @@ typedef enum mcast_sync_policy {
      */
     MCAST_SYNC_ALL = 1,
 } mcast_sync_policy;
+
+/**
+ * Scopes of a channel's address (`mcast_channel_address`).
+ */
+typedef enum mcast_scope {
+    /**
+     * The local link (address scope 2).
+     */
+    MCAST_SCOPE_LINK = 2,
+    /**
+     * The site (5).
+     */
+    MCAST_SCOPE_SITE = 5,
+    /**
+     * The organisation (8).
+     */
+    MCAST_SCOPE_ORG = 8,
+    /**
+     * Global (e), the usual choice.
+     */
+    MCAST_SCOPE_GLOBAL = 14,
+} mcast_scope;
 
 /**
  * A context: one engine thread and the senders and receivers made from it.
@@ -616,6 +643,27 @@ enum mcast_status mcast_ctx_new(const struct mcast_config *cfg_or_null,
  * through `mcast_last_error()`).
  */
 void mcast_ctx_free(struct mcast_ctx *ctx);
+
+/**
+ * The multicast address and port of the channel `name` (UTF-8, not
+ * empty): the mapping of docs/PROTOCOL.md ("Channels"), the same in every
+ * language. `ssm` non-zero gives the source-specific address.
+ *
+ * `addr_out`: receives the address as NUL-terminated text (at most
+ * `MCAST_ADDRESS_TEXT_MAX` bytes with the NUL); `addr_len` is its size.
+ * `port_out`: receives the port. `scope`: one of `mcast_scope`. Pass the
+ * results to `mcast_sender_new` / `mcast_receiver_new`.
+ *
+ * Thread safety: safe from any thread. Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or empty name, invalid UTF-8,
+ * unknown scope, NULL outputs, `addr_len` too small).
+ */
+enum mcast_status mcast_channel_address(const char *name,
+                                        int scope,
+                                        int ssm,
+                                        char *addr_out,
+                                        size_t addr_len,
+                                        uint16_t *port_out);
 
 /**
  * Creates a sender on a group: opens a UDP socket bound to `port`, joins

@@ -600,3 +600,20 @@ impl NativeReceiver {
         self.worker.stop();
     }
 }
+
+#[napi(object)]
+pub struct ChannelAddress {
+    pub group: String,
+    pub port: u32,
+}
+
+/// The multicast address and port of channel `name` (same in every language).
+#[napi]
+pub fn channel_address(name: String, scope: Option<String>, ssm: Option<bool>) -> Result<ChannelAddress> {
+    let scope: core::Scope = match scope.as_deref() {
+        None => core::Scope::Global,
+        Some(s) => s.parse().map_err(js_err)?,
+    };
+    let (addr, port) = core::channel_address(&name, scope, ssm.unwrap_or(false)).map_err(js_err)?;
+    Ok(ChannelAddress { group: addr.to_string(), port: port as u32 })
+}

@@ -626,6 +626,16 @@ impl Receiver {
     }
 }
 
+/// The multicast address and port of channel `name` (docs/PROTOCOL.md,
+/// "Channels"): the same in every language.
+#[pyfunction]
+#[pyo3(signature = (name, scope="global", ssm=false))]
+fn channel_address(py: Python<'_>, name: &str, scope: &str, ssm: bool) -> PyResult<(String, u16)> {
+    let scope: core::Scope = scope.parse().map_err(|e| to_py(py, e))?;
+    let (addr, port) = core::channel_address(name, scope, ssm).map_err(|e| to_py(py, e))?;
+    Ok((addr.to_string(), port))
+}
+
 /// The version of the mcast library.
 #[pyfunction]
 fn version() -> &'static str {
@@ -641,5 +651,6 @@ fn mcast_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Receiver>()?;
     m.add_class::<Message>()?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(channel_address, m)?)?;
     Ok(())
 }

@@ -45,26 +45,85 @@ pub enum Command {
     Recv(RecvArgs),
     /// Run a complete demonstration on a private network of namespaces (no set-up needed)
     Demo(DemoArgs),
+    /// Show the multicast address and port a channel name maps to
+    Channel(ChannelArgs),
+    /// List network interfaces and which ones mcast would use
+    Interfaces,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ChannelArgs {
+    /// The channel's name (any UTF-8 text)
+    pub name: String,
+
+    /// Scope of the address: link, site, org or global
+    #[arg(long, value_name = "SCOPE", default_value = "global", value_parser = parse_scope)]
+    pub scope: mcast::Scope,
+
+    /// Show the source-specific (SSM) address
+    #[arg(long)]
+    pub ssm: bool,
 }
 
 /// Where a session lives: the group, its port and the interface it is joined on.
 #[derive(Debug, Clone, Args)]
 pub struct GroupArgs {
-    /// IPv6 multicast group address, e.g. ff3e::4d43
-    #[arg(long, value_name = "ADDR")]
-    pub group: String,
+    /// IPv6 multicast group address, e.g. ff3e::4d43 (or use --channel)
+    #[arg(long, value_name = "ADDR", required_unless_present = "channel", requires = "port")]
+    pub group: Option<String>,
 
     /// UDP port of the session
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..), requires = "group")]
+    pub port: Option<u16>,
 
-    /// Network interface to send and join on, e.g. eth0
+    /// A named channel instead of --group/--port: the name maps to an
+    /// address and port (`mcast channel NAME` shows them)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["group", "port"])]
+    pub channel: Option<String>,
+
+    /// Scope of the channel's address: link, site, org or global (default global)
+    #[arg(long, value_name = "SCOPE", requires = "channel", value_parser = parse_scope)]
+    pub scope: Option<mcast::Scope>,
+
+    /// Use the channel's source-specific (SSM) address
+    #[arg(long, requires = "channel")]
+    pub ssm: bool,
+
+    /// Network interface to send and join on, e.g. eth0 (default: the first
+    /// interface that is up, multicast-capable, not loopback and has an IPv6
+    /// address, preferring one with a global or ULA address; see `mcast interfaces`)
     #[arg(long, value_name = "IF")]
-    pub interface: String,
+    pub interface: Option<String>,
 
     /// IPv6 hop limit of the datagrams we send (1 = this link only)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
     pub hop_limit: u32,
+}
+
+impl GroupArgs {
+    /// The group these options name (choosing the interface if none was given).
+    pub fn resolve(&self) -> Result<mcast::Group, mcast::Error> {
+        let interface = match &self.interface {
+            Some(i) => i.clone(),
+            None => {
+                let i = mcast::net::default_interface()?;
+                tracing::info!(interface = %i, "no --interface given; using the first suitable one");
+                i
+            }
+        };
+        if self.channel.is_none() && (self.scope.is_some() || self.ssm) {
+            return Err(mcast::Error::InvalidArgument("--scope and --ssm go with --channel".into()));
+        }
+        match (&self.channel, &self.group, self.port) {
+            (Some(name), _, _) => mcast::Group::channel_with(name, self.scope.unwrap_or_default(), self.ssm, &interface),
+            (None, Some(g), Some(p)) => mcast::Group::parse(g, p, &interface),
+            _ => Err(mcast::Error::InvalidArgument("give --group and --port, or --channel".into())),
+        }
+    }
+}
+
+fn parse_scope(s: &str) -> Result<mcast::Scope, String> {
+    s.parse::<mcast::Scope>().map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -338,9 +397,9 @@ mod tests {
         ])
         .unwrap();
         let Command::Send(s) = cli.command else { panic!("not send") };
-        assert_eq!(s.group.group, "ff3e::1");
-        assert_eq!(s.group.port, 5000);
-        assert_eq!(s.group.interface, "eth0");
+        assert_eq!(s.group.group.as_deref(), Some("ff3e::1"));
+        assert_eq!(s.group.port, Some(5000));
+        assert_eq!(s.group.interface.as_deref(), Some("eth0"));
         assert_eq!(s.rate, Some(100_000_000));
         assert_eq!(s.segment, Some(1200));
         assert_eq!(s.block, Some(32));
@@ -357,6 +416,21 @@ mod tests {
         assert!(parse(&["mcast", "send", "--group", "ff3e::1", "--port", "0", "--interface", "eth0", "f"]).is_err());
         assert!(parse(&["mcast", "send", "--group", "g", "--port", "1", "--interface", "i", "--block", "0", "f"]).is_err());
         assert!(parse(&["mcast", "send", "--group", "g", "--port", "1", "--interface", "i", "--rate", "x", "f"]).is_err());
+    }
+
+    #[test]
+    fn channel_options() {
+        let cli = parse(&["mcast", "send", "--channel", "news", "--scope", "site", "--ssm", "--interface", "eth0", "f"]).unwrap();
+        let Command::Send(s) = cli.command else { panic!("not send") };
+        let g = s.group.resolve().unwrap();
+        let (addr, port) = mcast::channel_address("news", mcast::Scope::Site, true).unwrap();
+        assert_eq!((g.addr(), g.port(), g.interface()), (addr, port, "eth0"));
+        assert!(parse(&["mcast", "send", "--channel", "news", "--group", "ff3e::1", "--port", "1", "f"]).is_err());
+        assert!(parse(&["mcast", "send", "--channel", "news", "--scope", "planet", "f"]).is_err());
+        let cli = parse(&["mcast", "send", "--group", "ff3e::1", "--scope", "site", "--port", "1", "--interface", "i", "f"]).unwrap();
+        let Command::Send(s) = cli.command else { panic!("not send") };
+        assert!(s.group.resolve().is_err(), "--scope needs --channel");
+        assert!(parse(&["mcast", "send", "--group", "ff3e::1", "f"]).is_err(), "--group needs --port");
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! mcast send --group ff3e::1 --port 5000 --interface eth0 FILE...
 //! mcast recv --group ff3e::1 --port 5000 --interface eth0 --out DIR [--count N] [--timeout SECS]
 //! mcast demo [--receivers 3] [--loss 5] [--size 20M] [--rate 100M]
+//! mcast channel NAME [--scope link|site|org|global] [--ssm]
+//! mcast interfaces
 //! ```
 
 mod args;
 mod demo;
+mod info;
 mod names;
 mod netns;
 mod recv;
@@ -36,6 +39,8 @@ fn main() {
         // The demo installs its handler itself once it knows which process
         // (outer or re-executed inner) it is.
         args::Command::Demo(a) => demo::run(&cli.common, a),
+        args::Command::Channel(a) => info::channel(&cli.common, a),
+        args::Command::Interfaces => info::interfaces(&cli.common),
     };
     if let Err(f) = result {
         eprintln!("mcast: error: {}", f.message);

@@ -87,7 +87,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     check_writable(out)?;
 
     let g = &args.group;
-    let group = mcast::Group::parse(&g.group, g.port, &g.interface)?;
+    let group = g.resolve()?;
     let ctx = crate::util::context(g)?;
     let config = mcast::ReceiverConfig {
         unicast_nacks: args.unicast_nacks,
@@ -102,9 +102,9 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     } else if !common.quiet {
         eprintln!(
             "listening on [{}]:{} via {}; writing to {}{}",
-            g.group,
-            g.port,
-            g.interface,
+            group.addr(),
+            group.port(),
+            group.interface(),
             out.display(),
             match args.count {
                 Some(n) => format!(" (until {n} object{})", if n == 1 { "" } else { "s" }),
@@ -268,7 +268,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             if stats.datagrams_received == 0 {
                 format!(
                     " (nothing at all arrived: is a sender running on [{}]:{} and is {} the right interface?)",
-                    g.group, g.port, g.interface
+                    group.addr(), group.port(), group.interface()
                 )
             } else {
                 String::new()
@@ -295,7 +295,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             "command": "recv",
             "ok": error.is_none(),
             "error": error,
-            "group": g.group, "port": g.port, "interface": g.interface,
+            "group": group.addr().to_string(), "port": group.port(), "interface": group.interface(),
             "out": out,
             "files": saved.iter().map(Saved::json).collect::<Vec<_>>(),
             "aborted": aborted,

@@ -74,12 +74,12 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     let segment = u64::from(config.segment_size);
 
     let g = &args.group;
-    let group = mcast::Group::parse(&g.group, g.port, &g.interface)?;
+    let group = g.resolve()?;
     let ctx = crate::util::context(g)?;
     let sender = ctx.sender(&group, config)?;
     let start = Instant::now();
     if let Some(name) = &args.stream {
-        let r = send_stream(common, args, &sender, name, start);
+        let r = send_stream(common, args, &sender, &group, name, start);
         drop(sender);
         ctx.close();
         return r;
@@ -184,7 +184,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             "type": "summary",
             "command": "send",
             "ok": true,
-            "group": g.group, "port": g.port, "interface": g.interface,
+            "group": group.addr().to_string(), "port": group.port(), "interface": group.interface(),
             "files": files,
             "bytes": total,
             "elapsed_secs": elapsed.as_secs_f64(),
@@ -208,7 +208,7 @@ const STREAM_MESSAGE_MAX: usize = 64 * 1024;
 
 /// `mcast send --stream NAME`: standard input as one NORM stream, a message
 /// per line; at end of input the stream is closed and flushed.
-fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, name: &str, start: Instant) -> CliResult {
+fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, group: &mcast::Group, name: &str, start: Instant) -> CliResult {
     if name.is_empty() || name.len() > 1024 {
         return Err(Failure::new("--stream needs a name of 1 to 1024 bytes"));
     }
@@ -260,12 +260,11 @@ fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, name: &
         );
     }
     if common.json || args.report {
-        let g = &args.group;
         let summary = json!({
             "type": "summary",
             "command": "send",
             "ok": true,
-            "group": g.group, "port": g.port, "interface": g.interface,
+            "group": group.addr().to_string(), "port": group.port(), "interface": group.interface(),
             "stream": {"name": name, "object_id": id, "messages": messages, "size": bytes, "sha256": hex(hasher.finalize().as_slice())},
             "bytes": bytes,
             "elapsed_secs": elapsed.as_secs_f64(),

@@ -20,6 +20,7 @@
 //! drives it all behind [`Context`], [`Sender`] and [`Receiver`].
 
 mod api;
+pub mod channel;
 mod engine;
 pub mod error;
 pub mod fec;
@@ -28,6 +29,7 @@ pub mod proto;
 pub mod wire;
 
 pub use api::{Context, ContextConfig, Message, Receiver, Sender, StreamWriter};
+pub use channel::{channel_address, Scope};
 pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};

@@ -98,6 +98,100 @@ pub fn interface_index(name: &str) -> Option<u32> {
     (index != 0).then_some(index)
 }
 
+/// A network interface as `interfaces()` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    pub name: String,
+    pub index: u32,
+    pub up: bool,
+    pub multicast: bool,
+    pub loopback: bool,
+    /// Its IPv6 addresses (link-local ones included).
+    pub ipv6: Vec<Ipv6Addr>,
+}
+
+impl Interface {
+    /// Whether mcast would use it without being told: up, multicast-capable,
+    /// not loopback, with an IPv6 address.
+    pub fn is_candidate(&self) -> bool {
+        self.up && self.multicast && !self.loopback && !self.ipv6.is_empty()
+    }
+
+    /// Whether it has an IPv6 address beyond link-local (global or ULA).
+    pub fn has_routable_ipv6(&self) -> bool {
+        self.ipv6.iter().any(|a| (a.segments()[0] & 0xffc0) != 0xfe80)
+    }
+}
+
+/// The host's network interfaces (of this network namespace), by index.
+pub fn interfaces() -> Result<Vec<Interface>> {
+    // getifaddrs(3) directly: the one call we need does not justify a
+    // dependency such as nix, and if-addrs does not report the flags.
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(Error::io("listing network interfaces (getifaddrs)", std::io::Error::last_os_error()));
+    }
+    let mut out: Vec<Interface> = Vec::new();
+    let mut p = head;
+    while !p.is_null() {
+        // SAFETY: `p` is a node of the list getifaddrs returned, valid until freeifaddrs.
+        let ifa = unsafe { &*p };
+        p = ifa.ifa_next;
+        if ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }.to_string_lossy().into_owned();
+        let flags = ifa.ifa_flags;
+        let entry = match out.iter_mut().position(|i| i.name == name) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(Interface {
+                    index: interface_index(&name).unwrap_or(0),
+                    name,
+                    up: flags & libc::IFF_UP as u32 != 0,
+                    multicast: flags & libc::IFF_MULTICAST as u32 != 0,
+                    loopback: flags & libc::IFF_LOOPBACK as u32 != 0,
+                    ipv6: Vec::new(),
+                });
+                out.last_mut().expect("pushed")
+            }
+        };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: ifa_addr points to a sockaddr whose family says its type.
+            let family = unsafe { (*ifa.ifa_addr).sa_family } as i32;
+            if family == libc::AF_INET6 {
+                // SAFETY: an AF_INET6 address is a sockaddr_in6.
+                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                entry.ipv6.push(Ipv6Addr::from(sin6.sin6_addr.s6_addr));
+            }
+        }
+    }
+    // SAFETY: `head` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    out.sort_by_key(|i| i.index);
+    Ok(out)
+}
+
+/// The interface mcast uses when none is named: among the candidates (up,
+/// multicast-capable, not loopback, with an IPv6 address), the first by
+/// index that has a global or ULA IPv6 address, else the first by index.
+pub fn default_interface() -> Result<String> {
+    let all = interfaces()?;
+    let candidates: Vec<&Interface> = all.iter().filter(|i| i.is_candidate()).collect();
+    candidates
+        .iter()
+        .find(|i| i.has_routable_ipv6())
+        .or_else(|| candidates.first())
+        .map(|i| i.name.clone())
+        .ok_or_else(|| {
+            Error::InvalidArgument(
+                "no interface to use: none is up, multicast-capable, not loopback and with an IPv6 address (name one)".into(),
+            )
+        })
+}
+
 /// An open, joined multicast socket.
 #[derive(Debug)]
 pub struct McastSocket {

@@ -1,6 +1,6 @@
 //! Contexts.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
 
 use mcast_core::{Context, Error, Group};
 
@@ -74,4 +74,76 @@ pub unsafe extern "C" fn mcast_ctx_free(ctx: *mut mcast_ctx) {
         drop(c);
         Ok(())
     });
+}
+
+/// Scopes of a channel's address (`mcast_channel_address`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mcast_scope {
+    /// The local link (address scope 2).
+    MCAST_SCOPE_LINK = 2,
+    /// The site (5).
+    MCAST_SCOPE_SITE = 5,
+    /// The organisation (8).
+    MCAST_SCOPE_ORG = 8,
+    /// Global (e), the usual choice.
+    MCAST_SCOPE_GLOBAL = 14,
+}
+
+/// Longest address text `mcast_channel_address` writes, with its NUL.
+pub const MCAST_ADDRESS_TEXT_MAX: usize = 46;
+
+/// The multicast address and port of the channel `name` (UTF-8, not
+/// empty): the mapping of docs/PROTOCOL.md ("Channels"), the same in every
+/// language. `ssm` non-zero gives the source-specific address.
+///
+/// `addr_out`: receives the address as NUL-terminated text (at most
+/// `MCAST_ADDRESS_TEXT_MAX` bytes with the NUL); `addr_len` is its size.
+/// `port_out`: receives the port. `scope`: one of `mcast_scope`. Pass the
+/// results to `mcast_sender_new` / `mcast_receiver_new`.
+///
+/// Thread safety: safe from any thread. Blocking: no.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or empty name, invalid UTF-8,
+/// unknown scope, NULL outputs, `addr_len` too small).
+#[no_mangle]
+pub unsafe extern "C" fn mcast_channel_address(
+    name: *const c_char,
+    scope: c_int,
+    ssm: c_int,
+    addr_out: *mut c_char,
+    addr_len: usize,
+    port_out: *mut u16,
+) -> mcast_status {
+    unsafe { put(port_out, 0) };
+    if !addr_out.is_null() && addr_len > 0 {
+        // SAFETY: the caller gives a buffer of addr_len bytes.
+        unsafe { *addr_out = 0 };
+    }
+    guard("mcast_channel_address", || {
+        let name = unsafe { utf8_arg(name, "name") }?;
+        if addr_out.is_null() || port_out.is_null() {
+            return Err(invalid("addr_out and port_out must not be NULL"));
+        }
+        // An int, not the enum type: a value outside the enum from C must be
+        // an error here, not undefined behaviour.
+        let s = match scope {
+            2 => mcast_core::Scope::Link,
+            5 => mcast_core::Scope::Site,
+            8 => mcast_core::Scope::Organization,
+            14 => mcast_core::Scope::Global,
+            other => return Err(invalid(format!("unknown scope {other}"))),
+        };
+        let (addr, port) = mcast_core::channel_address(name, s, ssm != 0)?;
+        let text = addr.to_string();
+        if text.len() + 1 > addr_len {
+            return Err(invalid(format!("addr_len {addr_len} is too small ({} needed)", text.len() + 1)));
+        }
+        // SAFETY: addr_out has addr_len >= text.len() + 1 bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), addr_out.cast::<u8>(), text.len());
+            *addr_out.add(text.len()) = 0;
+            *port_out = port;
+        }
+        Ok(())
+    })
 }

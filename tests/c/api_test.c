@@ -121,6 +121,30 @@ static void test_basics(void)
     check(1, "freeing NULL handles is a no-op");
 }
 
+/* ------------------------------------------------------------ channels */
+
+/* The vectors of docs/PROTOCOL.md ("Channels"). */
+static void test_channels(void)
+{
+    char a[MCAST_ADDRESS_TEXT_MAX];
+    uint16_t port = 0;
+    mcast_status st = mcast_channel_address("news", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff1e:ed75:5737:908e:e779:efa7:6800:c7c3") == 0 && port == 53117, "channel news: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("news", MCAST_SCOPE_SITE, 1, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff35::ed75:5737") == 0 && port == 53117, "channel news, site, ssm: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("news", MCAST_SCOPE_LINK, 0, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff12:ed75:5737:908e:e779:efa7:6800:c7c3") == 0, "channel news, link: %s", a);
+    st = mcast_channel_address("sensor/42", MCAST_SCOPE_GLOBAL, 1, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff3e::8411:977f") == 0 && port == 61661, "channel sensor/42, ssm: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("Gr\xc3\xbc\xc3\x9f" "e \xe2\x98\x83", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c") == 0 && port == 50305, "a UTF-8 channel name: %s %u", a, (unsigned)port);
+    check(mcast_channel_address("", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port) == MCAST_ERR_INVALID_ARGUMENT && port == 0,
+          "an empty channel name is MCAST_ERR_INVALID_ARGUMENT");
+    check(mcast_channel_address("news", 3, 0, a, sizeof a, &port) == MCAST_ERR_INVALID_ARGUMENT, "an unknown scope is MCAST_ERR_INVALID_ARGUMENT");
+    check(mcast_channel_address("news", MCAST_SCOPE_GLOBAL, 0, a, 8, &port) == MCAST_ERR_INVALID_ARGUMENT && a[0] == 0,
+          "a short address buffer is MCAST_ERR_INVALID_ARGUMENT (and gets an empty string)");
+}
+
 /* ------------------------------------------------------------ configs */
 
 static void test_configs(void)
@@ -529,6 +553,7 @@ int main(int argc, char **argv)
     PORT = (uint16_t)atoi(argv[3]);
 
     test_basics();
+    test_channels();
     test_configs();
 
     mcast_ctx *ctx = NULL;

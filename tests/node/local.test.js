@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Context } = require('mcast');
+const { Context, channelAddress } = require('mcast');
 
 const GROUP = 'ff3e::4d43:60';
 let nextPort = 7400;
@@ -159,7 +159,7 @@ test('stats', async () => {
 
 test('a process exits by itself once its handles are closed', () => {
   const code = `
-    const { Context } = require('mcast');
+    const { Context, channelAddress } = require('mcast');
     const ctx = new Context();
     const rx = ctx.receiver({ group: '${GROUP}', port: ${nextPort++}, interface: 'vb' });
     const tx = ctx.sender({ group: '${GROUP}', port: ${nextPort}, interface: 'va' });
@@ -172,4 +172,23 @@ test('a process exits by itself once its handles are closed', () => {
   assert.match(r.stdout, /closed/);
   assert.match(r.stdout, /recv ended: MCAST_CLOSED/);
   assert.ok(Date.now() - t0 < 10000);
+});
+
+test('channel addresses match the documented vectors', async () => {
+  assert.deepEqual(channelAddress('news'), { group: 'ff1e:ed75:5737:908e:e779:efa7:6800:c7c3', port: 53117 });
+  assert.deepEqual(channelAddress('news', { ssm: true }), { group: 'ff3e::ed75:5737', port: 53117 });
+  assert.deepEqual(channelAddress('news', { scope: 'link' }), { group: 'ff12:ed75:5737:908e:e779:efa7:6800:c7c3', port: 53117 });
+  assert.deepEqual(channelAddress('news', { scope: 'site', ssm: true }), { group: 'ff35::ed75:5737', port: 53117 });
+  assert.deepEqual(channelAddress('sensor/42'), { group: 'ff1e:411:977f:7741:5e1:bd8:86e:313b', port: 61661 });
+  assert.deepEqual(channelAddress('sensor/42', { ssm: true }), { group: 'ff3e::8411:977f', port: 61661 });
+  assert.deepEqual(channelAddress('Grüße ☃'), { group: 'ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c', port: 50305 });
+  assert.throws(() => channelAddress(''), { code: 'MCAST_INVALID_ARGUMENT' });
+  assert.throws(() => channelAddress('x', { scope: 'planet' }), { code: 'MCAST_INVALID_ARGUMENT' });
+  const { group, port } = channelAddress('node-test-channel', { scope: 'link' });
+  const ctx = new Context();
+  const rx = ctx.receiver({ group, port, interface: 'vb' });
+  const tx = ctx.sender({ group, port, interface: 'va' });
+  await tx.send('on a channel');
+  assert.equal((await rx.recv({ timeout: 5000 })).data.toString(), 'on a channel');
+  ctx.close();
 });

@@ -294,3 +294,24 @@ def test_stats_are_dicts_of_counters(pair: Tuple[mcast.Context, mcast.Sender, mc
 
 def test_version() -> None:
     assert mcast.__version__ == mcast.version() and mcast.__version__.count(".") == 2
+
+
+def test_channel_addresses_match_the_documented_vectors() -> None:
+    assert mcast.channel_address("news") == ("ff1e:ed75:5737:908e:e779:efa7:6800:c7c3", 53117)
+    assert mcast.channel_address("news", ssm=True) == ("ff3e::ed75:5737", 53117)
+    assert mcast.channel_address("news", scope="link") == ("ff12:ed75:5737:908e:e779:efa7:6800:c7c3", 53117)
+    assert mcast.channel_address("news", "site", True) == ("ff35::ed75:5737", 53117)
+    assert mcast.channel_address("sensor/42") == ("ff1e:411:977f:7741:5e1:bd8:86e:313b", 61661)
+    assert mcast.channel_address("sensor/42", ssm=True) == ("ff3e::8411:977f", 61661)
+    assert mcast.channel_address("Grüße ☃") == ("ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c", 50305)
+    with pytest.raises(mcast.InvalidArgument):
+        mcast.channel_address("")
+    with pytest.raises(mcast.InvalidArgument):
+        mcast.channel_address("x", scope="planet")  # type: ignore[arg-type]
+    # A channel is a group like any other.
+    group, port = mcast.channel_address("py-test-channel", scope="link")
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(group, port, "vb")
+        tx = ctx.sender(group, port, "va")
+        tx.send(b"on a channel")
+        assert rx.recv(timeout=5).data == b"on a channel"

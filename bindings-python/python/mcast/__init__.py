@@ -26,7 +26,7 @@ from ._errors import (
     Timeout,
     WouldBlock,
 )
-from ._mcast import Context, Message, Receiver, Sender, StreamWriter, version
+from ._mcast import Context, Message, Receiver, Sender, StreamWriter, channel_address, version
 
 __all__ = [
     "Aborted",
@@ -43,6 +43,7 @@ __all__ = [
     "Timeout",
     "WouldBlock",
     "__version__",
+    "channel_address",
     "version",
 ]
 

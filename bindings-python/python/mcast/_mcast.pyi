@@ -9,6 +9,11 @@ from typing import Any, AsyncIterator, Literal, Optional, Union
 _Bytes = Union[bytes, bytearray, memoryview]
 
 def version() -> str: ...
+def channel_address(
+    name: str, scope: Literal["link", "site", "org", "global"] = "global", ssm: bool = False
+) -> tuple[str, int]:
+    """The multicast address and port of a named channel (same in every language)."""
+    ...
 
 class Context:
     """Owns one mcast engine thread; make senders and receivers from it.
