@@ -79,6 +79,8 @@ export interface ReceiverOptions extends GroupOptions {
   unicastNacks?: boolean;
   /** Never send anything (rely on proactive parity). */
   silent?: boolean;
+  /** Source-specific multicast (RFC 4607): accept only these senders' IPv6 addresses. */
+  sources?: string[];
 }
 
 /** A received object (or a piece of a stream). */

@@ -90,7 +90,7 @@ const SENDER_OPTIONS = new Set([
 ]);
 const RECEIVER_OPTIONS = new Set([
   'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
-  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent',
+  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources',
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
@@ -113,6 +113,10 @@ function checkOptions(what, options, allowed, required) {
   }
   for (const [k, v] of Object.entries(options)) {
     if (['group', 'interface', 'syncPolicy'].includes(k)) continue;
+    if (k === 'sources') {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalid(`${what} option sources must be an array of addresses`);
+      continue;
+    }
     if (['loopback', 'unicastNacks', 'silent'].includes(k)) {
       if (typeof v !== 'boolean') throw invalid(`${what} option ${k} must be a boolean`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {

@@ -207,6 +207,8 @@ pub struct ReceiverOptions {
     pub inactivity_timeout: Option<f64>,
     pub unicast_nacks: Option<bool>,
     pub silent: Option<bool>,
+    /// Source-specific multicast: only these senders (IPv6 addresses).
+    pub sources: Option<Vec<String>>,
 }
 
 fn u16_of(v: u32, name: &str) -> Result<u16> {
@@ -357,7 +359,14 @@ impl NativeContext {
 
     #[napi]
     pub fn receiver(&self, options: ReceiverOptions) -> Result<NativeReceiver> {
-        let g = group(&options.group, options.port, &options.interface)?;
+        let mut g = group(&options.group, options.port, &options.interface)?;
+        if let Some(list) = &options.sources {
+            let mut addrs = Vec::new();
+            for a in list {
+                addrs.push(a.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(format!("{a:?} is not an IPv6 address")))?);
+            }
+            g = g.with_sources(&addrs).map_err(js_err)?;
+        }
         let cfg = receiver_config(&options)?;
         let r = self.get()?.receiver(&g, cfg).map_err(js_err)?;
         Ok(NativeReceiver {

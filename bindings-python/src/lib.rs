@@ -267,8 +267,25 @@ impl Context {
 
     #[pyo3(signature = (group, port, interface, **config))]
     fn receiver(&self, py: Python<'_>, group: &str, port: i64, interface: &str, config: Option<&Bound<'_, PyDict>>) -> PyResult<Receiver> {
-        let g = self::group(py, group, port, interface)?;
-        let cfg = receiver_config(py, config)?;
+        let mut g = self::group(py, group, port, interface)?;
+        // sources=[...]: source-specific multicast (only these senders).
+        let config = match config {
+            Some(c) => {
+                let c = c.copy()?;
+                if let Some(src) = c.get_item("sources")? {
+                    c.del_item("sources")?;
+                    let list: Vec<String> = src.extract().map_err(|_| invalid(py, "receiver option sources: a list of IPv6 addresses"))?;
+                    let mut addrs = Vec::new();
+                    for a in list {
+                        addrs.push(a.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(py, format!("{a:?} is not an IPv6 address")))?);
+                    }
+                    g = g.with_sources(&addrs).map_err(|e| to_py(py, e))?;
+                }
+                Some(c)
+            }
+            None => None,
+        };
+        let cfg = receiver_config(py, config.as_ref())?;
         let ctx = self.get(py)?;
         let r = py.detach(|| ctx.receiver(&g, cfg)).map_err(|e| to_py(py, e))?;
         Ok(Receiver { inner: Mutex::new(Some(Arc::new(r))) })

@@ -192,6 +192,16 @@ pub struct RecvArgs {
     #[arg(long)]
     pub unicast_nacks: bool,
 
+    /// Source-specific multicast (RFC 4607): accept only this sender address
+    /// (repeat for several); the group is joined as (S,G) for each
+    #[arg(long = "source", value_name = "ADDR")]
+    pub sources: Vec<std::net::Ipv6Addr>,
+
+    /// Never send a packet (no NACKs, no ACKs): rely on the sender's
+    /// proactive parity (--auto-parity); what cannot be recovered is lost
+    #[arg(long)]
+    pub silent: bool,
+
     /// Which objects to ask for from a sender first heard mid-session: `all`
     /// (also recent objects still in its cache) or `current` (from the first
     /// object heard on, like libnorm)

@@ -87,10 +87,11 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     check_writable(out)?;
 
     let g = &args.group;
-    let group = g.resolve()?;
+    let group = g.resolve()?.with_sources(&args.sources)?;
     let ctx = crate::util::context(g)?;
     let config = mcast::ReceiverConfig {
         unicast_nacks: args.unicast_nacks,
+        silent: args.silent,
         sync_policy: if args.sync == "current" { mcast::SyncPolicy::Current } else { mcast::SyncPolicy::All },
         ..Default::default()
     };

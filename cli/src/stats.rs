@@ -36,6 +36,10 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "duplicates": s.duplicates,
         "objects_completed": s.objects_completed,
         "objects_aborted": s.objects_aborted,
+        "acks_sent": s.acks_sent,
+        "bytes_sent": s.bytes_sent,
+        "senders": s.senders,
+        "datagrams_foreign_source": s.datagrams_foreign_source,
     })
 }
 

@@ -351,6 +351,12 @@ struct ReceiverSession {
     proto: proto::Receiver,
     /// Stream bytes lost and not yet reported, per (sender node id, stream).
     stream_lost: HashMap<(u32, u64), u64>,
+    /// Source-specific receiver: the only addresses datagrams are taken from
+    /// (the kernel filters too; this also holds when another socket on the
+    /// host joined the group from any source).
+    sources: Vec<std::net::Ipv6Addr>,
+    /// Datagrams dropped for coming from another source.
+    foreign: u64,
     queue: Arc<RxQueue>,
     stats: Arc<Mutex<ReceiverStats>>,
     paused: bool,
@@ -434,7 +440,7 @@ impl Engine {
         let now = Instant::now();
         match cmd {
             Command::OpenSender { group, config, reply } => {
-                let r = self.open(&group).and_then(|(socket, group_addr)| {
+                let r = self.open(&group, false).and_then(|(socket, group_addr)| {
                     let node_id = random_node_id();
                     let instance = rand::thread_rng().gen::<u16>();
                     let proto = proto::Sender::new(config, node_id, instance, now)?;
@@ -455,11 +461,19 @@ impl Engine {
                 let _ = reply.send(r);
             }
             Command::OpenReceiver { group, config, queue, reply } => {
-                let r = self.open(&group).and_then(|(socket, group_addr)| {
+                let r = self.open(&group, true).and_then(|(socket, group_addr)| {
                     let node_id = random_node_id();
                     let proto = proto::Receiver::new(config, node_id, now)?;
                     let stats = Arc::new(Mutex::new(proto.stats()));
-                    let role = Role::Receiver(Box::new(ReceiverSession { proto, stream_lost: HashMap::new(), queue, stats: stats.clone(), paused: false }));
+                    let role = Role::Receiver(Box::new(ReceiverSession {
+                        proto,
+                        stream_lost: HashMap::new(),
+                        sources: group.sources().to_vec(),
+                        foreign: 0,
+                        queue,
+                        stats: stats.clone(),
+                        paused: false,
+                    }));
                     let token = self.add(socket, group_addr, group.clone(), role)?;
                     tracing::info!(%group, node_id, "receiver started");
                     Ok((token, node_id, stats))
@@ -598,8 +612,8 @@ impl Engine {
         }
     }
 
-    fn open(&self, group: &Group) -> Result<(UdpSocket, SocketAddr)> {
-        let s = net::open(group, &self.socket_config)?;
+    fn open(&self, group: &Group, ssm: bool) -> Result<(UdpSocket, SocketAddr)> {
+        let s = net::open(group, &self.socket_config, ssm)?;
         let std_socket: std::net::UdpSocket = s.socket.into();
         Ok((UdpSocket::from_std(std_socket), s.group_addr))
     }
@@ -747,7 +761,15 @@ impl Session {
                         let now = Instant::now();
                         match &mut self.role {
                             Role::Sender(s) => s.proto.handle_datagram(now, from, &recv_buf[..len]),
-                            Role::Receiver(r) => r.proto.handle_datagram(now, from, &recv_buf[..len]),
+                            Role::Receiver(r) => {
+                                let allowed = r.sources.is_empty()
+                                    || matches!(from, SocketAddr::V6(a) if r.sources.contains(a.ip()));
+                                if allowed {
+                                    r.proto.handle_datagram(now, from, &recv_buf[..len]);
+                                } else {
+                                    r.foreign += 1;
+                                }
+                            }
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -937,7 +959,9 @@ impl Session {
                     tracing::debug!(group = %self.group, "application queue full: pausing reads");
                     r.paused = true;
                 }
-                *lock(&r.stats) = r.proto.stats();
+                let mut st = r.proto.stats();
+                st.datagrams_foreign_source = r.foreign;
+                *lock(&r.stats) = st;
             }
         }
         false

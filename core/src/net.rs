@@ -14,12 +14,15 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::{Error, Result};
 
-/// An IPv6 multicast group, a UDP port and the interface to join it on.
+/// An IPv6 multicast group, a UDP port and the interface to join it on;
+/// optionally the only sources a receiver accepts (source-specific
+/// multicast, RFC 4607).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Group {
     addr: Ipv6Addr,
     port: u16,
     interface: String,
+    sources: Vec<Ipv6Addr>,
 }
 
 impl Group {
@@ -39,7 +42,7 @@ impl Group {
         if interface.len() >= libc::IFNAMSIZ || interface.contains(['/', '\0']) || interface.contains(char::is_whitespace) {
             return Err(Error::InvalidArgument(format!("{interface:?} is not a valid interface name")));
         }
-        Ok(Group { addr, port, interface: interface.to_string() })
+        Ok(Group { addr, port, interface: interface.to_string(), sources: Vec::new() })
     }
 
     /// Like [`Group::new`] with the address as text (`"ff3e::1"`).
@@ -60,11 +63,37 @@ impl Group {
     pub fn interface(&self) -> &str {
         &self.interface
     }
+
+    /// The same group, joined source-specifically: a receiver joins (S,G)
+    /// for each source (`MCAST_JOIN_SOURCE_GROUP`, MLDv2) and ignores
+    /// datagrams from any other address. Senders ignore the sources.
+    pub fn with_sources(mut self, sources: &[Ipv6Addr]) -> Result<Group> {
+        for s in sources {
+            if s.is_multicast() || s.is_unspecified() {
+                return Err(Error::InvalidArgument(format!("{s} cannot be a source (it must be a unicast address)")));
+            }
+        }
+        let mut v = sources.to_vec();
+        v.sort();
+        v.dedup();
+        self.sources = v;
+        Ok(self)
+    }
+
+    /// The accepted sources (empty: any source).
+    pub fn sources(&self) -> &[Ipv6Addr] {
+        &self.sources
+    }
 }
 
 impl fmt::Display for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}]:{} on {}", self.addr, self.port, self.interface)
+        write!(f, "[{}]:{} on {}", self.addr, self.port, self.interface)?;
+        if !self.sources.is_empty() {
+            let list: Vec<String> = self.sources.iter().map(|s| s.to_string()).collect();
+            write!(f, " from {}", list.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -192,6 +221,37 @@ pub fn default_interface() -> Result<String> {
         })
 }
 
+/// `MCAST_JOIN_SOURCE_GROUP` for IPv6 (socket2 offers source-specific joins
+/// for IPv4 only).
+fn join_source_group(socket: &Socket, ifindex: u32, group: &Ipv6Addr, source: &Ipv6Addr) -> io::Result<()> {
+    fn storage(a: &Ipv6Addr) -> libc::sockaddr_storage {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in6.
+        let sin6 = unsafe { &mut *(&mut st as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+        sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        sin6.sin6_addr.s6_addr = a.octets();
+        st
+    }
+    let req = libc::group_source_req { gsr_interface: ifindex, gsr_group: storage(group), gsr_source: storage(source) };
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid option value of the right size for this option.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::MCAST_JOIN_SOURCE_GROUP,
+            (&req as *const libc::group_source_req).cast(),
+            std::mem::size_of::<libc::group_source_req>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// An open, joined multicast socket.
 #[derive(Debug)]
 pub struct McastSocket {
@@ -205,7 +265,9 @@ pub struct McastSocket {
 /// Opens a non-blocking UDP socket bound to `[::]:port` (address and port
 /// reuse on, so several sessions and processes on one host can share the
 /// port), joins the group on the interface and applies `cfg`.
-pub fn open(group: &Group, cfg: &SocketConfig) -> Result<McastSocket> {
+/// With `ssm` and sources in the group, joins (S,G) for each source instead
+/// of the whole group (receivers; senders join the group to hear NACKs).
+pub fn open(group: &Group, cfg: &SocketConfig, ssm: bool) -> Result<McastSocket> {
     let ifindex = interface_index(&group.interface)
         .ok_or_else(|| Error::NoSuchInterface { group: group.addr.to_string(), interface: group.interface.clone() })?;
     let what = |step: &str| format!("{step} for {group}");
@@ -218,7 +280,12 @@ pub fn open(group: &Group, cfg: &SocketConfig) -> Result<McastSocket> {
     socket.set_multicast_all_v6(false).map_err(|e| Error::io(what("clearing IPV6_MULTICAST_ALL"), e))?;
     let bind = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, group.port, 0, 0);
     socket.bind(&SockAddr::from(bind)).map_err(|e| Error::io(format!("binding UDP port {}", group.port), e))?;
-    socket.join_multicast_v6(&group.addr, ifindex).map_err(|e| {
+    let joined = if group.sources.is_empty() || !ssm {
+        socket.join_multicast_v6(&group.addr, ifindex)
+    } else {
+        group.sources.iter().try_for_each(|s| join_source_group(&socket, ifindex, &group.addr, s))
+    };
+    joined.map_err(|e| {
         let hint = if e.raw_os_error() == Some(libc::ENODEV) || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
             " (is the interface up and does it have an IPv6 address?)"
         } else {

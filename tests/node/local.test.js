@@ -192,3 +192,18 @@ test('channel addresses match the documented vectors', async () => {
   assert.equal((await rx.recv({ timeout: 5000 })).data.toString(), 'on a channel');
   ctx.close();
 });
+
+test('source-specific receivers hear only their sources', async () => {
+  const out = spawnSync('ip', ['-6', '-o', 'addr', 'show', 'dev', 'va', 'scope', 'link'], { encoding: 'utf8' }).stdout;
+  const va = out.split('inet6 ')[1].split('/')[0];
+  const port = nextPort++;
+  const ctx = new Context();
+  const mine = ctx.receiver({ group: 'ff3e::8000:2', port, interface: 'vb', sources: [va] });
+  const other = ctx.receiver({ group: 'ff3e::8000:2', port, interface: 'vb', sources: ['fe80::1234'] });
+  const tx = ctx.sender({ group: 'ff3e::8000:2', port, interface: 'va' });
+  await tx.send('ssm');
+  assert.equal((await mine.recv({ timeout: 5000 })).data.toString(), 'ssm');
+  await assert.rejects(other.recv({ timeout: 1000 }), { code: 'MCAST_TIMEOUT' });
+  assert.throws(() => ctx.receiver({ group: 'ff3e::8000:2', port, interface: 'vb', sources: ['nope'] }), { code: 'MCAST_INVALID_ARGUMENT' });
+  ctx.close();
+});

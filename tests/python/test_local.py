@@ -315,3 +315,19 @@ def test_channel_addresses_match_the_documented_vectors() -> None:
         tx = ctx.sender(group, port, "va")
         tx.send(b"on a channel")
         assert rx.recv(timeout=5).data == b"on a channel"
+
+
+def test_source_specific_receivers_hear_only_their_sources() -> None:
+    out = subprocess.run(["ip", "-6", "-o", "addr", "show", "dev", "va", "scope", "link"], capture_output=True, text=True).stdout
+    va = out.split("inet6 ")[1].split("/")[0]
+    port = next(_ports)
+    with mcast.Context() as ctx:
+        mine = ctx.receiver("ff3e::8000:1", port, "vb", sources=[va])
+        other = ctx.receiver("ff3e::8000:1", port, "vb", sources=["fe80::1234"])
+        tx = ctx.sender("ff3e::8000:1", port, "va")
+        tx.send(b"ssm")
+        assert mine.recv(timeout=5).data == b"ssm"
+        with pytest.raises(mcast.Timeout):
+            other.recv(timeout=1)
+        with pytest.raises(mcast.InvalidArgument):
+            ctx.receiver("ff3e::8000:1", port, "vb", sources=["not-an-address"])

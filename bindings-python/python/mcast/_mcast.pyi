@@ -64,6 +64,7 @@ class Context:
         inactivity_timeout: float = ...,
         unicast_nacks: bool = ...,
         silent: bool = ...,
+        sources: list[str] = ...,
     ) -> Receiver: ...
     def close(self) -> None: ...
     @property

@@ -129,6 +129,9 @@ pub struct ReceiverStats {
     pub objects_aborted: u64,
     pub malformed_received: u64,
     pub senders: u64,
+    /// Datagrams ignored because they came from a source the (source-
+    /// specific) receiver does not accept. Counted by the engine.
+    pub datagrams_foreign_source: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard

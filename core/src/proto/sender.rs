@@ -1256,6 +1256,13 @@ impl Sender {
                 o.first_pass_done = true;
                 o.hold_until = Some(hold);
                 let id = o.id;
+                if auto > 0 && o.info.is_some() {
+                    // Proactive parity means receivers may not ask for
+                    // anything (silent receivers cannot): send the NORM_INFO
+                    // a second time, after the data, so one loss does not
+                    // leave the object unnamed (and incomplete) for them.
+                    self.repair_queue.push_back(TxItem::Info(id));
+                }
                 self.stats.objects_sent += 1;
                 self.events.push_back(SenderEvent::ObjectSent { id });
                 if self.blocked {
