@@ -7,7 +7,8 @@
 #   scripts/setup.sh            install what is missing
 #   scripts/setup.sh --check    only report; exit 1 if something is missing
 #
-# Installs: iproute2 nftables procps (network lab: ip netns, veth, bridge,
+# Installs: iproute2 nftables procps iputils-ping smcroute (network lab: ip
+# netns, veth, bridge, ping; multicast routing between namespaces;
 # nft, tc, sysctl), libnorm1 libnorm-dev g++ make pkg-config (libnorm peer for
 # interop tests, C API tests), valgrind binutils (memcheck and nm for the C
 # API tests), tshark (NORM dissector; dumpcap for captures), python3,
@@ -18,7 +19,7 @@
 set -euo pipefail
 
 PACKAGES=(
-    iproute2 nftables procps
+    iproute2 nftables procps iputils-ping smcroute
     libnorm1 libnorm-dev g++ make pkg-config
     valgrind binutils
     tshark
@@ -82,7 +83,7 @@ fi
 
 # Tools that must now be there.
 fail=0
-for c in ip nft tc sysctl gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 node npm jq xxd cmp timeout; do
+for c in ip nft tc sysctl ping smcrouted gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 node npm jq xxd cmp timeout; do
     if ! command -v "$c" >/dev/null 2>&1; then
         echo "setup: error: command '$c' still missing" >&2
         fail=1
