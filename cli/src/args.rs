@@ -122,6 +122,14 @@ impl GroupArgs {
     }
 }
 
+fn parse_node_id(s: &str) -> Result<u32, String> {
+    let v: u32 = s.trim().parse().map_err(|_| format!("{s:?} is not a node id (a number)"))?;
+    if v == 0 || v == u32::MAX {
+        return Err(format!("node id {v} is reserved (use 1..4294967294)"));
+    }
+    Ok(v)
+}
+
 fn parse_scope(s: &str) -> Result<mcast::Scope, String> {
     s.parse::<mcast::Scope>().map_err(|e| e.to_string())
 }
@@ -160,6 +168,16 @@ pub struct SendArgs {
     #[arg(value_name = "FILE", required_unless_present = "stream")]
     pub files: Vec<PathBuf>,
 
+    /// Ask these receivers (NORM node ids, comma-separated; see `mcast recv
+    /// --node-id`) to acknowledge everything sent; report who did and exit
+    /// with status 4 if someone did not within --ack-timeout
+    #[arg(long, value_name = "NODEID,...", value_delimiter = ',', value_parser = parse_node_id)]
+    pub ack: Vec<u32>,
+
+    /// How long to wait for the acknowledgements, in seconds
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_duration_secs)]
+    pub ack_timeout: Duration,
+
     /// Send standard input as one NORM stream named NAME (its NORM_INFO)
     /// instead of files: every line, or 64 KiB without a newline, is one
     /// message; the stream ends at end of input
@@ -196,6 +214,11 @@ pub struct RecvArgs {
     /// (repeat for several); the group is joined as (S,G) for each
     #[arg(long = "source", value_name = "ADDR")]
     pub sources: Vec<std::net::Ipv6Addr>,
+
+    /// This receiver's NORM node id (1..4294967294), so that senders can ask
+    /// it for acknowledgement (`mcast send --ack`); default: a random one
+    #[arg(long, value_name = "N", value_parser = parse_node_id)]
+    pub node_id: Option<u32>,
 
     /// Never send a packet (no NACKs, no ACKs): rely on the sender's
     /// proactive parity (--auto-parity); what cannot be recovered is lost

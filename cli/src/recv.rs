@@ -92,6 +92,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     let config = mcast::ReceiverConfig {
         unicast_nacks: args.unicast_nacks,
         silent: args.silent,
+        node_id: args.node_id,
         sync_policy: if args.sync == "current" { mcast::SyncPolicy::Current } else { mcast::SyncPolicy::All },
         ..Default::default()
     };
@@ -306,6 +307,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             "transfer_secs": transfer.as_secs_f64(),
             "throughput_bps": bits_per_sec(bytes, transfer),
             "stats": receiver_stats_json(&stats),
+            "node_id": receiver.node_id(),
         });
         if args.report {
             emit_line(&summary);

@@ -148,6 +148,14 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             Err(e) => return Err(Failure::new(format!("flushing: {e}"))),
         }
     }
+    let ack = if args.ack.is_empty() {
+        None
+    } else {
+        if let Some(b) = &bar {
+            b.set_message("waiting for acknowledgements");
+        }
+        Some(sender.flush_acked(&args.ack, args.ack_timeout).map_err(|e| Failure::new(format!("asking for acknowledgements: {e}")))?)
+    };
     let elapsed = start.elapsed();
     let stats = sender.stats();
     if let Some(b) = &bar {
@@ -186,6 +194,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             "ok": true,
             "group": group.addr().to_string(), "port": group.port(), "interface": group.interface(),
             "files": files,
+            "ack": ack.as_ref().map(|a| json!({"acked": a.acked, "missing": a.missing})),
             "bytes": total,
             "elapsed_secs": elapsed.as_secs_f64(),
             "throughput_bps": bits_per_sec(total, elapsed),
@@ -199,6 +208,15 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     }
     drop(sender);
     ctx.close();
+    if let Some(a) = ack {
+        let list = |v: &[u32]| if v.is_empty() { "nobody".to_string() } else { v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ") };
+        if !common.quiet && !args.report {
+            eprintln!("acknowledged by {}; not acknowledged by {}", list(&a.acked), list(&a.missing));
+        }
+        if !a.missing.is_empty() {
+            return Err(Failure::with_code(format!("not acknowledged by {} within {:?}", list(&a.missing), args.ack_timeout), 4));
+        }
+    }
     Ok(())
 }
 

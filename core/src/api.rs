@@ -13,6 +13,7 @@ use mio::Token;
 
 use std::net::SocketAddr;
 
+pub use crate::engine::AckReport;
 use crate::engine::{self, lock, Callback, Command, EngineShared, RxQueue, Wait};
 use crate::net::{Group, SocketConfig};
 use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats};
@@ -211,6 +212,19 @@ impl Sender {
     pub fn flush_timeout(&self, timeout: Duration) -> Result<()> {
         let deadline = Some(Instant::now() + timeout);
         self.shared.call(|reply| Command::Flush { session: self.token, deadline, reply })
+    }
+
+    /// Positive acknowledgement: asks the receivers with these NORM node ids
+    /// (see `ReceiverConfig::node_id`, [`Receiver::node_id`]) to confirm that
+    /// they have everything sent so far (a NORM watermark flush), and returns
+    /// who did: once all have, after the flush rounds (`robust_factor`
+    /// flushes, repeated after repairs), or after `timeout`, whichever is
+    /// first. Receivers that lost an object since their last confirmation do
+    /// not confirm.
+    pub fn flush_acked(&self, nodes: &[u32], timeout: Duration) -> Result<AckReport> {
+        let deadline = Some(Instant::now() + timeout);
+        let nodes = nodes.to_vec();
+        self.shared.call(|reply| Command::FlushAcked { session: self.token, nodes, deadline, reply })
     }
 
     pub fn stats(&self) -> SenderStats {

@@ -56,6 +56,7 @@ pub(crate) enum Command {
     OpenReceiver { group: Group, config: ReceiverConfig, queue: Arc<RxQueue>, reply: Reply<(Token, u32, Arc<Mutex<ReceiverStats>>)> },
     Enqueue { session: Token, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait, reply: Reply<u64> },
     Flush { session: Token, deadline: Option<Instant>, reply: Reply<()> },
+    FlushAcked { session: Token, nodes: Vec<u32>, deadline: Option<Instant>, reply: Reply<AckReport> },
     OpenStream { session: Token, info: Option<Vec<u8>>, reply: Reply<u64> },
     /// Writes `data` to a stream: all of it (waiting for room until the
     /// deadline) or, with `Wait::No`, what fits now. Replies with the bytes taken.
@@ -332,9 +333,20 @@ struct SenderSession {
     closing_streams: Vec<u64>,
     /// Flush tokens and their waiters.
     flushes: HashMap<u64, (Option<Instant>, Reply<()>)>,
+    /// Acknowledged flushes and their waiters.
+    ack_flushes: HashMap<u64, (Option<Instant>, Reply<AckReport>)>,
     stats: Arc<Mutex<SenderStats>>,
     /// When `close` was asked and how many datagrams had been sent by then.
     closing: Option<(Instant, u64)>,
+}
+
+/// Who confirmed an acknowledged flush ([`crate::Sender::flush_acked`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AckReport {
+    /// Node ids that acknowledged everything up to the watermark.
+    pub acked: Vec<u32>,
+    /// Node ids that did not (in time).
+    pub missing: Vec<u32>,
 }
 
 /// A stream write not yet wholly taken.
@@ -451,6 +463,7 @@ impl Engine {
                         stream_writes: VecDeque::new(),
                         closing_streams: Vec::new(),
                         flushes: HashMap::new(),
+                        ack_flushes: HashMap::new(),
                         stats: stats.clone(),
                         closing: None,
                     }));
@@ -462,7 +475,7 @@ impl Engine {
             }
             Command::OpenReceiver { group, config, queue, reply } => {
                 let r = self.open(&group, true).and_then(|(socket, group_addr)| {
-                    let node_id = random_node_id();
+                    let node_id = config.node_id.unwrap_or_else(random_node_id);
                     let proto = proto::Receiver::new(config, node_id, now)?;
                     let stats = Arc::new(Mutex::new(proto.stats()));
                     let role = Role::Receiver(Box::new(ReceiverSession {
@@ -518,6 +531,14 @@ impl Engine {
                 };
                 let token = s.proto.flush(now);
                 s.flushes.insert(token, (deadline, reply));
+            }
+            Command::FlushAcked { session, nodes, deadline, reply } => {
+                let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {
+                    let _ = reply.send(Err(Error::Closed));
+                    return;
+                };
+                let token = s.proto.flush_acked(now, &nodes);
+                s.ack_flushes.insert(token, (deadline, reply));
             }
             Command::OpenStream { session, info, reply } => {
                 let r = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
@@ -740,6 +761,9 @@ impl SenderSession {
         for (_, (_, reply)) in self.flushes.drain() {
             let _ = reply.send(Err(err()));
         }
+        for (_, (_, reply)) in self.ack_flushes.drain() {
+            let _ = reply.send(Err(err()));
+        }
     }
 }
 
@@ -854,6 +878,11 @@ impl Session {
                         }
                         SenderEvent::ObjectSent { id } => tracing::debug!(object_id = id, "object sent"),
                         SenderEvent::StreamVacancy { .. } => {}
+                        SenderEvent::AckComplete { token, acked, missing } => {
+                            if let Some((_, reply)) = s.ack_flushes.remove(&token) {
+                                let _ = reply.send(Ok(AckReport { acked, missing }));
+                            }
+                        }
                     }
                 }
                 let now = Instant::now();
@@ -882,6 +911,17 @@ impl Session {
                     }
                     s.waiting = kept;
                 }
+                // An acknowledged flush out of time reports what it has.
+                let proto = &s.proto;
+                s.ack_flushes.retain(|token, (deadline, reply)| {
+                    if deadline.is_some_and(|d| d <= now) {
+                        let (acked, missing) = proto.ack_status(*token).unwrap_or_default();
+                        let _ = reply.send(Ok(AckReport { acked, missing }));
+                        false
+                    } else {
+                        true
+                    }
+                });
                 s.flushes.retain(|_, (deadline, reply)| {
                     if deadline.is_some_and(|d| d <= now) {
                         let _ = reply.send(Err(Error::Timeout));
@@ -993,6 +1033,9 @@ impl Session {
                     consider(w.deadline);
                 }
                 for (deadline, _) in s.flushes.values() {
+                    consider(*deadline);
+                }
+                for (deadline, _) in s.ack_flushes.values() {
                     consider(*deadline);
                 }
                 if let Some((at, _)) = s.closing {

@@ -28,7 +28,7 @@ pub mod net;
 pub mod proto;
 pub mod wire;
 
-pub use api::{Context, ContextConfig, Message, Receiver, Sender, StreamWriter};
+pub use api::{AckReport, Context, ContextConfig, Message, Receiver, Sender, StreamWriter};
 pub use channel::{channel_address, Scope};
 pub use engine::Callback;
 pub use error::{Error, Result};

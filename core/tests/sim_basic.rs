@@ -75,3 +75,25 @@ fn a_small_cache_holds_objects_until_late_nacks_can_arrive() {
     assert!(sim.run_until(Duration::from_secs(600), |s| s.all_delivered()), "not all delivered");
     check_exact(&sim);
 }
+
+#[test]
+fn acknowledged_flush_reports_who_has_everything() {
+    // Receivers have node ids 10000.. (see sim/mod.rs); 99999 does not exist.
+    for seed in 0..20u64 {
+        let scfg = SenderConfig { block_size: 16, parity: 4, ..Default::default() };
+        let mut sim = Sim::new(seed, NetConfig::default(), scfg, ReceiverConfig::default(), &[0.1, 0.2, 0.0], &[]);
+        let mut rng = rand::thread_rng();
+        for len in [1usize, 5000, 100_000] {
+            sim.send(payload(&mut rng, len), Vec::new());
+        }
+        let token = sim.sender.flush_acked(sim.instant(), &[10002, 10000, 99999, 10001]);
+        assert!(sim.run_until(Duration::from_secs(120), |s| !s.acks.is_empty()), "seed {seed}: no AckComplete");
+        check_exact(&sim);
+        assert_eq!(sim.acks[0], (token, vec![10000, 10001, 10002], vec![99999]), "seed {seed}");
+        // A second watermark after more data, asking only the receivers.
+        sim.send(payload(&mut rng, 20_000), Vec::new());
+        let t2 = sim.sender.flush_acked(sim.instant(), &[10000, 10001, 10002]);
+        assert!(sim.run_until(Duration::from_secs(120), |s| s.acks.len() == 2), "seed {seed}: no second AckComplete");
+        assert_eq!(sim.acks[1], (t2, vec![10000, 10001, 10002], vec![]), "seed {seed}");
+    }
+}

@@ -128,6 +128,9 @@ pub struct mcast_receiver_config {
     /// Non-zero: never send anything (no NACKs), rely on proactive parity
     /// (default 0).
     pub silent: c_int,
+    /// The receiver's NORM node id, for senders that ask it for positive
+    /// acknowledgement (`mcast_flush_acked`); 0 (the default): a random one.
+    pub node_id: u32,
 }
 
 /// A config struct as defined here: `size` first, integers only.
@@ -198,6 +201,7 @@ impl Versioned for mcast_receiver_config {
             inactivity_timeout_ms: d.inactivity_timeout.as_millis() as u64,
             unicast_nacks: d.unicast_nacks as c_int,
             silent: d.silent as c_int,
+            node_id: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -329,6 +333,11 @@ impl mcast_receiver_config {
             inactivity_timeout: Duration::from_millis(self.inactivity_timeout_ms),
             unicast_nacks: flag(self.unicast_nacks),
             silent: flag(self.silent),
+            node_id: match self.node_id {
+                0 => None,
+                u32::MAX => return Err(invalid("node_id 0xffffffff is reserved (NORM_NODE_ANY)")),
+                n => Some(n),
+            },
         })
     }
 }

@@ -49,6 +49,10 @@ pub struct ReceiverConfig {
     pub unicast_nacks: bool,
     /// Never send anything (no NACKs, no ACKs): rely on proactive parity.
     pub silent: bool,
+    /// The NORM node id to use (for senders that ask this receiver for
+    /// positive acknowledgement); `None`: a random one. Used by the engine;
+    /// `Receiver::new` takes the id as an argument.
+    pub node_id: Option<u32>,
 }
 
 impl Default for ReceiverConfig {
@@ -63,6 +67,7 @@ impl Default for ReceiverConfig {
             inactivity_timeout: Duration::from_secs(60),
             unicast_nacks: false,
             silent: false,
+            node_id: None,
         }
     }
 }
@@ -265,6 +270,11 @@ struct RemoteSender {
     nack_rounds: u32,
     probe: Option<Probe>,
     buffered: u64,
+    /// The highest object id reported aborted (positive acknowledgement
+    /// must not confirm a watermark past a lost object).
+    aborted_upto: Option<u64>,
+    /// The last watermark this receiver confirmed.
+    acked_upto: Option<u64>,
     codecs: HashMap<(u16, u16), Rs8>,
     fti: HashMap<u64, Fti>,
 }
@@ -295,6 +305,8 @@ pub struct Receiver {
     events: VecDeque<ReceiverEvent>,
     outbox: VecDeque<(Destination, Vec<u8>)>,
     stats: ReceiverStats,
+    /// A watermark flush naming us, to answer once the datagram is handled.
+    pending_ack: Option<(u32, RepairItem)>,
 }
 
 impl Receiver {
@@ -312,6 +324,7 @@ impl Receiver {
             events: VecDeque::new(),
             outbox: VecDeque::new(),
             stats: ReceiverStats::default(),
+            pending_ack: None,
         })
     }
 
@@ -409,6 +422,11 @@ impl Receiver {
             Body::Report(_) => {}
         }
         self.deliver_all();
+        if let Some((node_id, item)) = self.pending_ack.take() {
+            if self.has_everything_up_to(node_id, &item) {
+                self.send_flush_ack(now, node_id, item);
+            }
+        }
     }
 
     /// Finds or creates the state for a sender, handling restarts and limits.
@@ -445,6 +463,8 @@ impl Receiver {
                     nack_rounds: 0,
                     probe: None,
                     buffered: 0,
+                    aborted_upto: None,
+                    acked_upto: None,
                     codecs: HashMap::new(),
                     fti: HashMap::new(),
                 },
@@ -761,7 +781,13 @@ impl Receiver {
 
     fn on_cmd(&mut self, now: Instant, node_id: u32, cmd: &Cmd<'_>) {
         match cmd {
-            Cmd::Flush { item, .. } => {
+            Cmd::Flush { item, acking_nodes } => {
+                if acking_nodes.contains(&self.node_id) && !self.cfg.silent {
+                    // Positive acknowledgement asked of us: answer at once if
+                    // everything up to the watermark is here (else the NACK
+                    // process below gets it, and a later flush asks again).
+                    self.pending_ack = Some((node_id, *item));
+                }
                 let Some(s) = self.senders.get(&node_id) else { return };
                 if s.reference == 0 {
                     // A flush from a sender we have no object from yet: sync to it
@@ -996,6 +1022,54 @@ impl Receiver {
             grtt_response: Self::grtt_response(s, now),
             cc: Some(cc),
             body: AckBody::Other(&[]),
+        };
+        let dest = self.feedback_destination(s);
+        let sequence = self.next_sequence();
+        let mut buf = Vec::new();
+        Packet { sequence, source_id: self.node_id, body: Body::Ack(ack) }.encode(&mut buf);
+        self.outbox.push_back((dest, buf));
+        self.stats.acks_sent += 1;
+    }
+
+    /// Whether everything of sender `node_id` up to the watermark `item`
+    /// arrived (and nothing up to it was aborted).
+    fn has_everything_up_to(&self, node_id: u32, item: &RepairItem) -> bool {
+        let Some(s) = self.senders.get(&node_id) else { return false };
+        if s.reference == 0 {
+            return false;
+        }
+        let w = s.unwrap(item.object_id);
+        // An object aborted since the last watermark we confirmed (and not
+        // after this one) means not everything up to it arrived.
+        if s.aborted_upto.is_some_and(|a| a <= w && s.acked_upto.is_none_or(|l| a > l)) {
+            return false;
+        }
+        if s.next_deliver > w {
+            return true;
+        }
+        // A stream at the watermark: delivered up to the named segment.
+        if s.next_deliver == w {
+            if let Some(st) = s.objects.get(&w).and_then(|o| o.stream.as_ref()).filter(|st| st.started) {
+                let b = st.peek_block(item.payload_id.block);
+                return st.read > b * st.ndata as u64 + item.payload_id.symbol as u64;
+            }
+        }
+        false
+    }
+
+    fn send_flush_ack(&mut self, now: Instant, node_id: u32, item: RepairItem) {
+        let s = self.senders.get_mut(&node_id).expect("known");
+        let w = s.unwrap(item.object_id);
+        s.acked_upto = Some(s.acked_upto.map_or(w, |l| l.max(w)));
+        let s = &self.senders[&node_id];
+        let ack = Ack {
+            server_id: node_id,
+            instance_id: s.instance_id,
+            ack_type: ack_type::FLUSH,
+            ack_id: 0,
+            grtt_response: Self::grtt_response(s, now),
+            cc: None,
+            body: AckBody::Flush(item),
         };
         let dest = self.feedback_destination(s);
         let sequence = self.next_sequence();
@@ -1357,6 +1431,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
         if let Some(reason) = &o.aborted {
             // Only report objects known to have existed.
             if id >= s.first_heard || o.known() || o.info.is_some() {
+                s.aborted_upto = Some(s.aborted_upto.map_or(id, |a| a.max(id)));
                 stats.objects_aborted += 1;
                 events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.clone() });
             }

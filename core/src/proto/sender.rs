@@ -88,6 +88,9 @@ pub enum SenderEvent {
     /// Stream `id` has room again after a `stream_write` that accepted less
     /// than it was given (or a `stream_close` that is waiting for room).
     StreamVacancy { id: u64 },
+    /// The acknowledged flush asked for with this token is over: `acked`
+    /// confirmed everything up to its watermark, `missing` did not (in time).
+    AckComplete { token: u64, acked: Vec<u32>, missing: Vec<u32> },
 }
 
 /// Sender counters.
@@ -229,6 +232,16 @@ impl TxItem {
     }
 }
 
+/// A positive-acknowledgement request (RFC 5740 watermark flush).
+struct AckRound {
+    token: u64,
+    nodes: Vec<u32>,
+    acked: BTreeSet<u32>,
+    /// The position acknowledged: set when its flush round starts (the last
+    /// data position sent by then).
+    watermark: Option<(u64, u64, u16)>,
+}
+
 enum Ctrl {
     Probe,
     Flush,
@@ -261,6 +274,9 @@ pub struct Sender {
     repair_queue: VecDeque<TxItem>,
     repaired_at: HashMap<(u64, u32), Instant>,
     parity_cache: VecDeque<((u64, u32), std::sync::Arc<Vec<Vec<u8>>>)>,
+    /// Acknowledged flushes (positive acknowledgement of a watermark by named
+    /// receivers), oldest first; the front one is under way.
+    ack_rounds: VecDeque<AckRound>,
     /// A stream got NACKs for blocks that left its buffer.
     pending_stream_squelch: Option<u64>,
     stream_repaired_at: HashMap<(u64, u64), Instant>,
@@ -357,6 +373,7 @@ impl Sender {
             repaired_at: HashMap::new(),
             parity_cache: VecDeque::new(),
             pending_stream_squelch: None,
+            ack_rounds: VecDeque::new(),
             stream_repaired_at: HashMap::new(),
             stream_parity: VecDeque::new(),
             nack_tally: HashMap::new(),
@@ -678,6 +695,50 @@ impl Sender {
         token
     }
 
+    /// Asks the receivers with node ids `nodes` to acknowledge everything
+    /// sent so far (NORM_CMD(FLUSH) with an acking node list, answered by
+    /// NORM_ACK(FLUSH)). Once the first pass is over, flushes naming the
+    /// watermark go out every 2 GRTT (at least 10 ms), `robust_factor` times
+    /// (again after repairs), until every node acknowledged;
+    /// `SenderEvent::AckComplete` then says who did. Returns its token.
+    pub fn flush_acked(&mut self, now: Instant, nodes: &[u32]) -> u64 {
+        let token = self.next_token;
+        self.next_token += 1;
+        let mut nodes: Vec<u32> = nodes.to_vec();
+        nodes.sort_unstable();
+        nodes.dedup();
+        if nodes.is_empty() || self.last_pos.is_none() && !self.first_pass_pending() && self.objects.is_empty() {
+            // Nobody to ask, or nothing ever sent to confirm.
+            self.events.push_back(SenderEvent::AckComplete { token, acked: Vec::new(), missing: nodes });
+            return token;
+        }
+        self.ack_rounds.push_back(AckRound { token, nodes, acked: BTreeSet::new(), watermark: None });
+        self.flush_done_since_data = false;
+        self.activate(now);
+        token
+    }
+
+    /// Nodes that acknowledged so far, and those still missing, for an
+    /// acknowledged flush still under way.
+    pub fn ack_status(&self, token: u64) -> Option<(Vec<u32>, Vec<u32>)> {
+        let r = self.ack_rounds.iter().find(|r| r.token == token)?;
+        let acked: Vec<u32> = r.acked.iter().copied().collect();
+        let missing = r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect();
+        Some((acked, missing))
+    }
+
+    fn finish_ack_round(&mut self) {
+        if let Some(r) = self.ack_rounds.pop_front() {
+            let acked: Vec<u32> = r.acked.iter().copied().collect();
+            let missing = r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect();
+            self.events.push_back(SenderEvent::AckComplete { token: r.token, acked, missing });
+        }
+        if !self.ack_rounds.is_empty() {
+            // The next one needs a flush round of its own.
+            self.flush_done_since_data = false;
+        }
+    }
+
     /// Stops the session: sends NORM_CMD(EOT) and then goes quiet.
     pub fn close(&mut self, now: Instant) {
         if self.closed {
@@ -774,6 +835,17 @@ impl Sender {
                 }
                 if ack.ack_type == ack_type::CC || ack.ack_type == ack_type::FLUSH {
                     self.rtt_sample(now, ack.grtt_response);
+                }
+                if let (wire::AckBody::Flush(item), Some(r)) = (&ack.body, self.ack_rounds.front_mut()) {
+                    let matches = r.watermark.is_some_and(|(obj, block, symbol)| {
+                        item.object_id == obj as u16 && item.payload_id.block == (block & 0x00ff_ffff) as u32 && item.payload_id.symbol == symbol
+                    });
+                    if ack.ack_type == ack_type::FLUSH && matches && r.nodes.contains(&packet.source_id) {
+                        r.acked.insert(packet.source_id);
+                        if r.acked.len() == r.nodes.len() {
+                            self.finish_ack_round();
+                        }
+                    }
                 }
             }
             _ => {}
@@ -1045,6 +1117,9 @@ impl Sender {
                 // The last flush has had its 2*GRTT for NACKs: the round is over.
                 self.next_flush = None;
                 self.flush_done_since_data = true;
+                if self.ack_rounds.front().is_some_and(|r| r.watermark.is_some()) {
+                    self.finish_ack_round();
+                }
                 for token in self.flush_tokens.drain(..) {
                     self.events.push_back(SenderEvent::FlushComplete { token });
                 }
@@ -1063,6 +1138,9 @@ impl Sender {
         if self.flush_remaining == 0 && !self.flush_done_since_data {
             self.flush_remaining = self.cfg.robust_factor.max(1);
             self.next_flush = Some(now);
+            if let Some(r) = self.ack_rounds.front_mut().filter(|r| r.watermark.is_none()) {
+                r.watermark = self.last_pos;
+            }
         }
     }
 
@@ -1491,9 +1569,15 @@ impl Sender {
                     None => (block as u32, 0),
                 };
                 self.stats.flushes_sent += 1;
+                // An acknowledged flush under way names its nodes that have
+                // not answered yet (when this flush is its watermark).
+                let acking_nodes = match self.ack_rounds.front() {
+                    Some(r) if r.watermark == self.last_pos => r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect(),
+                    _ => Vec::new(),
+                };
                 Cmd::Flush {
                     item: RepairItem { fec_id: fec_id::RS8, object_id: obj as u16, payload_id: FecPayloadId { block, symbol, block_len } },
-                    acking_nodes: Vec::new(),
+                    acking_nodes,
                 }
             }
             Ctrl::Squelch { stream, invalid } => {

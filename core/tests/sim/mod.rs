@@ -122,6 +122,8 @@ pub struct Sim {
     shared_bad: bool,
     pub sent_objects: Vec<(u64, Vec<u8>, Vec<u8>)>,
     pub flushes_done: Vec<u64>,
+    /// AckComplete events: (token, acked, missing).
+    pub acks: Vec<(u64, Vec<u32>, Vec<u32>)>,
     pub stream: Option<StreamJob>,
     /// Every message given to the stream, in order.
     pub stream_sent: Vec<Vec<u8>>,
@@ -173,6 +175,7 @@ impl Sim {
             shared_bad: false,
             sent_objects: Vec::new(),
             flushes_done: Vec::new(),
+            acks: Vec::new(),
             stream: None,
             stream_sent: Vec::new(),
             datagrams: 0,
@@ -309,8 +312,10 @@ impl Sim {
             buf = b;
         }
         while let Some(ev) = self.sender.poll_event() {
-            if let mcast::proto::SenderEvent::FlushComplete { token } = ev {
-                self.flushes_done.push(token);
+            match ev {
+                mcast::proto::SenderEvent::FlushComplete { token } => self.flushes_done.push(token),
+                mcast::proto::SenderEvent::AckComplete { token, acked, missing } => self.acks.push((token, acked, missing)),
+                _ => {}
             }
         }
         for i in 0..self.receivers.len() {
