@@ -81,6 +81,8 @@ export interface ReceiverOptions extends GroupOptions {
   silent?: boolean;
   /** Source-specific multicast (RFC 4607): accept only these senders' IPv6 addresses. */
   sources?: string[];
+  /** This receiver's NORM node id, for senders' flushAcked (default: random). */
+  nodeId?: number;
 }
 
 /** A received object (or a piece of a stream). */
@@ -160,6 +162,8 @@ export class Sender {
   sendFile(path: string): Promise<bigint>;
   /** Resolves once everything queued was sent and a flush round is over. */
   flush(options?: { timeout?: number }): Promise<void>;
+  /** Asks these receivers (node ids) to confirm everything sent so far. */
+  flushAcked(nodes: number[], options?: { timeout?: number }): Promise<{ acked: number[]; missing: number[] }>;
   stats(): SenderStats;
   readonly nodeId: number;
   close(): void;

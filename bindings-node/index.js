@@ -90,7 +90,7 @@ const SENDER_OPTIONS = new Set([
 ]);
 const RECEIVER_OPTIONS = new Set([
   'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
-  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources',
+  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId',
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
@@ -174,6 +174,22 @@ class Sender {
     try {
       const t = timeoutOf(options);
       return settle(call(() => this.#native.flush(t)));
+    } catch (e) {
+      return Promise.reject(fixError(e));
+    }
+  }
+
+  /**
+   * Asks the receivers with these node ids to confirm everything sent so far;
+   * resolves to { acked, missing } (after options.timeout ms at most, default 30000).
+   */
+  flushAcked(nodes, options) {
+    try {
+      if (!Array.isArray(nodes) || !nodes.every((n) => Number.isInteger(n) && n > 0 && n < 0xffffffff)) {
+        throw invalid('nodes must be an array of node ids (integers 1..4294967294)');
+      }
+      const t = timeoutOf(options) ?? 30000;
+      return settle(call(() => this.#native.flushAcked(nodes, t)));
     } catch (e) {
       return Promise.reject(fixError(e));
     }

@@ -345,6 +345,11 @@ typedef struct mcast_receiver_config {
      * (default 0).
      */
     int silent;
+    /**
+     * The receiver's NORM node id, for senders that ask it for positive
+     * acknowledgement (`mcast_flush_acked`); 0 (the default): a random one.
+     */
+    uint32_t node_id;
 } mcast_receiver_config;
 
 /**
@@ -798,6 +803,28 @@ enum mcast_status mcast_send_file(struct mcast_sender *sender,
  */
 enum mcast_status mcast_flush(struct mcast_sender *sender,
                               int timeout_ms);
+
+/**
+ * Positive acknowledgement: asks the receivers with the NORM node ids
+ * `nodes[0..n_nodes]` (see `mcast_receiver_config.node_id`) to confirm that
+ * they have everything sent so far (a NORM watermark flush), and reports
+ * who did: returns once all have, after the flush rounds, or after
+ * `timeout_ms` milliseconds (< 0: 30 s), whichever is first.
+ *
+ * `acked_out`: an array of at least `n_nodes` entries; receives the node ids
+ * that confirmed, `*n_acked` how many. The others did not (in time).
+ * Returns `MCAST_OK` whoever confirmed.
+ * Thread safety: safe from several threads at once. Blocking: yes. Fails
+ * with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL arrays with `n_nodes` > 0,
+ * NULL `n_acked`, dead handle), `MCAST_ERR_CLOSED`.
+ */
+enum mcast_status mcast_flush_acked(struct mcast_sender *sender,
+                                    const uint32_t *nodes,
+                                    size_t n_nodes,
+                                    int timeout_ms,
+                                    uint32_t *acked_out,
+                                    size_t *n_acked);
 
 /**
  * Fills `*out` (of `size` bytes) with the sender's counters. Call it

@@ -115,6 +115,13 @@ enum JsValueOf {
     Undefined,
     BigInt(u64),
     Message(Message),
+    Ack(AckReport),
+}
+
+#[napi(object)]
+pub struct AckReport {
+    pub acked: Vec<u32>,
+    pub missing: Vec<u32>,
 }
 
 impl ToNapiValue for JsValueOf {
@@ -123,6 +130,7 @@ impl ToNapiValue for JsValueOf {
             JsValueOf::Undefined => unsafe { <()>::to_napi_value(env, ()) },
             JsValueOf::BigInt(v) => unsafe { BigInt::to_napi_value(env, BigInt::from(v)) },
             JsValueOf::Message(m) => unsafe { Message::to_napi_value(env, m) },
+            JsValueOf::Ack(a) => unsafe { AckReport::to_napi_value(env, a) },
         }
     }
 }
@@ -209,6 +217,8 @@ pub struct ReceiverOptions {
     pub silent: Option<bool>,
     /// Source-specific multicast: only these senders (IPv6 addresses).
     pub sources: Option<Vec<String>>,
+    /// This receiver's NORM node id (for acknowledged flushes).
+    pub node_id: Option<u32>,
 }
 
 fn u16_of(v: u32, name: &str) -> Result<u16> {
@@ -310,6 +320,12 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
     }
     if let Some(v) = o.silent {
         c.silent = v;
+    }
+    if let Some(v) = o.node_id {
+        if v == 0 || v == u32::MAX {
+            return Err(invalid(format!("nodeId {v} is reserved")));
+        }
+        c.node_id = Some(v);
     }
     Ok(c)
 }
@@ -479,6 +495,18 @@ impl NativeSender {
             },
             |()| Ok(JsValueOf::Undefined),
         )
+    }
+
+    /// Asks the receivers with these node ids to confirm everything sent so
+    /// far; resolves to { acked, missing }.
+    #[napi(ts_return_type = "Promise<{ acked: number[]; missing: number[] }>")]
+    pub fn flush_acked<'env>(&self, env: &'env Env, nodes: Vec<u32>, timeout_ms: f64) -> Result<Object<'env>> {
+        let s = self.get()?;
+        if !(timeout_ms.is_finite() && timeout_ms >= 0.0) {
+            return Err(invalid(format!("timeout must be a number of milliseconds >= 0, not {timeout_ms}")));
+        }
+        let timeout = Duration::from_secs_f64(timeout_ms / 1000.0);
+        promise(env, &self.worker, move || s.flush_acked(&nodes, timeout), |r| Ok(JsValueOf::Ack(AckReport { acked: r.acked, missing: r.missing })))
     }
 
     #[napi]

@@ -204,6 +204,12 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
         ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
     }
     set!(sync_window, max_object_size, max_buffer_per_sender, max_buffer_total, max_senders, unicast_nacks, silent);
+    if let Some(n) = k.take::<u32>("node_id")? {
+        if n == 0 || n == u32::MAX {
+            return Err(invalid(py, format!("receiver option node_id: {n} is reserved")));
+        }
+        c.node_id = Some(n);
+    }
     if let Some(v) = k.secs("inactivity_timeout")? {
         c.inactivity_timeout = v;
     }
@@ -356,6 +362,18 @@ impl Sender {
         let deadline = deadline_of(py, timeout)?;
         let s = self.get(py)?;
         blocking(py, deadline, move |slice| s.flush_timeout(slice))
+    }
+
+    /// Asks the receivers with these node ids to confirm they have everything
+    /// sent so far; returns (acked, missing) lists of node ids.
+    #[pyo3(signature = (nodes, timeout=30.0))]
+    fn flush_acked(&self, py: Python<'_>, nodes: Vec<u32>, timeout: f64) -> PyResult<(Vec<u32>, Vec<u32>)> {
+        if !(timeout.is_finite() && timeout >= 0.0) {
+            return Err(invalid(py, format!("timeout must be a number of seconds >= 0, not {timeout}")));
+        }
+        let s = self.get(py)?;
+        let r = py.detach(|| s.flush_acked(&nodes, Duration::from_secs_f64(timeout))).map_err(|e| to_py(py, e))?;
+        Ok((r.acked, r.missing))
     }
 
     /// Opens a stream (an object without a size) named by `info`.

@@ -293,6 +293,50 @@ pub unsafe extern "C" fn mcast_flush(sender: *mut mcast_sender, timeout_ms: c_in
     })
 }
 
+/// Positive acknowledgement: asks the receivers with the NORM node ids
+/// `nodes[0..n_nodes]` (see `mcast_receiver_config.node_id`) to confirm that
+/// they have everything sent so far (a NORM watermark flush), and reports
+/// who did: returns once all have, after the flush rounds, or after
+/// `timeout_ms` milliseconds (< 0: 30 s), whichever is first.
+///
+/// `acked_out`: an array of at least `n_nodes` entries; receives the node ids
+/// that confirmed, `*n_acked` how many. The others did not (in time).
+/// Returns `MCAST_OK` whoever confirmed.
+/// Thread safety: safe from several threads at once. Blocking: yes. Fails
+/// with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL arrays with `n_nodes` > 0,
+/// NULL `n_acked`, dead handle), `MCAST_ERR_CLOSED`.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_flush_acked(
+    sender: *mut mcast_sender,
+    nodes: *const u32,
+    n_nodes: usize,
+    timeout_ms: c_int,
+    acked_out: *mut u32,
+    n_acked: *mut usize,
+) -> mcast_status {
+    unsafe { put(n_acked, 0) };
+    guard("mcast_flush_acked", || {
+        let s = handles::sender(sender)?;
+        if n_acked.is_null() || (n_nodes > 0 && (nodes.is_null() || acked_out.is_null())) {
+            return Err(invalid("nodes, acked_out and n_acked must not be NULL"));
+        }
+        if n_nodes > 1 << 16 {
+            return Err(invalid(format!("{n_nodes} nodes is too many")));
+        }
+        not_in_callback("mcast_flush_acked")?;
+        // SAFETY: the caller passes n_nodes node ids.
+        let list: Vec<u32> = if n_nodes == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(nodes, n_nodes) }.to_vec() };
+        let timeout = if timeout_ms < 0 { Duration::from_secs(30) } else { Duration::from_millis(timeout_ms as u64) };
+        let report = s.flush_acked(&list, timeout)?;
+        let n = report.acked.len().min(n_nodes);
+        // SAFETY: acked_out has room for n_nodes >= n entries.
+        unsafe { std::ptr::copy_nonoverlapping(report.acked.as_ptr(), acked_out, n) };
+        unsafe { put(n_acked, n) };
+        Ok(())
+    })
+}
+
 /// Fills `*out` (of `size` bytes) with the sender's counters. Call it
 /// through the `mcast_sender_get_stats(sender, out)` inline function, which
 /// passes `sizeof *out`.

@@ -145,6 +145,38 @@ static void test_channels(void)
           "a short address buffer is MCAST_ERR_INVALID_ARGUMENT (and gets an empty string)");
 }
 
+/* ------------------------------------------------------------ acknowledgement */
+
+static void test_flush_acked(mcast_ctx *ctx)
+{
+    mcast_receiver_config rc;
+    mcast_receiver_config_init(&rc);
+    check(rc.node_id == 0, "mcast_receiver_config.node_id defaults to 0 (random)");
+    rc.node_id = 4242;
+    mcast_receiver *r = NULL;
+    mcast_sender *s = NULL;
+    mcast_status st = mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 7), IFNAME, &rc, &r);
+    check(st == MCAST_OK && mcast_receiver_node_id(r) == 4242, "a receiver with node id 4242");
+    st = mcast_sender_new(ctx, GROUP, (uint16_t)(PORT + 7), IFNAME, NULL, &s);
+    check(st == MCAST_OK, "a sender for the acknowledged flush");
+    if (r && s) {
+        char data[3000] = {1};
+        check(mcast_send(s, data, sizeof data, NULL) == MCAST_OK, "send before the acknowledged flush");
+        uint32_t nodes[2] = {4242, 4343}, acked[2] = {0, 0};
+        size_t n = 99;
+        st = mcast_flush_acked(s, nodes, 2, 5000, acked, &n);
+        check(st == MCAST_OK && n == 1 && acked[0] == 4242, "mcast_flush_acked: 4242 confirmed, 4343 did not (n=%zu)", n);
+        check(mcast_flush_acked(s, nodes, 2, 100, NULL, &n) == MCAST_ERR_INVALID_ARGUMENT && n == 0,
+              "mcast_flush_acked with a NULL output array is MCAST_ERR_INVALID_ARGUMENT");
+    }
+    rc.node_id = 0xffffffffu;
+    mcast_receiver *bad = NULL;
+    check(mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 8), IFNAME, &rc, &bad) == MCAST_ERR_INVALID_ARGUMENT && !bad,
+          "node id 0xffffffff is refused");
+    mcast_sender_free(s);
+    mcast_receiver_free(r);
+}
+
 /* ------------------------------------------------------------ configs */
 
 static void test_configs(void)
@@ -580,6 +612,7 @@ int main(int argc, char **argv)
         check(mcast_sender_node_id(s) != 0 && mcast_receiver_node_id(r) != 0, "node ids %" PRIu32 ", %" PRIu32,
               mcast_sender_node_id(s), mcast_receiver_node_id(r));
         test_exchange(ctx, s, r);
+        test_flush_acked(ctx);
         test_callback(s, r);
         test_threads(s, r);
 

@@ -207,3 +207,17 @@ test('source-specific receivers hear only their sources', async () => {
   assert.throws(() => ctx.receiver({ group: 'ff3e::8000:2', port, interface: 'vb', sources: ['nope'] }), { code: 'MCAST_INVALID_ARGUMENT' });
   ctx.close();
 });
+
+test('acknowledged flush', async () => {
+  const port = nextPort++;
+  const ctx = new Context();
+  const rx = ctx.receiver({ group: GROUP, port, interface: 'vb', nodeId: 4242 });
+  const tx = ctx.sender({ group: GROUP, port, interface: 'va' });
+  assert.equal(rx.nodeId, 4242);
+  await tx.send(Buffer.alloc(10000, 7));
+  assert.deepEqual(await tx.flushAcked([4242, 4343], { timeout: 5000 }), { acked: [4242], missing: [4343] });
+  assert.equal((await rx.recv({ timeout: 5000 })).data.length, 10000);
+  await assert.rejects(tx.flushAcked([0]), { code: 'MCAST_INVALID_ARGUMENT' });
+  assert.throws(() => ctx.receiver({ group: GROUP, port, interface: 'vb', nodeId: 0 }), { code: 'MCAST_INVALID_ARGUMENT' });
+  ctx.close();
+});

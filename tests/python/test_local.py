@@ -331,3 +331,17 @@ def test_source_specific_receivers_hear_only_their_sources() -> None:
             other.recv(timeout=1)
         with pytest.raises(mcast.InvalidArgument):
             ctx.receiver("ff3e::8000:1", port, "vb", sources=["not-an-address"])
+
+
+def test_acknowledged_flush() -> None:
+    port = next(_ports)
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, port, "vb", node_id=4242)
+        tx = ctx.sender(GROUP, port, "va")
+        assert rx.node_id == 4242
+        tx.send(b"x" * 10000)
+        acked, missing = tx.flush_acked([4242, 4343], timeout=5)
+        assert (acked, missing) == ([4242], [4343])
+        assert rx.recv(timeout=5).data == b"x" * 10000
+        with pytest.raises(mcast.InvalidArgument):
+            ctx.receiver(GROUP, port, "vb", node_id=0)
