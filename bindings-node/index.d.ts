@@ -38,8 +38,8 @@ export interface GroupOptions {
   /** IPv6 multicast address, e.g. 'ff3e::4d43'. */
   group: string;
   port: number;
-  /** Network interface name, e.g. 'eth0'. */
-  interface: string;
+  /** Network interface name, e.g. 'eth0' (default: mcast's choice, see `mcast interfaces`). */
+  interface?: string;
 }
 
 export interface SenderOptions extends GroupOptions {

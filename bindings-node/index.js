@@ -106,7 +106,7 @@ function checkOptions(what, options, allowed, required) {
   }
   if (required.length) {
     if (typeof options.group !== 'string') throw invalid(`${what} option group must be a string`);
-    if (typeof options.interface !== 'string') throw invalid(`${what} option interface must be a string`);
+    if (options.interface !== undefined && typeof options.interface !== 'string') throw invalid(`${what} option interface must be a string`);
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
       throw invalid(`${what} option port must be an integer in 0..65535, not ${options.port}`);
     }
@@ -304,7 +304,7 @@ class Context {
 
   /** A sender on { group, port, interface, ...config }. */
   sender(options) {
-    checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port', 'interface']);
+    checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port']);
     const s = new Sender(call(() => this.#native.sender(options)));
     this.#handles.add(s);
     return s;
@@ -312,7 +312,7 @@ class Context {
 
   /** A receiver on { group, port, interface, ...config }. */
   receiver(options) {
-    checkOptions('receiver', options, RECEIVER_OPTIONS, ['group', 'port', 'interface']);
+    checkOptions('receiver', options, RECEIVER_OPTIONS, ['group', 'port']);
     if (options.syncPolicy !== undefined && !['all', 'current'].includes(options.syncPolicy)) {
       throw invalid(`receiver option syncPolicy must be 'all' or 'current', not ${String(options.syncPolicy)}`);
     }

@@ -677,7 +677,9 @@ enum mcast_status mcast_channel_address(const char *name,
  *
  * `ctx`: a live context. `group`: an IPv6 multicast address as UTF-8 text
  * (`"ff3e::4d43"`; brackets allowed). `port`: 1-65535. `ifname`: the
- * interface name (`"eth0"`). `cfg_or_null`: settings (initialise with
+ * interface name (`"eth0"`), or NULL for mcast's choice (the first
+ * interface that is up, multicast-capable, not loopback and has an IPv6
+ * address, preferring a global or ULA address). `cfg_or_null`: settings (initialise with
  * `mcast_sender_config_init`), or NULL for the defaults; only read during
  * the call. `out`: receives the sender; NULL on failure.
  *
@@ -880,6 +882,25 @@ enum mcast_status mcast_receiver_new(struct mcast_ctx *ctx,
                                      const char *ifname,
                                      const struct mcast_receiver_config *cfg_or_null,
                                      struct mcast_receiver **out);
+
+/**
+ * Like `mcast_receiver_new`, source-specific (SSM, RFC 4607): joins
+ * (S,G) for each of the `n_sources` source addresses (IPv6 unicast
+ * addresses as UTF-8 text) and takes datagrams only from them.
+ *
+ * Ownership, thread safety, blocking as `mcast_receiver_new`.
+ * Errors: as `mcast_receiver_new`; `MCAST_ERR_INVALID_ARGUMENT` also for a
+ * NULL `sources` with `n_sources` > 0 or an address that is not a unicast
+ * IPv6 address.
+ */
+enum mcast_status mcast_receiver_new_ssm(struct mcast_ctx *ctx,
+                                         const char *group,
+                                         uint16_t port,
+                                         const char *ifname,
+                                         const char *const *sources,
+                                         size_t n_sources,
+                                         const struct mcast_receiver_config *cfg_or_null,
+                                         struct mcast_receiver **out);
 
 /**
  * Takes the next complete object. Objects of one sender come in the order

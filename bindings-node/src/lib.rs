@@ -182,7 +182,8 @@ pub struct ContextOptions {
 pub struct SenderOptions {
     pub group: String,
     pub port: u32,
-    pub interface: String,
+    /// Default: mcast's choice (see `mcast interfaces`).
+    pub interface: Option<String>,
     pub segment_size: Option<u32>,
     pub block_size: Option<u32>,
     pub parity: Option<u32>,
@@ -203,7 +204,8 @@ pub struct SenderOptions {
 pub struct ReceiverOptions {
     pub group: String,
     pub port: u32,
-    pub interface: String,
+    /// Default: mcast's choice (see `mcast interfaces`).
+    pub interface: Option<String>,
     /// "all" or "current".
     pub sync_policy: Option<String>,
     pub sync_window: Option<u32>,
@@ -241,8 +243,12 @@ fn secs_of(v: f64, name: &str) -> Result<Duration> {
     }
 }
 
-fn group(addr: &str, port: u32, interface: &str) -> Result<core::Group> {
-    core::Group::parse(addr, u16_of(port, "port")?, interface).map_err(js_err)
+fn group(addr: &str, port: u32, interface: Option<&str>) -> Result<core::Group> {
+    let interface = match interface {
+        Some(i) => i.to_string(),
+        None => core::net::default_interface().map_err(js_err)?,
+    };
+    core::Group::parse(addr, u16_of(port, "port")?, &interface).map_err(js_err)
 }
 
 fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
@@ -367,7 +373,7 @@ impl NativeContext {
 
     #[napi]
     pub fn sender(&self, options: SenderOptions) -> Result<NativeSender> {
-        let g = group(&options.group, options.port, &options.interface)?;
+        let g = group(&options.group, options.port, options.interface.as_deref())?;
         let cfg = sender_config(&options)?;
         let s = self.get()?.sender(&g, cfg).map_err(js_err)?;
         Ok(NativeSender { inner: Mutex::new(Some(Arc::new(s))), worker: Worker::new("mcast-js-sender")? })
@@ -375,7 +381,7 @@ impl NativeContext {
 
     #[napi]
     pub fn receiver(&self, options: ReceiverOptions) -> Result<NativeReceiver> {
-        let mut g = group(&options.group, options.port, &options.interface)?;
+        let mut g = group(&options.group, options.port, options.interface.as_deref())?;
         if let Some(list) = &options.sources {
             let mut addrs = Vec::new();
             for a in list {

@@ -223,9 +223,13 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(c)
 }
 
-fn group(py: Python<'_>, addr: &str, port: i64, interface: &str) -> PyResult<core::Group> {
+fn group(py: Python<'_>, addr: &str, port: i64, interface: Option<&str>) -> PyResult<core::Group> {
     let port = u16::try_from(port).map_err(|_| invalid(py, format!("port {port} is out of range (0..=65535)")))?;
-    core::Group::parse(addr, port, interface).map_err(|e| to_py(py, e))
+    let interface = match interface {
+        Some(i) => i.to_string(),
+        None => core::net::default_interface().map_err(|e| to_py(py, e))?,
+    };
+    core::Group::parse(addr, port, &interface).map_err(|e| to_py(py, e))
 }
 
 /// Owns one mcast engine thread; make senders and receivers from it.
@@ -262,8 +266,8 @@ impl Context {
         Ok(Context { inner: Mutex::new(Some(Arc::new(ctx))) })
     }
 
-    #[pyo3(signature = (group, port, interface, **config))]
-    fn sender(&self, py: Python<'_>, group: &str, port: i64, interface: &str, config: Option<&Bound<'_, PyDict>>) -> PyResult<Sender> {
+    #[pyo3(signature = (group, port, interface=None, **config))]
+    fn sender(&self, py: Python<'_>, group: &str, port: i64, interface: Option<&str>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Sender> {
         let g = self::group(py, group, port, interface)?;
         let cfg = sender_config(py, config)?;
         let ctx = self.get(py)?;
@@ -271,8 +275,8 @@ impl Context {
         Ok(Sender { inner: Mutex::new(Some(Arc::new(s))) })
     }
 
-    #[pyo3(signature = (group, port, interface, **config))]
-    fn receiver(&self, py: Python<'_>, group: &str, port: i64, interface: &str, config: Option<&Bound<'_, PyDict>>) -> PyResult<Receiver> {
+    #[pyo3(signature = (group, port, interface=None, **config))]
+    fn receiver(&self, py: Python<'_>, group: &str, port: i64, interface: Option<&str>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Receiver> {
         let mut g = self::group(py, group, port, interface)?;
         // sources=[...]: source-specific multicast (only these senders).
         let config = match config {

@@ -233,7 +233,12 @@ fn join_source_group(socket: &Socket, ifindex: u32, group: &Ipv6Addr, source: &I
         sin6.sin6_addr.s6_addr = a.octets();
         st
     }
-    let req = libc::group_source_req { gsr_interface: ifindex, gsr_group: storage(group), gsr_source: storage(source) };
+    // Zeroed as a whole, padding included (the kernel copies all of it).
+    // SAFETY: all-zero is a valid group_source_req.
+    let mut req: libc::group_source_req = unsafe { std::mem::zeroed() };
+    req.gsr_interface = ifindex;
+    req.gsr_group = storage(group);
+    req.gsr_source = storage(source);
     use std::os::fd::AsRawFd;
     // SAFETY: a valid option value of the right size for this option.
     let rc = unsafe {

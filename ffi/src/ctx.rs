@@ -11,8 +11,8 @@ use crate::handles::{self, mcast_ctx};
 /// Checks and parses the group arguments shared by senders and receivers.
 pub(crate) unsafe fn group_arg(group: *const c_char, port: u16, ifname: *const c_char) -> Result<Group, Error> {
     let addr = unsafe { utf8_arg(group, "group") }?;
-    let ifname = unsafe { utf8_arg(ifname, "ifname") }?;
-    Group::parse(addr, port, ifname)
+    let ifname = if ifname.is_null() { mcast_core::net::default_interface()? } else { unsafe { utf8_arg(ifname, "ifname") }?.to_string() };
+    Group::parse(addr, port, &ifname)
 }
 
 /// Creates a context: one engine thread that will run every sender and

@@ -127,6 +127,53 @@ pub unsafe extern "C" fn mcast_receiver_new(
     })
 }
 
+/// Like `mcast_receiver_new`, source-specific (SSM, RFC 4607): joins
+/// (S,G) for each of the `n_sources` source addresses (IPv6 unicast
+/// addresses as UTF-8 text) and takes datagrams only from them.
+///
+/// Ownership, thread safety, blocking as `mcast_receiver_new`.
+/// Errors: as `mcast_receiver_new`; `MCAST_ERR_INVALID_ARGUMENT` also for a
+/// NULL `sources` with `n_sources` > 0 or an address that is not a unicast
+/// IPv6 address.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_receiver_new_ssm(
+    ctx: *mut mcast_ctx,
+    group: *const c_char,
+    port: u16,
+    ifname: *const c_char,
+    sources: *const *const c_char,
+    n_sources: usize,
+    cfg_or_null: *const mcast_receiver_config,
+    out: *mut *mut mcast_receiver,
+) -> mcast_status {
+    unsafe { put(out, std::ptr::null_mut()) };
+    guard("mcast_receiver_new_ssm", || {
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        if n_sources > 0 && sources.is_null() {
+            return Err(invalid("sources is NULL"));
+        }
+        if n_sources > 1024 {
+            return Err(invalid(format!("{n_sources} sources is too many")));
+        }
+        let c = handles::ctx(ctx)?;
+        let mut addrs = Vec::with_capacity(n_sources);
+        for i in 0..n_sources {
+            // SAFETY: the caller passes n_sources string pointers.
+            let p = unsafe { *sources.add(i) };
+            let text = unsafe { crate::error::utf8_arg(p, "source") }?;
+            addrs.push(text.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(format!("source {text:?} is not an IPv6 address")))?);
+        }
+        let g = unsafe { group_arg(group, port, ifname) }?.with_sources(&addrs)?;
+        let cfg = unsafe { read_config(cfg_or_null) }?.to_core()?;
+        not_in_callback("mcast_receiver_new_ssm")?;
+        let r = c.receiver(&g, cfg)?;
+        unsafe { put(out, handles::add_receiver(r)) };
+        Ok(())
+    })
+}
+
 /// Takes the next complete object. Objects of one sender come in the order
 /// they were sent; one that will never complete comes as an abort report in
 /// its place (and the next call goes on with later objects).

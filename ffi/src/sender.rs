@@ -97,7 +97,9 @@ pub(crate) unsafe fn bytes_arg<'a>(buf: *const c_void, len: usize, what: &str) -
 ///
 /// `ctx`: a live context. `group`: an IPv6 multicast address as UTF-8 text
 /// (`"ff3e::4d43"`; brackets allowed). `port`: 1-65535. `ifname`: the
-/// interface name (`"eth0"`). `cfg_or_null`: settings (initialise with
+/// interface name (`"eth0"`), or NULL for mcast's choice (the first
+/// interface that is up, multicast-capable, not loopback and has an IPv6
+/// address, preferring a global or ULA address). `cfg_or_null`: settings (initialise with
 /// `mcast_sender_config_init`), or NULL for the defaults; only read during
 /// the call. `out`: receives the sender; NULL on failure.
 ///

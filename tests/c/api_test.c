@@ -177,6 +177,37 @@ static void test_flush_acked(mcast_ctx *ctx)
     mcast_receiver_free(r);
 }
 
+/* ------------------------------------------------------------ SSM */
+
+static void test_ssm(mcast_ctx *ctx)
+{
+    const char *foreign[1] = {"fd00::dead"};
+    const char *bad[1] = {"ff3e::1"};
+    mcast_receiver *r = NULL, *any = NULL, *x = NULL;
+    mcast_sender *s = NULL;
+    uint16_t port = (uint16_t)(PORT + 9);
+    check(mcast_receiver_new_ssm(ctx, GROUP, port, IFNAME, foreign, 1, NULL, &r) == MCAST_OK && r,
+          "mcast_receiver_new_ssm with one source");
+    check(mcast_receiver_new(ctx, GROUP, port, NULL, NULL, &any) == MCAST_OK && any,
+          "mcast_receiver_new with ifname NULL picks an interface");
+    check(mcast_receiver_new_ssm(ctx, GROUP, port, IFNAME, bad, 1, NULL, &x) == MCAST_ERR_INVALID_ARGUMENT && !x,
+          "a multicast address as a source is MCAST_ERR_INVALID_ARGUMENT");
+    check(mcast_receiver_new_ssm(ctx, GROUP, port, IFNAME, NULL, 1, NULL, &x) == MCAST_ERR_INVALID_ARGUMENT,
+          "NULL sources with n_sources 1 is MCAST_ERR_INVALID_ARGUMENT");
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, NULL, &s) == MCAST_OK, "a sender for the SSM test");
+    if (r && any && s) {
+        check(mcast_send(s, "ssm", 3, NULL) == MCAST_OK, "send to the SSM group");
+        mcast_msg *m = NULL;
+        check(mcast_recv(any, &m, 5000) == MCAST_OK && m, "the any-source receiver gets it");
+        mcast_msg_free(m);
+        m = NULL;
+        check(mcast_recv(r, &m, 1000) == MCAST_ERR_TIMEOUT && !m, "the receiver of another source does not");
+    }
+    mcast_sender_free(s);
+    mcast_receiver_free(r);
+    mcast_receiver_free(any);
+}
+
 /* ------------------------------------------------------------ configs */
 
 static void test_configs(void)
@@ -247,7 +278,9 @@ static void test_arguments(mcast_ctx *ctx)
     st = mcast_sender_new(ctx, NULL, PORT, IFNAME, NULL, &s);
     check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "group is NULL"), "NULL group");
     st = mcast_sender_new(ctx, GROUP, PORT, NULL, NULL, &s);
-    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "ifname is NULL"), "NULL ifname");
+    check(st == MCAST_OK && s, "NULL ifname: mcast chooses the interface");
+    mcast_sender_free(s);
+    s = (mcast_sender *)1;
     st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, NULL, NULL);
     check(st == MCAST_ERR_INVALID_ARGUMENT, "NULL out");
     st = mcast_sender_new(ctx, "ff3e::\xff\xfe", PORT, IFNAME, NULL, &s);
@@ -613,6 +646,7 @@ int main(int argc, char **argv)
               mcast_sender_node_id(s), mcast_receiver_node_id(r));
         test_exchange(ctx, s, r);
         test_flush_acked(ctx);
+        test_ssm(ctx);
         test_callback(s, r);
         test_threads(s, r);
 

@@ -81,7 +81,8 @@ test('bad input rejects or throws with the documented codes', async () => {
   };
   assert.equal(code(() => ctx.sender({ group: 'nonsense', port: 5000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 70000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
-  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000 })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 7 })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.receiver({ group: '2001:db8::1', port: 5000, interface: 'vb' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.receiver({ group: GROUP, port: 5000, interface: 'nope0' })), 'MCAST_NO_SUCH_INTERFACE');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rate: 5 })), 'MCAST_INVALID_ARGUMENT');
@@ -219,5 +220,12 @@ test('acknowledged flush', async () => {
   assert.equal((await rx.recv({ timeout: 5000 })).data.length, 10000);
   await assert.rejects(tx.flushAcked([0]), { code: 'MCAST_INVALID_ARGUMENT' });
   assert.throws(() => ctx.receiver({ group: GROUP, port, interface: 'vb', nodeId: 0 }), { code: 'MCAST_INVALID_ARGUMENT' });
+  ctx.close();
+});
+
+test('without an interface, mcast picks one', () => {
+  const ctx = new Context();
+  const rx = ctx.receiver({ group: GROUP, port: nextPort++ });
+  assert.ok(rx.nodeId > 0);
   ctx.close();
 });

@@ -345,3 +345,9 @@ def test_acknowledged_flush() -> None:
         assert rx.recv(timeout=5).data == b"x" * 10000
         with pytest.raises(mcast.InvalidArgument):
             ctx.receiver(GROUP, port, "vb", node_id=0)
+
+
+def test_without_an_interface_mcast_picks_one() -> None:
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, next(_ports))
+        assert rx.node_id > 0
