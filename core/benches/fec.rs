@@ -1,15 +1,9 @@
-//! RS8 encode/decode throughput.
-//!
-//! No benchmark framework is a dependency, so the measurements are ignored
-//! tests that print MB/s (of source data). Run in release mode with:
-//!
-//! ```text
-//! cargo test --release -p mcast --bench fec -- --ignored --nocapture
-//! ```
+//! RFC 5510 Reed-Solomon (RS8) encode and decode throughput, in bytes of
+//! source data per second (criterion). Run with `cargo bench -p mcast --bench fec`.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mcast::fec::Rs8;
 
 fn block(k: usize, len: usize) -> Vec<Vec<u8>> {
@@ -28,62 +22,37 @@ fn block(k: usize, len: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Runs `f` (which processes `bytes` of source data) for about half a second
-/// and returns MB/s (10^6 bytes per second).
-fn rate(bytes: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm caches and the CPU feature detection
-    let start = Instant::now();
-    let mut iters = 0u64;
-    while start.elapsed() < Duration::from_millis(500) {
-        f();
-        iters += 1;
-    }
-    (bytes as f64 * iters as f64) / start.elapsed().as_secs_f64() / 1e6
-}
-
-#[test]
-#[ignore = "throughput measurement; run with --ignored in release mode"]
-fn fec_throughput() {
-    for (k, p, len) in [(64, 16, 1400), (16, 4, 1400), (200, 55, 1400), (64, 16, 64)] {
+fn fec(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rs8");
+    for (k, p, len) in [(64usize, 16usize, 1400usize), (16, 4, 1400), (200, 55, 1400)] {
         let rs = Rs8::new(k, p).unwrap();
         let data = block(k, len);
         let refs: Vec<&[u8]> = data.iter().map(|v| v.as_slice()).collect();
         let mut par = vec![vec![0u8; len]; p];
-
-        let all = rate(k * len, || {
-            let mut outs: Vec<&mut [u8]> = par.iter_mut().map(|v| v.as_mut_slice()).collect();
-            rs.encode_all(black_box(&refs), &mut outs);
+        g.throughput(Throughput::Bytes((k * len) as u64));
+        let id = format!("k{k}_p{p}_len{len}");
+        g.bench_function(BenchmarkId::new("encode", &id), |b| {
+            b.iter(|| {
+                let mut outs: Vec<&mut [u8]> = par.iter_mut().map(|v| v.as_mut_slice()).collect();
+                rs.encode_all(black_box(&refs), &mut outs);
+            })
         });
-        let inc = rate(k * len, || {
-            let mut outs: Vec<&mut [u8]> = par.iter_mut().map(|v| v.as_mut_slice()).collect();
-            for o in outs.iter_mut() {
-                o.fill(0);
-            }
-            for (j, d) in refs.iter().enumerate() {
-                rs.encode_segment(j, black_box(d), &mut outs).unwrap();
-            }
-        });
-
-        // Decode the worst case: p data segments lost.
         let mut outs: Vec<&mut [u8]> = par.iter_mut().map(|v| v.as_mut_slice()).collect();
         rs.encode_all(&refs, &mut outs);
-        let full: Vec<Option<Vec<u8>>> = data
-            .iter()
-            .cloned()
-            .chain(par.iter().cloned())
-            .map(Some)
-            .collect();
-        let dec = rate(k * len, || {
-            let mut segs = full.clone();
-            for s in segs.iter_mut().take(p.min(k)) {
-                *s = None;
-            }
-            rs.decode(k, black_box(&mut segs), len).unwrap();
+        let full: Vec<Option<Vec<u8>>> = data.iter().cloned().chain(par.iter().cloned()).map(Some).collect();
+        // The worst case: as many data segments lost as there is parity.
+        g.bench_function(BenchmarkId::new("decode", &id), |b| {
+            b.iter(|| {
+                let mut segs = full.clone();
+                for s in segs.iter_mut().take(p.min(k)) {
+                    *s = None;
+                }
+                rs.decode(k, black_box(&mut segs), len).unwrap();
+            })
         });
-        println!(
-            "RS8 k={k:3} p={p:3} len={len:4}: encode_all {all:8.1} MB/s, incremental {inc:8.1} MB/s, \
-             decode ({} lost) {dec:8.1} MB/s",
-            p.min(k)
-        );
     }
+    g.finish();
 }
+
+criterion_group!(benches, fec);
+criterion_main!(benches);
