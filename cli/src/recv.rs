@@ -308,6 +308,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             "throughput_bps": bits_per_sec(bytes, transfer),
             "stats": receiver_stats_json(&stats),
             "node_id": receiver.node_id(),
+            "max_rss_kib": crate::util::max_rss_kib(),
         });
         if args.report {
             emit_line(&summary);

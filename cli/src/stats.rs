@@ -40,6 +40,8 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "bytes_sent": s.bytes_sent,
         "senders": s.senders,
         "datagrams_foreign_source": s.datagrams_foreign_source,
+        "malformed_received": s.malformed_received,
+        "senders_evicted": s.senders_evicted,
     })
 }
 

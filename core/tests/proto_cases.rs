@@ -122,3 +122,43 @@ fn no_speculative_nack_before_object_zero() {
     let delivered = std::iter::from_fn(|| rx.poll_event()).filter(|e| matches!(e, ReceiverEvent::Object(_))).count();
     assert_eq!(delivered, 1);
 }
+
+fn data_packet(node: u32, object_id: u16, size: u64, block: u32, symbol: u16, payload: &[u8]) -> Vec<u8> {
+    let fti = Fti { object_size: size, segment_size: 1400, max_block_len: 64, num_parity: 0, fec_m: 8, fec_instance: 0 };
+    let object = ObjectHeader { sender: SENDER_HDR, flags: 0, fec_id: fec_id::RS8, object_id, fti: Some(fti) };
+    let data = mcast::wire::Data { object, payload_id: FecPayloadId { block, symbol, block_len: 64 }, payload };
+    encode(Packet { sequence: 0, source_id: node, body: Body::Data(data) })
+}
+
+/// Announcing huge objects costs a peer nothing, so it must not use up the
+/// receive budget: memory is charged as data arrives. A flood of fake node
+/// ids evicts its own kind, not a sender that keeps talking.
+#[test]
+fn fake_announcements_do_not_starve_a_genuine_sender() {
+    let t0 = Instant::now();
+    let cfg = ReceiverConfig { max_senders: 8, max_buffer_total: 10 << 20, max_object_size: 1 << 30, ..Default::default() };
+    let mut rx = Receiver::new(cfg, 500, t0).unwrap();
+    let mut now = t0;
+    let mut delivered = 0;
+    for i in 0..2000u32 {
+        now += Duration::from_millis(1);
+        // A fake sender announcing a 1 GiB object (one segment of it).
+        rx.handle_datagram(now, addr(9), &data_packet(0x1000_0000 + i, 0, 1 << 30, 5, 0, &[1u8; 1400]));
+        // The genuine sender: 100 objects of one segment each, interleaved.
+        if i % 20 == 0 {
+            let id = (i / 20) as u16;
+            rx.handle_datagram(now, addr(1), &data_packet(42, id, 100, 0, 0, &[7u8; 100]));
+        }
+        while let Some(ev) = rx.poll_event() {
+            if let ReceiverEvent::Object(o) = ev {
+                if o.sender.node_id == 42 {
+                    assert_eq!(o.data, vec![7u8; 100]);
+                    delivered += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(delivered, 100, "the genuine sender's objects");
+    let st = rx.stats();
+    assert!(st.senders <= 8 && st.senders_evicted > 1900, "{st:?}");
+}

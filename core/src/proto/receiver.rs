@@ -137,6 +137,8 @@ pub struct ReceiverStats {
     /// Datagrams ignored because they came from a source the (source-
     /// specific) receiver does not accept. Counted by the engine.
     pub datagrams_foreign_source: u64,
+    /// Senders dropped to make room for new ones (more than `max_senders`).
+    pub senders_evicted: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard
@@ -275,6 +277,9 @@ struct RemoteSender {
     aborted_upto: Option<u64>,
     /// The last watermark this receiver confirmed.
     acked_upto: Option<u64>,
+    /// Objects (and streams) delivered complete: a sender that has proved
+    /// itself is the last to be evicted when `max_senders` is reached.
+    completed: u64,
     codecs: HashMap<(u16, u16), Rs8>,
     fti: HashMap<u64, Fti>,
 }
@@ -440,7 +445,21 @@ impl Receiver {
         }
         if !self.senders.contains_key(&node_id) {
             if self.senders.len() >= self.cfg.max_senders {
-                return None;
+                // Full: make room by dropping the sender heard least
+                // recently among those that never completed an object (a
+                // flood of fake node ids then evicts its own kind), else the
+                // one heard least recently.
+                let Some(oldest) = self
+                    .senders
+                    .values()
+                    .min_by_key(|s| (s.completed > 0, s.last_heard))
+                    .map(|s| s.id.node_id)
+                else {
+                    return None;
+                };
+                let s = self.senders.remove(&oldest).expect("present");
+                self.stats.senders_evicted += 1;
+                self.drop_sender(s, "dropped to make room for another sender (max_senders)");
             }
             let id = SenderId { node_id, addr: from };
             self.senders.insert(
@@ -465,6 +484,7 @@ impl Receiver {
                     buffered: 0,
                     aborted_upto: None,
                     acked_upto: None,
+                    completed: 0,
                     codecs: HashMap::new(),
                     fti: HashMap::new(),
                 },
@@ -622,11 +642,10 @@ impl Receiver {
             }
         } else if fti.object_size > max_object {
             Some(format!("object of {} bytes exceeds the limit of {max_object} bytes", fti.object_size))
-        } else if s.buffered + fti.object_size > max_buffer {
-            Some(format!("receive buffer for this sender is full ({max_buffer} bytes)"))
-        } else if total + fti.object_size > max_total {
-            Some(format!("receive buffer is full ({max_total} bytes for all senders)"))
         } else {
+            // Buffer memory is charged as segments arrive (store_segment),
+            // not as announced: announcing huge objects costs a peer nothing
+            // and must not use up the budget of genuine senders.
             None
         };
         if let Some(reason) = reason {
@@ -656,8 +675,6 @@ impl Receiver {
             o.blocks_done = 1;
             o.first_incomplete = 1;
         }
-        o.charge = fti.object_size;
-        s.buffered += fti.object_size;
         s.fti.insert(id, fti);
         if fti.num_parity > 0 {
             s.codecs
@@ -668,6 +685,8 @@ impl Receiver {
 
     fn store_segment(&mut self, node_id: u32, id: u64, d: &Data<'_>) {
         let policy = self.cfg.sync_policy;
+        let total: u64 = self.senders.values().map(|s| s.buffered).sum();
+        let (max_buffer, max_total) = (self.cfg.max_buffer_per_sender, self.cfg.max_buffer_total);
         let stats = &mut self.stats;
         let s = self.senders.get_mut(&node_id).expect("known");
         let Some(o) = s.objects.get_mut(&id) else { return };
@@ -706,6 +725,7 @@ impl Receiver {
             stats.duplicates += 1;
             return;
         }
+        let charged: u64;
         let b = o.partial.entry(block).or_default();
         if symbol < block_len {
             if b.has(symbol) {
@@ -720,6 +740,7 @@ impl Receiver {
             o.data[offset as usize..offset as usize + len].copy_from_slice(d.payload);
             b.set(symbol);
             b.data_count += 1;
+            charged = len as u64;
             o.received_bytes += len as u64;
             stats.data_segments_received += 1;
         } else {
@@ -750,7 +771,24 @@ impl Receiver {
             let mut p = d.payload.to_vec();
             p.resize(layout.segment_size as usize, 0);
             b.parity.push((index as u16, p));
+            charged = layout.segment_size as u64;
         }
+        // Memory in use grows with what arrives: hold it to the limits.
+        o.charge += charged;
+        s.buffered += charged;
+        if s.buffered > max_buffer || total + charged > max_total {
+            o.aborted = Some(if s.buffered > max_buffer {
+                format!("receive buffer for this sender is full ({max_buffer} bytes)")
+            } else {
+                format!("receive buffer is full ({max_total} bytes for all senders)")
+            });
+            s.buffered -= o.charge;
+            o.charge = 0;
+            o.data = Vec::new();
+            o.partial.clear();
+            return;
+        }
+        let Some(b) = o.partial.get_mut(&block) else { return };
         if b.count() >= block_len {
             if b.data_count < block_len {
                 let codec = s.codecs.get(&(layout.max_block_len, layout.num_parity)).expect("parity implies codec");
@@ -1420,6 +1458,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
                 break;
             }
             stats.objects_completed += 1;
+            s.completed += 1;
             let o = s.objects.remove(&id).expect("present");
             s.invalid.remove(&id);
             s.fti.remove(&id);
@@ -1437,6 +1476,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
             }
         } else if o.complete() {
             stats.objects_completed += 1;
+            s.completed += 1;
         } else {
             break;
         }
