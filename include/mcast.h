@@ -350,6 +350,10 @@ typedef struct mcast_receiver_config {
      * acknowledgement (`mcast_flush_acked`); 0 (the default): a random one.
      */
     uint32_t node_id;
+    /**
+     * Reserved, must be 0 (keeps the struct free of implicit padding).
+     */
+    uint32_t reserved1;
 } mcast_receiver_config;
 
 /**

@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn missing_interface_is_named() {
         let g = Group::parse("ff3e::1", 5000, "br9").unwrap();
-        let e = open(&g, &SocketConfig::default()).unwrap_err();
+        let e = open(&g, &SocketConfig::default(), false).unwrap_err();
         assert_eq!(e.to_string(), "ff3e::1 is not joined: interface br9 does not exist");
     }
 

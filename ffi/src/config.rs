@@ -131,6 +131,8 @@ pub struct mcast_receiver_config {
     /// The receiver's NORM node id, for senders that ask it for positive
     /// acknowledgement (`mcast_flush_acked`); 0 (the default): a random one.
     pub node_id: u32,
+    /// Reserved, must be 0 (keeps the struct free of implicit padding).
+    pub reserved1: u32,
 }
 
 /// A config struct as defined here: `size` first, integers only.
@@ -202,6 +204,7 @@ impl Versioned for mcast_receiver_config {
             unicast_nacks: d.unicast_nacks as c_int,
             silent: d.silent as c_int,
             node_id: 0,
+            reserved1: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -322,6 +325,9 @@ impl mcast_receiver_config {
             1 => SyncPolicy::All,
             v => return Err(invalid(format!("sync_policy {v} is not an mcast_sync_policy value"))),
         };
+        if self.reserved1 != 0 {
+            return Err(invalid("mcast_receiver_config.reserved1 must be 0"));
+        }
         Ok(ReceiverConfig {
             sync_policy,
             sync_window: u16::try_from(self.sync_window)
@@ -412,7 +418,7 @@ mod tests {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
         assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4);
-        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4);
+        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);
     }
