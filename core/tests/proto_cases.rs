@@ -162,3 +162,33 @@ fn fake_announcements_do_not_starve_a_genuine_sender() {
     let st = rx.stats();
     assert!(st.senders <= 8 && st.senders_evicted > 1900, "{st:?}");
 }
+
+/// A stream announcement (NORM_INFO with a huge buffer in its FTI) reserves
+/// nothing: the budget is charged for blocks actually buffered.
+#[test]
+fn a_stream_announcement_uses_no_budget() {
+    let t0 = Instant::now();
+    let cfg = ReceiverConfig { max_buffer_total: 2 << 20, max_buffer_per_sender: 2 << 20, ..Default::default() };
+    let mut rx = Receiver::new(cfg, 500, t0).unwrap();
+    let fti = Fti { object_size: 1 << 40, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
+    for i in 0..10u16 {
+        let object = ObjectHeader { sender: SENDER_HDR, flags: flags::STREAM | flags::INFO, fec_id: fec_id::RS8, object_id: i, fti: Some(fti) };
+        rx.handle_datagram(t0, addr(9), &encode(Packet { sequence: i, source_id: 0x5000_0000 + i as u32, body: Body::Info(Info { object, info: b"s" }) }));
+    }
+    // A genuine object of 10 full blocks (896,000 bytes), segment by segment.
+    let size = 10 * 64 * 1400u64;
+    let segs = size.div_ceil(1400);
+    for k in 0..segs {
+        let len = (size - k * 1400).min(1400) as usize;
+        let (block, symbol) = ((k / 64) as u32, (k % 64) as u16);
+        rx.handle_datagram(t0, addr(1), &data_packet(42, 0, size, block, symbol, &vec![3u8; len]));
+    }
+    let got: Vec<_> = std::iter::from_fn(|| rx.poll_event())
+        .filter_map(|e| match e {
+            ReceiverEvent::Object(o) => Some(o.data.len()),
+            ReceiverEvent::Aborted { reason, .. } => panic!("aborted: {reason}"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![size as usize]);
+}

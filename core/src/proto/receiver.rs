@@ -635,9 +635,9 @@ impl Receiver {
             if window < 2 {
                 Some(format!("receive buffer is full (a stream needs 2 blocks of {block_bytes} bytes)"))
             } else {
+                // Charged for the blocks it actually buffers (store_segment),
+                // like objects: an announcement alone uses up no budget.
                 o.stream = Some(RxStream::new(fti.max_block_len, fti.segment_size, fti.num_parity, fti.object_size, window));
-                o.charge = window * block_bytes;
-                s.buffered += o.charge;
                 None
             }
         } else if fti.object_size > max_object {
@@ -707,6 +707,20 @@ impl Receiver {
                 let codec = s.codecs.get(&(st.ndata, st.nparity));
                 let repair = d.object.flags & flags::REPAIR != 0;
                 store_stream_segment(st, codec, d, repair, policy, stats);
+                let now_charge = st.allocated_bytes();
+                let grown = now_charge.saturating_sub(o.charge);
+                s.buffered = s.buffered - o.charge + now_charge;
+                o.charge = now_charge;
+                if s.buffered > max_buffer || total + grown > max_total {
+                    o.aborted = Some(if s.buffered > max_buffer {
+                        format!("receive buffer for this sender is full ({max_buffer} bytes)")
+                    } else {
+                        format!("receive buffer is full ({max_total} bytes for all senders)")
+                    });
+                    s.buffered -= o.charge;
+                    o.charge = 0;
+                    o.stream = None;
+                }
             }
             return;
         }
@@ -1444,6 +1458,10 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
         if let (Some(st), None) = (o.stream.as_mut(), &o.aborted) {
             let mut out = Vec::new();
             st.deliver(&mut out);
+            // Delivered blocks are freed: charge what is still buffered.
+            let now_charge = st.allocated_bytes();
+            s.buffered = s.buffered - o.charge + now_charge;
+            o.charge = now_charge;
             let (sender, object_id) = (s.id, id - ID_BASE);
             for piece in out {
                 events.push_back(match piece {

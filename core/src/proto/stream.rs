@@ -466,6 +466,11 @@ impl RxStream {
         self.read / self.nd()
     }
 
+    /// Bytes of the blocks buffered now (charged against the receive budget).
+    pub fn allocated_bytes(&self) -> u64 {
+        self.blocks.len() as u64 * self.nd() * (self.seg_size as u64 + HDR as u64)
+    }
+
     /// Whether block `b` still lacks data segments this receiver wants.
     pub fn block_incomplete(&self, b: u64) -> bool {
         match self.blocks.get(&b) {
