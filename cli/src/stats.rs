@@ -42,6 +42,7 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "datagrams_foreign_source": s.datagrams_foreign_source,
         "malformed_received": s.malformed_received,
         "senders_evicted": s.senders_evicted,
+        "objects_rejected": s.objects_rejected,
     })
 }
 

@@ -339,6 +339,7 @@ impl mcast_receiver_config {
             inactivity_timeout: Duration::from_millis(self.inactivity_timeout_ms),
             unicast_nacks: flag(self.unicast_nacks),
             silent: flag(self.silent),
+            max_pending_objects: ReceiverConfig::default().max_pending_objects,
             node_id: match self.node_id {
                 0 => None,
                 u32::MAX => return Err(invalid("node_id 0xffffffff is reserved (NORM_NODE_ANY)")),

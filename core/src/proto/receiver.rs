@@ -49,6 +49,10 @@ pub struct ReceiverConfig {
     pub unicast_nacks: bool,
     /// Never send anything (no NACKs, no ACKs): rely on proactive parity.
     pub silent: bool,
+    /// Most objects of one sender tracked ahead of the next one to deliver;
+    /// object ids further ahead are ignored (and counted) until delivery
+    /// catches up. Bounds what a flood of object ids can make a receiver hold.
+    pub max_pending_objects: u64,
     /// The NORM node id to use (for senders that ask this receiver for
     /// positive acknowledgement); `None`: a random one. Used by the engine;
     /// `Receiver::new` takes the id as an argument.
@@ -67,6 +71,7 @@ impl Default for ReceiverConfig {
             inactivity_timeout: Duration::from_secs(60),
             unicast_nacks: false,
             silent: false,
+            max_pending_objects: 4096,
             node_id: None,
         }
     }
@@ -139,6 +144,9 @@ pub struct ReceiverStats {
     pub datagrams_foreign_source: u64,
     /// Senders dropped to make room for new ones (more than `max_senders`).
     pub senders_evicted: u64,
+    /// Datagrams ignored because their object lies more than
+    /// `max_pending_objects` ahead of delivery.
+    pub objects_rejected: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard
@@ -529,6 +537,10 @@ impl Receiver {
             s.due = Pos { obj: s.next_deliver, block: 0 };
         }
         let id = s.unwrap(wire_id);
+        if id >= s.next_deliver.saturating_add(self.cfg.max_pending_objects.max(1)) && !s.objects.contains_key(&id) {
+            self.stats.objects_rejected += 1;
+            return None;
+        }
         if id > s.reference {
             s.reference = id;
         }
