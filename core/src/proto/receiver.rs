@@ -212,7 +212,34 @@ struct RxObject {
     charge: u64,
 }
 
+/// Why a receive budget is exceeded: the sender's (`buffered`) or all
+/// senders' (`total`), if either is.
+fn over_budget(buffered: u64, total: u64, max_buffer: u64, max_total: u64) -> Option<String> {
+    if buffered > max_buffer {
+        Some(format!("receive buffer for this sender is full ({max_buffer} bytes)"))
+    } else if total > max_total {
+        Some(format!("receive buffer is full ({max_total} bytes for all senders)"))
+    } else {
+        None
+    }
+}
+
+/// Sets an object's charge to `new`, keeping its sender's total in step.
+fn set_charge(buffered: &mut u64, charge: &mut u64, new: u64) {
+    *buffered = *buffered - *charge + new;
+    *charge = new;
+}
+
 impl RxObject {
+    /// Aborts the object and frees its buffers; returns the charge released.
+    fn abort_and_free(&mut self, reason: String) -> u64 {
+        self.aborted = Some(reason);
+        self.data = Vec::new();
+        self.partial.clear();
+        self.stream = None;
+        std::mem::take(&mut self.charge)
+    }
+
     fn new(kind: ObjectKind, has_info: bool) -> Self {
         RxObject {
             kind,
@@ -719,19 +746,10 @@ impl Receiver {
                 let codec = s.codecs.get(&(st.ndata, st.nparity));
                 let repair = d.object.flags & flags::REPAIR != 0;
                 store_stream_segment(st, codec, d, repair, policy, stats);
-                let now_charge = st.allocated_bytes();
-                let grown = now_charge.saturating_sub(o.charge);
-                s.buffered = s.buffered - o.charge + now_charge;
-                o.charge = now_charge;
-                if s.buffered > max_buffer || total + grown > max_total {
-                    o.aborted = Some(if s.buffered > max_buffer {
-                        format!("receive buffer for this sender is full ({max_buffer} bytes)")
-                    } else {
-                        format!("receive buffer is full ({max_total} bytes for all senders)")
-                    });
-                    s.buffered -= o.charge;
-                    o.charge = 0;
-                    o.stream = None;
+                let grown = st.allocated_bytes().saturating_sub(o.charge);
+                set_charge(&mut s.buffered, &mut o.charge, st.allocated_bytes());
+                if let Some(reason) = over_budget(s.buffered, total + grown, max_buffer, max_total) {
+                    s.buffered -= o.abort_and_free(reason);
                 }
             }
             return;
@@ -802,16 +820,8 @@ impl Receiver {
         // Memory in use grows with what arrives: hold it to the limits.
         o.charge += charged;
         s.buffered += charged;
-        if s.buffered > max_buffer || total + charged > max_total {
-            o.aborted = Some(if s.buffered > max_buffer {
-                format!("receive buffer for this sender is full ({max_buffer} bytes)")
-            } else {
-                format!("receive buffer is full ({max_total} bytes for all senders)")
-            });
-            s.buffered -= o.charge;
-            o.charge = 0;
-            o.data = Vec::new();
-            o.partial.clear();
+        if let Some(reason) = over_budget(s.buffered, total + charged, max_buffer, max_total) {
+            s.buffered -= o.abort_and_free(reason);
             return;
         }
         let Some(b) = o.partial.get_mut(&block) else { return };
@@ -1078,14 +1088,20 @@ impl Receiver {
             cc_loss: 0,
             cc_rate: 0,
         };
+        self.send_ack(now, node_id, ack_type::CC, Some(cc), AckBody::Other(&[]));
+    }
+
+    /// Queues a NORM_ACK to sender `node_id` (to the group, or unicast).
+    fn send_ack(&mut self, now: Instant, node_id: u32, ack_type: u8, cc: Option<CcFeedback>, body: AckBody<'_>) {
+        let s = &self.senders[&node_id];
         let ack = Ack {
             server_id: node_id,
             instance_id: s.instance_id,
-            ack_type: ack_type::CC,
+            ack_type,
             ack_id: 0,
             grtt_response: Self::grtt_response(s, now),
-            cc: Some(cc),
-            body: AckBody::Other(&[]),
+            cc,
+            body,
         };
         let dest = self.feedback_destination(s);
         let sequence = self.next_sequence();
@@ -1125,22 +1141,7 @@ impl Receiver {
         let s = self.senders.get_mut(&node_id).expect("known");
         let w = s.unwrap(item.object_id);
         s.acked_upto = Some(s.acked_upto.map_or(w, |l| l.max(w)));
-        let s = &self.senders[&node_id];
-        let ack = Ack {
-            server_id: node_id,
-            instance_id: s.instance_id,
-            ack_type: ack_type::FLUSH,
-            ack_id: 0,
-            grtt_response: Self::grtt_response(s, now),
-            cc: None,
-            body: AckBody::Flush(item),
-        };
-        let dest = self.feedback_destination(s);
-        let sequence = self.next_sequence();
-        let mut buf = Vec::new();
-        Packet { sequence, source_id: self.node_id, body: Body::Ack(ack) }.encode(&mut buf);
-        self.outbox.push_back((dest, buf));
-        self.stats.acks_sent += 1;
+        self.send_ack(now, node_id, ack_type::FLUSH, None, AckBody::Flush(item));
     }
 
     /// Reports every object that can be delivered in order.
@@ -1471,9 +1472,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
             let mut out = Vec::new();
             st.deliver(&mut out);
             // Delivered blocks are freed: charge what is still buffered.
-            let now_charge = st.allocated_bytes();
-            s.buffered = s.buffered - o.charge + now_charge;
-            o.charge = now_charge;
+            set_charge(&mut s.buffered, &mut o.charge, st.allocated_bytes());
             let (sender, object_id) = (s.id, id - ID_BASE);
             for piece in out {
                 events.push_back(match piece {

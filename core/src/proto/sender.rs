@@ -242,6 +242,18 @@ struct AckRound {
     watermark: Option<(u64, u64, u16)>,
 }
 
+impl AckRound {
+    /// The nodes still to acknowledge.
+    fn missing(&self) -> impl Iterator<Item = u32> + '_ {
+        self.nodes.iter().copied().filter(|n| !self.acked.contains(n))
+    }
+
+    /// (acked, missing) node ids.
+    fn report(&self) -> (Vec<u32>, Vec<u32>) {
+        (self.acked.iter().copied().collect(), self.missing().collect())
+    }
+}
+
 enum Ctrl {
     Probe,
     Flush,
@@ -721,16 +733,12 @@ impl Sender {
     /// Nodes that acknowledged so far, and those still missing, for an
     /// acknowledged flush still under way.
     pub fn ack_status(&self, token: u64) -> Option<(Vec<u32>, Vec<u32>)> {
-        let r = self.ack_rounds.iter().find(|r| r.token == token)?;
-        let acked: Vec<u32> = r.acked.iter().copied().collect();
-        let missing = r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect();
-        Some((acked, missing))
+        Some(self.ack_rounds.iter().find(|r| r.token == token)?.report())
     }
 
     fn finish_ack_round(&mut self) {
         if let Some(r) = self.ack_rounds.pop_front() {
-            let acked: Vec<u32> = r.acked.iter().copied().collect();
-            let missing = r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect();
+            let (acked, missing) = r.report();
             self.events.push_back(SenderEvent::AckComplete { token: r.token, acked, missing });
         }
         if !self.ack_rounds.is_empty() {
@@ -1572,7 +1580,7 @@ impl Sender {
                 // An acknowledged flush under way names its nodes that have
                 // not answered yet (when this flush is its watermark).
                 let acking_nodes = match self.ack_rounds.front() {
-                    Some(r) if r.watermark == self.last_pos => r.nodes.iter().copied().filter(|n| !r.acked.contains(n)).collect(),
+                    Some(r) if r.watermark == self.last_pos => r.missing().collect(),
                     _ => Vec::new(),
                 };
                 Cmd::Flush {
