@@ -87,6 +87,18 @@ lab_exec() {
     ip netns exec "$name-$host" "$@"
 }
 
+# lab_wait_joined NAME HOST GROUP: waits (at most 10 s) until HOST's eth0 has
+# joined GROUP, i.e. a receiver there is ready; says so on stderr if not.
+lab_wait_joined() {
+    local name=$1 host=$2 group=$3 i
+    for i in $(seq 1 100); do
+        lab_exec "$name" "$host" ip -6 maddr show dev eth0 | grep -q "inet6 $group\$" && return 0
+        sleep 0.1
+    done
+    echo "receiver on $host did not join $group within 10 s" >&2
+    return 1
+}
+
 lab_hosts() {
     local name=$1
     ip netns list 2>/dev/null | awk '{print $1}' | while read -r ns; do

@@ -48,14 +48,7 @@ cleanup() {
     if [ "${KEEP:-0}" = 1 ] || [ "$fail" != 0 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-wait_joined() {
-    local i
-    for i in $(seq 1 100); do
-        lab_exec "$LAB" "$1" ip -6 maddr show dev eth0 | grep -q "inet6 $GROUP\$" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+wait_joined() { lab_wait_joined "$LAB" "$1" "$GROUP"; }
 
 lab_up "$LAB" 3 || { ko "lab_up (see LAB ERROR above)"; finish; }
 PORT=6800

@@ -73,17 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_joined HOST GROUP: until HOST's eth0 has joined GROUP (the receiver
-# is ready), at most 10 s.
-wait_joined() {
-    local i
-    for i in $(seq 1 100); do
-        lab_exec "$LAB" "$1" ip -6 maddr show dev eth0 | grep -q "inet6 $2\$" && return 0
-        sleep 0.1
-    done
-    echo "receiver on $1 did not join $2 within 10 s" >&2
-    return 1
-}
+wait_joined() { lab_wait_joined "$LAB" "$1" "$2"; }
 
 t0=$(date +%s)
 if ! lab_up "$LAB" 3; then

@@ -53,15 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_joined() { # HOST GROUP
-    local i
-    for i in $(seq 1 100); do
-        lab_exec "$LAB" "$1" ip -6 maddr show dev eth0 | grep -q "inet6 $2\$" && return 0
-        sleep 0.1
-    done
-    echo "receiver on $1 did not join $2 within 10 s" >&2
-    return 1
-}
+wait_joined() { lab_wait_joined "$LAB" "$1" "$2"; }
 
 lab_up "$LAB" 4 || { ko "lab_up (see LAB ERROR above)"; finish; }
 lab_add_host "$LAB" s2 20 && _lab_wait_ready "$LAB" s2 || { ko "adding host s2"; finish; }

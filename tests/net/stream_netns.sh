@@ -54,15 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_joined() { # HOST
-    local i
-    for i in $(seq 1 100); do
-        lab_exec "$LAB" "$1" ip -6 maddr show dev eth0 | grep -q "inet6 $GROUP\$" && return 0
-        sleep 0.1
-    done
-    echo "receiver on $1 did not join $GROUP within 10 s" >&2
-    return 1
-}
+wait_joined() { lab_wait_joined "$LAB" "$1" "$GROUP"; }
 
 lab_up "$LAB" 4 || { ko "lab_up (see LAB ERROR above)"; finish; }
 
