@@ -14,6 +14,7 @@
 //! This is the shape of quinn-proto: the engine is a thin loop around it, and
 //! the simulator drives thousands of lossy runs on a virtual clock.
 
+pub mod cc;
 pub mod receiver;
 pub mod sender;
 pub mod source;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use super::cc::RxCc;
 use super::common::{exponential_backoff, norm_time_add, secs, unwrap_u16, BlockLayout};
 use super::stream::{wire_block, RxStream, Stored, StreamOut, BLOCK_BASE};
 use super::{Destination, ObjectKind, SenderId};
@@ -306,6 +307,8 @@ struct RemoteSender {
     overheard: Overheard,
     nack_rounds: u32,
     probe: Option<Probe>,
+    /// NORM-CC measurements and feedback for this sender.
+    cc: RxCc,
     buffered: u64,
     /// The highest object id reported aborted (positive acknowledgement
     /// must not confirm a watermark past a lost object).
@@ -441,19 +444,23 @@ impl Receiver {
             return; // our own feedback, looped back
         }
         match &packet.body {
+            // Every sender message counts for congestion control's loss and
+            // receive-rate measurement (its NORM sequence numbers).
             Body::Info(info) => {
                 if let Some(s) = self.sender_for(now, packet.source_id, from, &info.object.sender) {
-                    let _ = s;
+                    s.cc.on_packet(now, packet.sequence, data.len(), s.grtt);
                     self.on_info(now, packet.source_id, &info.object, info.info);
                 }
             }
             Body::Data(d) => {
-                if self.sender_for(now, packet.source_id, from, &d.object.sender).is_some() {
+                if let Some(s) = self.sender_for(now, packet.source_id, from, &d.object.sender) {
+                    s.cc.on_packet(now, packet.sequence, data.len(), s.grtt);
                     self.on_data(now, packet.source_id, d);
                 }
             }
             Body::Cmd(c) => {
-                if self.sender_for(now, packet.source_id, from, &c.sender).is_some() {
+                if let Some(s) = self.sender_for(now, packet.source_id, from, &c.sender) {
+                    s.cc.on_packet(now, packet.sequence, data.len(), s.grtt);
                     self.on_cmd(now, packet.source_id, &c.cmd);
                 }
             }
@@ -516,6 +523,7 @@ impl Receiver {
                     overheard: Overheard::default(),
                     nack_rounds: 0,
                     probe: None,
+                    cc: RxCc::default(),
                     buffered: 0,
                     aborted_upto: None,
                     acked_upto: None,
@@ -915,20 +923,35 @@ impl Receiver {
                 let Some(s) = self.senders.remove(&node_id) else { return };
                 self.drop_sender(s, "the sender ended the session");
             }
-            Cmd::Cc { cc_sequence, send_time, nodes, .. } => {
+            Cmd::Cc { cc_sequence, send_time, nodes, rate } => {
                 if self.cfg.silent {
                     return;
                 }
-                let k = {
-                    let Some(s) = self.senders.get(&node_id) else { return };
-                    s.backoff.max(1) as f64 * s.grtt
+                let own = self.node_id;
+                let Some(s) = self.senders.get_mut(&node_id) else { return };
+                let k = s.backoff.max(1) as f64 * s.grtt;
+                s.cc.on_probe(now, own, nodes, rate.is_some());
+                let listed = nodes.iter().any(|n| n.node_id == own);
+                // Under congestion control (RFC 5740 section 5.5) the CLR
+                // answers at once; another receiver answers only when it is
+                // slower than both the sender's rate and the CLR (its
+                // feedback then makes it the CLR). Without, every probe gets
+                // an answer after a random delay so that one answer (which
+                // suppresses the others) gives the sender a round-trip
+                // sample.
+                let answer = match rate {
+                    Some(q) if !s.cc.is_clr => {
+                        let clr = nodes.iter().filter(|n| n.flags & cc_flags::CLR != 0).map(|n| quant::unquantize_rate(n.rate));
+                        let has_clr = clr.clone().next().is_some();
+                        !has_clr || s.cc.rate(s.grtt) < clr.fold(quant::unquantize_rate(*q), f64::min)
+                    }
+                    _ => true,
                 };
-                let listed = nodes.iter().any(|n| n.node_id == self.node_id);
-                // Answer probes after a random delay so that one answer (which
-                // suppresses the others) gives the sender a round-trip sample.
-                let delay = if listed { 0.0 } else { self.rng.gen_range(0.0..=k.max(0.001)) };
-                let s = self.senders.get_mut(&node_id).expect("known");
-                s.probe = Some(Probe { send_time: *send_time, received: now, cc_sequence: *cc_sequence, respond_at: Some(now + secs(delay)) });
+                let respond_at = answer.then(|| {
+                    let delay = if listed { 0.0 } else { self.rng.gen_range(0.0..=k.max(0.001)) };
+                    now + secs(delay)
+                });
+                s.probe = Some(Probe { send_time: *send_time, received: now, cc_sequence: *cc_sequence, respond_at });
             }
             Cmd::RepairAdv { requests, .. } => {
                 if let Some(s) = self.senders.get_mut(&node_id) {
@@ -945,6 +968,9 @@ impl Receiver {
             return;
         }
         note_requests(s, &n.requests);
+        if let Some(cc) = n.cc {
+            suppress_feedback(s, &cc);
+        }
     }
 
     fn on_overheard_ack(&mut self, a: &Ack<'_>) {
@@ -952,10 +978,8 @@ impl Receiver {
         if a.ack_type != ack_type::CC {
             return;
         }
-        if let (Some(p), Some(cc)) = (&mut s.probe, a.cc) {
-            if cc.cc_sequence == p.cc_sequence {
-                p.respond_at = None;
-            }
+        if let Some(cc) = a.cc {
+            suppress_feedback(s, &cc);
         }
     }
 
@@ -1063,13 +1087,9 @@ impl Receiver {
 
     fn send_nack(&mut self, now: Instant, node_id: u32, requests: Vec<RepairRequest>) {
         let s = &self.senders[&node_id];
-        let nack = Nack {
-            server_id: node_id,
-            instance_id: s.instance_id,
-            grtt_response: Self::grtt_response(s, now),
-            cc: None,
-            requests,
-        };
+        // Under congestion control every NACK carries our feedback too.
+        let cc = s.cc.active.then(|| s.cc.feedback(s.probe.as_ref().map_or(0, |p| p.cc_sequence), s.grtt));
+        let nack = Nack { server_id: node_id, instance_id: s.instance_id, grtt_response: Self::grtt_response(s, now), cc, requests };
         let dest = self.feedback_destination(s);
         let sequence = self.next_sequence();
         let mut buf = Vec::new();
@@ -1081,12 +1101,10 @@ impl Receiver {
     fn send_probe_ack(&mut self, now: Instant, node_id: u32) {
         let s = &self.senders[&node_id];
         let Some(p) = &s.probe else { return };
-        let cc = CcFeedback {
-            cc_sequence: p.cc_sequence,
-            cc_flags: cc_flags::RTT,
-            cc_rtt: quant::quantize_rtt(s.grtt),
-            cc_loss: 0,
-            cc_rate: 0,
+        let cc = if s.cc.active {
+            s.cc.feedback(p.cc_sequence, s.grtt)
+        } else {
+            CcFeedback { cc_sequence: p.cc_sequence, cc_flags: cc_flags::RTT, cc_rtt: quant::quantize_rtt(s.grtt), cc_loss: 0, cc_rate: 0 }
         };
         self.send_ack(now, node_id, ack_type::CC, Some(cc), AckBody::Other(&[]));
     }
@@ -1272,6 +1290,26 @@ fn needs_repair(s: &RemoteSender) -> bool {
 
 /// Builds the repair requests for everything missing below the due frontier
 /// that no overheard NACK or repair already covers.
+/// Another receiver's feedback to sender `s` was overheard: our pending
+/// answer to the probe is not needed if theirs answers it (no congestion
+/// control: any answer gives the round-trip sample) or reports a rate no
+/// higher than about ours (congestion control: the sender follows the
+/// slowest, so ours would not change anything).
+fn suppress_feedback(s: &mut RemoteSender, cc: &CcFeedback) {
+    let Some(p) = &mut s.probe else { return };
+    if p.respond_at.is_none() {
+        return;
+    }
+    let redundant = if s.cc.active {
+        quant::unquantize_rate(cc.cc_rate) <= 1.1 * s.cc.rate(s.grtt)
+    } else {
+        cc.cc_sequence == p.cc_sequence
+    };
+    if redundant && !s.cc.is_clr {
+        p.respond_at = None;
+    }
+}
+
 fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
     let mut out = NackBuilder { requests: Vec::new(), items: 0, max_items };
     let mut missing_objects: Vec<u64> = Vec::new();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
+use super::cc::TxCc;
 use super::common::{secs, BlockLayout, Clock};
 use super::stream::{unwrap_u24, wire_block, StreamParity, TxStream};
 use super::{Destination, ObjectKind, ObjectSource};
@@ -28,8 +29,18 @@ pub struct SenderConfig {
     pub parity: u16,
     /// Parity segments sent proactively with every block.
     pub auto_parity: u16,
-    /// Transmission rate in bits per second (all messages count).
+    /// Transmission rate in bits per second (all messages count, with their
+    /// IPv6 and UDP headers): the most the sender sends with congestion
+    /// control, the rate it sends at without.
     pub rate_bps: u64,
+    /// NORM-CC congestion control (RFC 5740 section 5.5): the sender's rate
+    /// follows the slowest receiver's TCP-friendly rate, between
+    /// `rate_min_bps` and `rate_bps`. Off: a fixed rate of `rate_bps`. On by
+    /// default. Receivers that never send (`silent`) give no feedback: a
+    /// group of only silent receivers needs a fixed rate.
+    pub congestion_control: bool,
+    /// The lowest rate congestion control goes down to, in bits per second.
+    pub rate_min_bps: u64,
     /// Most objects held for repair at once.
     pub cache_max_objects: usize,
     /// Most bytes of in-memory objects held for repair at once.
@@ -60,6 +71,8 @@ impl Default for SenderConfig {
             parity: 16,
             auto_parity: 0,
             rate_bps: 100_000_000,
+            congestion_control: true,
+            rate_min_bps: 64_000,
             cache_max_objects: 1024,
             cache_max_bytes: 512 << 20,
             grtt_initial: Duration::from_millis(100),
@@ -115,6 +128,13 @@ pub struct SenderStats {
     pub malformed_received: u64,
     /// Current advertised GRTT in microseconds.
     pub grtt_us: u64,
+    /// Current transmission rate in bits per second (congestion control
+    /// moves it; fixed otherwise).
+    pub tx_rate_bps: u64,
+    /// NORM-CC feedback messages received (EXT_CC in ACKs and NACKs).
+    pub cc_feedback_received: u64,
+    /// The current limiting receiver's node id (0: none).
+    pub cc_clr: u32,
 }
 
 
@@ -130,6 +150,15 @@ const MIN_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 const GRTT_MIN: f64 = 0.001;
 /// Probe spacing bounds.
 const MIN_PROBE_INTERVAL: f64 = 0.05;
+/// Probe spacing floor under congestion control: the rate changes once per
+/// probe, so probes come about once per GRTT, but not more often than this.
+const MIN_CC_PROBE_INTERVAL: f64 = 0.01;
+/// Congestion control starts at this many segments per initial GRTT (like
+/// TFRC's initial window of about four packets).
+const CC_START_SEGMENTS: f64 = 4.0;
+/// A NORM_CMD(CC) probe naming the CLR on the wire (with IPv6 and UDP
+/// headers), in bytes.
+const PROBE_WIRE_BYTES: f64 = 100.0;
 const MAX_PROBE_INTERVAL: f64 = 2.0;
 /// Parity of this many recent blocks is kept for repairs.
 const PARITY_CACHE_BLOCKS: usize = 8;
@@ -303,6 +332,8 @@ pub struct Sender {
     grtt: f64,
     grtt_q: u8,
     grtt_peak: f64,
+    /// NORM-CC; `None` at a fixed rate.
+    cc: Option<TxCc>,
     probe_seq: u16,
     next_probe: Option<Instant>,
 
@@ -349,6 +380,12 @@ impl Sender {
         if config.rate_bps < 1000 {
             return Err(Error::InvalidArgument(format!("rate {} bit/s is too low (at least 1000)", config.rate_bps)));
         }
+        if config.congestion_control && (config.rate_min_bps < 1000 || config.rate_min_bps > config.rate_bps) {
+            return Err(Error::InvalidArgument(format!(
+                "minimum rate {} bit/s must be at least 1000 and at most the rate cap {} bit/s",
+                config.rate_min_bps, config.rate_bps
+            )));
+        }
         if config.backoff_factor > 15 {
             return Err(Error::InvalidArgument("backoff factor must be at most 15".into()));
         }
@@ -365,7 +402,13 @@ impl Sender {
         };
         let grtt = config.grtt_initial.as_secs_f64().clamp(GRTT_MIN, config.grtt_max.as_secs_f64().max(GRTT_MIN));
         let grtt_q = quant::quantize_rtt(grtt);
+        let cc = config.congestion_control.then(|| {
+            let start = CC_START_SEGMENTS * (config.segment_size as f64 + 48.0) / grtt;
+            TxCc::new(config.rate_min_bps as f64 / 8.0, config.rate_bps as f64 / 8.0, start)
+        });
+        let tx_rate_bps = cc.as_ref().map_or(config.rate_bps, |c| (c.rate() * 8.0) as u64);
         Ok(Sender {
+            cc,
             gsize_q: quant::quantize_gsize(config.group_size.max(1) as f64),
             cfg: config,
             node_id,
@@ -404,7 +447,7 @@ impl Sender {
             flush_done_since_data: false,
             closed: false,
             events: VecDeque::new(),
-            stats: SenderStats { grtt_us: (grtt * 1e6) as u64, ..Default::default() },
+            stats: SenderStats { grtt_us: (grtt * 1e6) as u64, tx_rate_bps, ..Default::default() },
             scratch: Vec::new(),
         })
     }
@@ -821,7 +864,10 @@ impl Sender {
                     return;
                 }
                 self.stats.nacks_received += 1;
-                self.rtt_sample(now, nack.grtt_response);
+                let rtt = self.rtt_sample(now, nack.grtt_response);
+                if let Some(fb) = &nack.cc {
+                    self.cc_feedback(now, packet.source_id, fb, rtt);
+                }
                 self.nack_tally.clear();
                 for req in &nack.requests {
                     self.handle_repair_request(now, req);
@@ -842,7 +888,10 @@ impl Sender {
                     return;
                 }
                 if ack.ack_type == ack_type::CC || ack.ack_type == ack_type::FLUSH {
-                    self.rtt_sample(now, ack.grtt_response);
+                    let rtt = self.rtt_sample(now, ack.grtt_response);
+                    if let Some(fb) = &ack.cc {
+                        self.cc_feedback(now, packet.source_id, fb, rtt);
+                    }
                 }
                 if let (wire::AckBody::Flush(item), Some(r)) = (&ack.body, self.ack_rounds.front_mut()) {
                     let matches = r.watermark.is_some_and(|(obj, block, symbol)| {
@@ -860,17 +909,18 @@ impl Sender {
         }
     }
 
-    fn rtt_sample(&mut self, now: Instant, t: wire::NormTime) {
+    /// Takes a round-trip sample from an echoed probe time; returns it.
+    fn rtt_sample(&mut self, now: Instant, t: wire::NormTime) -> Option<f64> {
         if t == wire::NormTime::default() {
-            return;
+            return None;
         }
         let sent = self.clock.from_norm(t);
         if sent > now {
-            return;
+            return None;
         }
         let rtt = (now - sent).as_secs_f64();
         if rtt > 60.0 {
-            return;
+            return None;
         }
         let rtt = rtt.max(GRTT_MIN);
         self.grtt_peak = self.grtt_peak.max(rtt);
@@ -878,6 +928,21 @@ impl Sender {
             // Increases take effect at once (RFC 5740 section 5.1.1).
             self.set_grtt(rtt);
         }
+        Some(rtt)
+    }
+
+    fn cc_feedback(&mut self, now: Instant, node_id: u32, fb: &wire::CcFeedback, rtt: Option<f64>) {
+        if let Some(cc) = self.cc.as_mut() {
+            cc.on_feedback(now, node_id, fb, rtt);
+            self.stats.cc_feedback_received = cc.feedback_received;
+            self.stats.cc_clr = cc.clr().unwrap_or(0);
+            self.stats.tx_rate_bps = (cc.rate() * 8.0) as u64;
+        }
+    }
+
+    /// The pacing rate in bytes per second.
+    fn tx_rate(&self) -> f64 {
+        self.cc.as_ref().map_or(self.cfg.rate_bps as f64 / 8.0, |c| c.rate())
     }
 
     fn set_grtt(&mut self, grtt: f64) {
@@ -1108,7 +1173,19 @@ impl Sender {
         if self.next_probe.is_some_and(|t| t <= now) {
             if self.busy() {
                 self.ctrl.push_back(Ctrl::Probe);
-                let interval = (2.0 * self.grtt).clamp(MIN_PROBE_INTERVAL, MAX_PROBE_INTERVAL);
+                let interval = if self.cc.is_some() {
+                    // At low rates probes would crowd out data: they take at
+                    // most a tenth of the rate.
+                    let share = PROBE_WIRE_BYTES / (0.1 * self.tx_rate());
+                    self.grtt.max(share).clamp(MIN_CC_PROBE_INTERVAL, MAX_PROBE_INTERVAL)
+                } else {
+                    (2.0 * self.grtt).clamp(MIN_PROBE_INTERVAL, MAX_PROBE_INTERVAL)
+                };
+                if let Some(cc) = self.cc.as_mut() {
+                    cc.on_probe(now, secs(interval));
+                    self.stats.cc_clr = cc.clr().unwrap_or(0);
+                    self.stats.tx_rate_bps = (cc.rate() * 8.0) as u64;
+                }
                 self.next_probe = Some(now + secs(interval));
             } else {
                 self.next_probe = None;
@@ -1280,8 +1357,8 @@ impl Sender {
         // burst of up to PACING_CREDIT (or 4 datagrams): the engine's timers
         // have millisecond granularity (epoll), so without it a sender that
         // sleeps 1 ms between turns could never exceed 4 datagrams per ms.
-        let wire = (len + 48) as f64 * 8.0;
-        let interval = secs(wire / self.cfg.rate_bps as f64);
+        let wire = (len + 48) as f64;
+        let interval = secs(wire / self.tx_rate());
         let credit = (interval * 4).max(PACING_CREDIT);
         let floor = now.checked_sub(credit).unwrap_or(now);
         self.next_tx = self.next_tx.max(floor) + interval;
@@ -1567,7 +1644,13 @@ impl Sender {
                 }
                 self.grtt_peak = 0.0;
                 self.stats.probes_sent += 1;
-                Cmd::Cc { cc_sequence: self.probe_seq, send_time: self.clock.to_norm(now), rate: None, nodes: Vec::new() }
+                // Under congestion control the probe carries the current rate
+                // (EXT_RATE) and names the CLR (cc_node_list).
+                let (rate, nodes) = match &self.cc {
+                    Some(cc) => (Some(quant::quantize_rate(cc.rate())), cc.probe_nodes()),
+                    None => (None, Vec::new()),
+                };
+                Cmd::Cc { cc_sequence: self.probe_seq, send_time: self.clock.to_norm(now), rate, nodes }
             }
             Ctrl::Flush => {
                 let (obj, block, symbol) = self.last_pos.unwrap_or((0, 0, 0));

@@ -32,6 +32,11 @@ pub struct NetConfig {
     pub burst_enter: f64,
     pub burst_leave: f64,
     pub burst_loss: f64,
+    /// A bottleneck on the sender's way to the group: this many bits per
+    /// second (0: none) with a drop-tail queue of `bottleneck_queue` bytes
+    /// (what `tc tbf` does).
+    pub bottleneck_bps: u64,
+    pub bottleneck_queue: usize,
 }
 
 impl Default for NetConfig {
@@ -45,6 +50,8 @@ impl Default for NetConfig {
             burst_enter: 0.0,
             burst_leave: 0.3,
             burst_loss: 0.0,
+            bottleneck_bps: 0,
+            bottleneck_queue: 0,
         }
     }
 }
@@ -132,6 +139,10 @@ pub struct Sim {
     pub nacks: u64,
     /// Sender datagrams dropped on the shared link.
     pub shared_drops: u64,
+    /// Sender datagrams dropped by the bottleneck's full queue.
+    pub bottleneck_drops: u64,
+    /// When the bottleneck has sent everything queued so far.
+    bottleneck_free: Duration,
 }
 
 fn addr(i: u16) -> SocketAddr {
@@ -181,6 +192,8 @@ impl Sim {
             datagrams: 0,
             nacks: 0,
             shared_drops: 0,
+            bottleneck_drops: 0,
+            bottleneck_free: Duration::ZERO,
         }
     }
 
@@ -231,8 +244,8 @@ impl Sim {
         p > 0.0 && self.rng.gen_bool(p.min(1.0))
     }
 
-    fn schedule(&mut self, to: usize, from: SocketAddr, bytes: &[u8]) {
-        let mut at = self.now + self.net.delay;
+    fn schedule(&mut self, to: usize, from: SocketAddr, bytes: &[u8], queued: Duration) {
+        let mut at = self.now + queued + self.net.delay;
         if !self.net.jitter.is_zero() {
             at += Duration::from_nanos(self.rng.gen_range(0..self.net.jitter.as_nanos() as u64));
         }
@@ -255,7 +268,7 @@ impl Sim {
             Destination::Unicast(a) => {
                 let to = if a == self.sender_addr { Some(SENDER) } else { self.receivers.iter().position(|r| r.addr == a) };
                 if let Some(to) = to {
-                    self.schedule(to, from, bytes);
+                    self.schedule(to, from, bytes, Duration::ZERO);
                 }
             }
             Destination::Group => {
@@ -282,8 +295,23 @@ impl Sim {
                         self.shared_drops += 1;
                     }
                 }
+                // The bottleneck: a datagram waits for those ahead of it, or
+                // is dropped when they fill the queue.
+                let mut queued = Duration::ZERO;
+                if from_idx == SENDER && self.net.bottleneck_bps > 0 && !shared_drop {
+                    let per_byte = 8.0 / self.net.bottleneck_bps as f64;
+                    let wire = bytes.len() + 48;
+                    let backlog = self.bottleneck_free.saturating_sub(self.now);
+                    if backlog.as_secs_f64() / per_byte > self.net.bottleneck_queue as f64 {
+                        self.bottleneck_drops += 1;
+                        shared_drop = true;
+                    } else {
+                        self.bottleneck_free = self.bottleneck_free.max(self.now) + Duration::from_secs_f64(wire as f64 * per_byte);
+                        queued = self.bottleneck_free - self.now;
+                    }
+                }
                 if from_idx != SENDER {
-                    self.schedule(SENDER, from, bytes);
+                    self.schedule(SENDER, from, bytes, Duration::ZERO);
                 }
                 for i in 0..self.receivers.len() {
                     if i == from_idx || !self.receivers[i].joined {
@@ -296,7 +324,7 @@ impl Sim {
                     if self.lost(loss) {
                         continue;
                     }
-                    self.schedule(i, from, bytes);
+                    self.schedule(i, from, bytes, queued);
                 }
             }
         }
