@@ -51,8 +51,19 @@ export interface SenderOptions extends GroupOptions {
   parity?: number;
   /** Parity segments sent proactively with every block (default 0). */
   autoParity?: number;
-  /** Transmission rate in bits per second (default 100e6). */
+  /**
+   * Transmission rate in bits per second (default 100e6): the most the
+   * sender sends under congestion control, the rate itself without.
+   */
   rateBps?: number;
+  /**
+   * NORM-CC congestion control (default true): the rate follows the slowest
+   * receiver's TCP-friendly rate between rateMinBps and rateBps. false: a
+   * fixed rate (needed when every receiver is silent).
+   */
+  congestionControl?: boolean;
+  /** The lowest rate congestion control goes down to (default 64e3). */
+  rateMinBps?: number;
   cacheMaxObjects?: number;
   cacheMaxBytes?: number;
   /** Seconds. */
@@ -123,6 +134,12 @@ export interface SenderStats {
   objectsAborted: number;
   malformedReceived: number;
   grttUs: number;
+  /** Current transmission rate in bits per second. */
+  txRateBps: number;
+  /** Congestion control feedback messages received. */
+  ccFeedbackReceived: number;
+  /** Node id of the current limiting receiver (0: none). */
+  ccClr: number;
 }
 
 export interface ReceiverStats {

@@ -252,7 +252,8 @@ typedef struct mcast_sender_config {
     uint16_t auto_parity;
     /**
      * Transmission rate in bits per second, all messages counted (default
-     * 100000000).
+     * 100000000): with congestion control the most the sender sends, else
+     * the rate it sends at.
      */
     uint64_t rate_bps;
     /**
@@ -290,6 +291,22 @@ typedef struct mcast_sender_config {
      * Must be 0.
      */
     uint32_t reserved0;
+    /**
+     * With congestion control, the lowest rate in bits per second (default
+     * 64000; at least 1000 and at most `rate_bps`).
+     */
+    uint64_t rate_min_bps;
+    /**
+     * Non-zero (the default): NORM-CC congestion control (RFC 5740 section
+     * 5.5) keeps the rate between `rate_min_bps` and `rate_bps` at what the
+     * slowest receiver's path takes. 0: a fixed rate of `rate_bps` (needed
+     * when every receiver is silent, as they give no feedback).
+     */
+    int congestion_control;
+    /**
+     * Must be 0 (keeps the struct free of implicit padding).
+     */
+    uint32_t reserved1;
 } mcast_sender_config;
 
 /**
@@ -433,6 +450,20 @@ typedef struct mcast_sender_stats {
      * Current advertised group round-trip time, in microseconds.
      */
     uint64_t grtt_us;
+    /**
+     * Current transmission rate in bits per second (congestion control
+     * moves it; fixed otherwise).
+     */
+    uint64_t tx_rate_bps;
+    /**
+     * Congestion control feedback messages received from receivers.
+     */
+    uint64_t cc_feedback_received;
+    /**
+     * Node id of the current limiting receiver, the slowest one that
+     * congestion control follows (0: none).
+     */
+    uint64_t cc_clr;
 } mcast_sender_stats;
 
 /**

@@ -13,7 +13,8 @@
 # interop tests, C API tests), valgrind binutils (memcheck and nm for the C
 # API tests), tshark (NORM dissector; dumpcap for captures), python3,
 # python3-venv, python3-pip (the Python package and its tests), nodejs and
-# npm when no node is installed (the Node module and its tests), jq,
+# npm when no node is installed (the Node module and its tests), iperf3
+# (a TCP flow sharing a bottleneck with mcast in the congestion tests), jq,
 # xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
 # itself is expected to be installed already (rustup).
 set -euo pipefail
@@ -22,7 +23,7 @@ PACKAGES=(
     iproute2 nftables procps iputils-ping smcroute
     libnorm1 libnorm-dev g++ make pkg-config
     valgrind binutils
-    tshark
+    tshark iperf3
     python3 python3-venv python3-pip jq xxd diffutils coreutils ca-certificates
 )
 
@@ -74,6 +75,11 @@ else
         log "preseeding wireshark-common/install-setuid=false"
         echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     fi
+    # iperf3 asks whether to run a system-wide server; it must not.
+    if printf '%s\n' "${missing[@]}" | grep -qx iperf3; then
+        log "preseeding iperf3/start_daemon=false"
+        echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections
+    fi
     log "apt-get update"
     apt-get update -q
     log "apt-get install -y --no-install-recommends ${missing[*]}"
@@ -83,7 +89,7 @@ fi
 
 # Tools that must now be there.
 fail=0
-for c in ip nft tc sysctl ping smcrouted gcc g++ make pkg-config valgrind nm readelf tshark dumpcap python3 node npm jq xxd cmp timeout; do
+for c in ip nft tc sysctl ping smcrouted gcc g++ make pkg-config valgrind nm readelf tshark dumpcap iperf3 python3 node npm jq xxd cmp timeout; do
     if ! command -v "$c" >/dev/null 2>&1; then
         echo "setup: error: command '$c' still missing" >&2
         fail=1

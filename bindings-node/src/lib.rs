@@ -189,6 +189,8 @@ pub struct SenderOptions {
     pub parity: Option<u32>,
     pub auto_parity: Option<u32>,
     pub rate_bps: Option<f64>,
+    pub congestion_control: Option<bool>,
+    pub rate_min_bps: Option<f64>,
     pub cache_max_objects: Option<u32>,
     pub cache_max_bytes: Option<f64>,
     /// Seconds.
@@ -267,6 +269,12 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
     }
     if let Some(v) = o.rate_bps {
         c.rate_bps = u64_of(v, "rateBps")?;
+    }
+    if let Some(v) = o.congestion_control {
+        c.congestion_control = v;
+    }
+    if let Some(v) = o.rate_min_bps {
+        c.rate_min_bps = u64_of(v, "rateMinBps")?;
     }
     if let Some(v) = o.cache_max_objects {
         c.cache_max_objects = v as usize;
@@ -440,6 +448,9 @@ pub struct SenderStats {
     pub objects_aborted: i64,
     pub malformed_received: i64,
     pub grtt_us: i64,
+    pub tx_rate_bps: i64,
+    pub cc_feedback_received: i64,
+    pub cc_clr: u32,
 }
 
 #[napi(object)]
@@ -538,6 +549,9 @@ impl NativeSender {
             objects_aborted: i(st.objects_aborted),
             malformed_received: i(st.malformed_received),
             grtt_us: i(st.grtt_us),
+            tx_rate_bps: i(st.tx_rate_bps),
+            cc_feedback_received: i(st.cc_feedback_received),
+            cc_clr: st.cc_clr,
         })
     }
 

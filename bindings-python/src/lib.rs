@@ -186,7 +186,10 @@ fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
     }
-    set!(segment_size, block_size, parity, auto_parity, rate_bps, cache_max_objects, cache_max_bytes, backoff_factor, group_size, robust_factor, stream_buffer_blocks);
+    set!(
+        segment_size, block_size, parity, auto_parity, rate_bps, congestion_control, rate_min_bps, cache_max_objects, cache_max_bytes,
+        backoff_factor, group_size, robust_factor, stream_buffer_blocks
+    );
     if let Some(v) = k.secs("grtt_initial")? {
         c.grtt_initial = v;
     }
@@ -412,6 +415,9 @@ impl Sender {
                 ("objects_aborted", st.objects_aborted),
                 ("malformed_received", st.malformed_received),
                 ("grtt_us", st.grtt_us),
+                ("tx_rate_bps", st.tx_rate_bps),
+                ("cc_feedback_received", st.cc_feedback_received),
+                ("cc_clr", st.cc_clr as u64),
             ],
         )
     }

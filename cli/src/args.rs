@@ -139,9 +139,21 @@ pub struct SendArgs {
     #[command(flatten)]
     pub group: GroupArgs,
 
-    /// Transmission rate in bits per second; suffixes k, M, G (powers of 1000), e.g. 100M
+    /// The most the sender sends, in bits per second (default 100M): NORM-CC
+    /// congestion control keeps the rate at or under what the slowest
+    /// receiver's path takes; with --fixed-rate, the rate itself. Suffixes
+    /// k, M, G (powers of 1000), e.g. 100M
     #[arg(long, value_name = "BITS_PER_SEC", value_parser = parse_rate)]
     pub rate: Option<u64>,
+
+    /// The least congestion control goes down to, in bits per second (default 64k)
+    #[arg(long, value_name = "BITS_PER_SEC", value_parser = parse_rate, conflicts_with = "fixed_rate")]
+    pub rate_min: Option<u64>,
+
+    /// No congestion control: send at --rate whatever the receivers say
+    /// (needed when every receiver is --silent, as they give no feedback)
+    #[arg(long)]
+    pub fixed_rate: bool,
 
     /// Payload bytes per data segment (keep segment + ~50 bytes of headers under the path MTU)
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..))]
@@ -440,6 +452,20 @@ mod tests {
         assert_eq!(s.auto_parity, Some(2));
         assert_eq!(s.files, vec![PathBuf::from("a"), PathBuf::from("b/c.bin")]);
         assert!(!s.report);
+        assert!(!s.fixed_rate, "congestion control by default");
+        assert_eq!(s.rate_min, None);
+    }
+
+    #[test]
+    fn rate_control_options() {
+        let base = ["mcast", "send", "--group", "ff3e::1", "--port", "5000", "--interface", "eth0"];
+        let with = |extra: &[&str]| parse(&[&base[..], extra, &["f"]].concat());
+        let Command::Send(s) = with(&["--rate", "1G", "--rate-min", "2M"]).unwrap().command else { panic!("not send") };
+        assert_eq!((s.rate, s.rate_min, s.fixed_rate), (Some(1_000_000_000), Some(2_000_000), false));
+        let Command::Send(s) = with(&["--rate", "50M", "--fixed-rate"]).unwrap().command else { panic!("not send") };
+        assert_eq!((s.rate, s.fixed_rate), (Some(50_000_000), true));
+        assert!(with(&["--fixed-rate", "--rate-min", "1M"]).is_err(), "a minimum means nothing at a fixed rate");
+        assert!(with(&["--rate-min", "0"]).is_err());
     }
 
     #[test]

@@ -47,6 +47,16 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     if let Some(r) = args.rate {
         config.rate_bps = r;
     }
+    config.congestion_control = !args.fixed_rate;
+    if let Some(r) = args.rate_min {
+        config.rate_min_bps = r;
+    }
+    if config.congestion_control && config.rate_min_bps > config.rate_bps {
+        return Err(Failure::new(format!(
+            "--rate-min {} is more than the rate cap {} (--rate)",
+            config.rate_min_bps, config.rate_bps
+        )));
+    }
     if let Some(s) = args.segment {
         config.segment_size = s;
     }

@@ -19,6 +19,9 @@ pub fn sender_stats_json(s: &mcast::SenderStats) -> Value {
         "objects_sent": s.objects_sent,
         "objects_aborted": s.objects_aborted,
         "grtt_us": s.grtt_us,
+        "tx_rate_bps": s.tx_rate_bps,
+        "cc_feedback_received": s.cc_feedback_received,
+        "cc_clr": s.cc_clr,
     })
 }
 

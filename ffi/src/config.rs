@@ -72,7 +72,8 @@ pub struct mcast_sender_config {
     /// Parity segments sent proactively with every block (default 0).
     pub auto_parity: u16,
     /// Transmission rate in bits per second, all messages counted (default
-    /// 100000000).
+    /// 100000000): with congestion control the most the sender sends, else
+    /// the rate it sends at.
     pub rate_bps: u64,
     /// Most objects held for repair at once (default 1024).
     pub cache_max_objects: u64,
@@ -93,6 +94,16 @@ pub struct mcast_sender_config {
     pub robust_factor: u32,
     /// Must be 0.
     pub reserved0: u32,
+    /// With congestion control, the lowest rate in bits per second (default
+    /// 64000; at least 1000 and at most `rate_bps`).
+    pub rate_min_bps: u64,
+    /// Non-zero (the default): NORM-CC congestion control (RFC 5740 section
+    /// 5.5) keeps the rate between `rate_min_bps` and `rate_bps` at what the
+    /// slowest receiver's path takes. 0: a fixed rate of `rate_bps` (needed
+    /// when every receiver is silent, as they give no feedback).
+    pub congestion_control: c_int,
+    /// Must be 0 (keeps the struct free of implicit padding).
+    pub reserved1: u32,
 }
 
 /// Settings of a receiver (`mcast_receiver_new`). Initialise with
@@ -178,6 +189,9 @@ impl Versioned for mcast_sender_config {
             group_size: d.group_size,
             robust_factor: d.robust_factor,
             reserved0: 0,
+            rate_min_bps: d.rate_min_bps,
+            congestion_control: d.congestion_control as c_int,
+            reserved1: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -295,8 +309,8 @@ impl mcast_config {
 
 impl mcast_sender_config {
     pub(crate) fn to_core(self) -> Result<SenderConfig, Error> {
-        if self.reserved0 != 0 {
-            return Err(invalid("mcast_sender_config.reserved0 must be 0"));
+        if self.reserved0 != 0 || self.reserved1 != 0 {
+            return Err(invalid("mcast_sender_config.reserved0 and reserved1 must be 0"));
         }
         Ok(SenderConfig {
             segment_size: self.segment_size,
@@ -312,6 +326,8 @@ impl mcast_sender_config {
                 .map_err(|_| invalid(format!("backoff_factor {} is over 255", self.backoff_factor)))?,
             group_size: self.group_size,
             robust_factor: self.robust_factor,
+            congestion_control: flag(self.congestion_control),
+            rate_min_bps: self.rate_min_bps,
             // Streams are not in the C API yet.
             stream_buffer_blocks: SenderConfig::default().stream_buffer_blocks,
         })
@@ -418,7 +434,7 @@ mod tests {
     fn no_padding() {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
-        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4);
+        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4);
         assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);

@@ -52,6 +52,14 @@ pub struct mcast_sender_stats {
     pub malformed_received: u64,
     /// Current advertised group round-trip time, in microseconds.
     pub grtt_us: u64,
+    /// Current transmission rate in bits per second (congestion control
+    /// moves it; fixed otherwise).
+    pub tx_rate_bps: u64,
+    /// Congestion control feedback messages received from receivers.
+    pub cc_feedback_received: u64,
+    /// Node id of the current limiting receiver, the slowest one that
+    /// congestion control follows (0: none).
+    pub cc_clr: u64,
 }
 
 impl From<SenderStats> for mcast_sender_stats {
@@ -75,6 +83,9 @@ impl From<SenderStats> for mcast_sender_stats {
             objects_aborted: s.objects_aborted,
             malformed_received: s.malformed_received,
             grtt_us: s.grtt_us,
+            tx_rate_bps: s.tx_rate_bps,
+            cc_feedback_received: s.cc_feedback_received,
+            cc_clr: s.cc_clr as u64,
         }
     }
 }

@@ -216,9 +216,12 @@ static void test_configs(void)
     memset(&sc, 0xab, sizeof sc);
     check(mcast_sender_config_init(&sc) == MCAST_OK, "mcast_sender_config_init");
     check(sc.size == sizeof sc && sc.segment_size == 1400 && sc.block_size == 64 && sc.parity == 16 &&
-              sc.auto_parity == 0 && sc.rate_bps == 100000000u && sc.reserved0 == 0,
-          "sender defaults (size %zu, segment %u, block %u, parity %u, rate %" PRIu64 ")", sc.size,
-          (unsigned)sc.segment_size, (unsigned)sc.block_size, (unsigned)sc.parity, sc.rate_bps);
+              sc.auto_parity == 0 && sc.rate_bps == 100000000u && sc.reserved0 == 0 && sc.congestion_control == 1 &&
+              sc.rate_min_bps == 64000u && sc.reserved1 == 0,
+          "sender defaults (size %zu, segment %u, block %u, parity %u, rate %" PRIu64 ", congestion control %d, "
+          "min %" PRIu64 ")",
+          sc.size, (unsigned)sc.segment_size, (unsigned)sc.block_size, (unsigned)sc.parity, sc.rate_bps,
+          sc.congestion_control, sc.rate_min_bps);
 
     mcast_receiver_config rc;
     memset(&rc, 0xab, sizeof rc);
@@ -313,6 +316,19 @@ static void test_arguments(mcast_ctx *ctx)
     mcast_sender_config_init(&sc);
     sc.reserved0 = 1;
     check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT, "reserved0 != 0 refused");
+    mcast_sender_config_init(&sc);
+    sc.reserved1 = 1;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT, "reserved1 != 0 refused");
+    mcast_sender_config_init(&sc);
+    sc.rate_min_bps = sc.rate_bps + 1;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "minimum rate"),
+          "rate_min_bps above rate_bps refused: \"%s\"", mcast_last_error());
+    sc.congestion_control = 0;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_OK, "... but ignored at a fixed rate (congestion_control 0): %s", mcast_status_str(st));
+    mcast_sender_free(s);
+    s = NULL;
     mcast_receiver_config rc;
     mcast_receiver_config_init(&rc);
     rc.sync_policy = 9;
@@ -437,6 +453,10 @@ static void test_exchange(mcast_ctx *ctx, mcast_sender *s, mcast_receiver *r)
               ss.bytes_sent > 400000,
           "sender stats: %" PRIu64 " objects, %" PRIu64 " datagrams, %" PRIu64 " bytes", ss.objects_enqueued,
           ss.datagrams_sent, ss.bytes_sent);
+    check(sst == MCAST_OK && ss.cc_feedback_received > 0 && ss.cc_clr != 0 && ss.tx_rate_bps >= 64000u &&
+              ss.tx_rate_bps <= 100000000u,
+          "congestion control: %" PRIu64 " feedback messages, CLR %" PRIu64 ", rate %" PRIu64 " bit/s",
+          ss.cc_feedback_received, ss.cc_clr, ss.tx_rate_bps);
     check(rst == MCAST_OK && rs.objects_completed >= 5 && rs.datagrams_received > 200,
           "receiver stats: %" PRIu64 " objects, %" PRIu64 " datagrams", rs.objects_completed, rs.datagrams_received);
     check(mcast_sender_get_stats(s, NULL) == MCAST_ERR_INVALID_ARGUMENT, "stats into NULL refused");

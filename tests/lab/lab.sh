@@ -10,7 +10,8 @@
 #   lab_addr NAME HOST               the host's ULA address (fd6d:6361:7374::H)
 #   lab_lladdr NAME HOST             the host's link-local address (no %scope)
 #   lab_loss NAME HOST PERCENT [PORT]  random drop of incoming UDP (0 = off)
-#   lab_rate NAME HOST RATE [BURST]  tbf on the host's egress (RATE as tc: 10mbit)
+#   lab_rate NAME HOST RATE [BURST] [LATENCY]  tbf on the host's egress (RATE as tc: 10mbit)
+#   lab_rate_stats NAME HOST         "SENT DROPPED" packets of that tbf
 #   lab_counter NAME HOST [PORT]     (re)start a counter of outgoing UDP packets
 #   lab_count NAME HOST              print that counter's packet count
 #   lab_down NAME                    remove everything (safe to call twice)
@@ -253,10 +254,11 @@ _lab_rate_bytes() { # tc-style rate -> bytes/s (best effort)
         printf "%d", b }'
 }
 
-# lab_rate NAME HOST RATE [BURST]: token bucket on HOST's eth0 egress.
-# RATE in tc syntax (e.g. 10mbit, 500kbit); "off" removes it.
+# lab_rate NAME HOST RATE [BURST] [LATENCY]: token bucket on HOST's eth0
+# egress. RATE in tc syntax (e.g. 10mbit, 500kbit); "off" removes it. The
+# queue holds LATENCY (tc syntax, default 200ms) of data; more is dropped.
 lab_rate() {
-    local name=$1 host=$2 rate=${3:-} burst=${4:-}
+    local name=$1 host=$2 rate=${3:-} burst=${4:-} latency=${5:-200ms}
     _lab_check_host "$name" "$host" || return 1
     local ns="$name-$host"
     if [ "$rate" = off ]; then
@@ -271,9 +273,9 @@ lab_rate() {
         burst=$((bps / 100))
         [ "$burst" -ge 16384 ] || burst=16384
     fi
-    tc -n "$ns" qdisc replace dev eth0 root tbf rate "$rate" burst "$burst" latency 200ms ||
+    tc -n "$ns" qdisc replace dev eth0 root tbf rate "$rate" burst "$burst" latency "$latency" ||
         { _lab_err "tc tbf on $ns failed"; return 1; }
-    _lab_log "rate $ns: $rate (burst $burst bytes)"
+    _lab_log "rate $ns: $rate (burst $burst bytes, queue $latency)"
 }
 
 # lab_counter NAME HOST [PORT]: (re)start counting UDP packets leaving HOST's
@@ -332,4 +334,12 @@ lab_down() {
     done
     _lab_log "down $name"
     return 0
+}
+
+# lab_rate_stats NAME HOST: "SENT_PACKETS DROPPED" of the tbf on HOST's eth0.
+lab_rate_stats() {
+    local name=$1 host=$2
+    _lab_check_host "$name" "$host" || return 1
+    tc -n "$name-$host" -s qdisc show dev eth0 |
+        awk '/Sent/ { for (i = 1; i <= NF; i++) { if ($i == "pkt") sent = $(i-1); if ($i == "(dropped") { d = $(i+1); sub(",", "", d) } } print sent, d; exit }'
 }

@@ -40,6 +40,8 @@ class Context:
         parity: int = ...,
         auto_parity: int = ...,
         rate_bps: int = ...,
+        congestion_control: bool = ...,
+        rate_min_bps: int = ...,
         cache_max_objects: int = ...,
         cache_max_bytes: int = ...,
         grtt_initial: float = ...,

@@ -59,6 +59,12 @@ pub fn loss_for_rate(segment: f64, rtt: f64, target: f64) -> f64 {
     (lo * hi).sqrt()
 }
 
+/// Half-life of the recent peak RTT, in seconds.
+const RTT_PEAK_HALF_LIFE: f64 = 2.0;
+
+/// Weight of the old value in the smoothed CLR round-trip time.
+const RTT_GAIN: f64 = 0.9;
+
 /// RFC 5348 section 5.4 weights of the last eight loss intervals.
 const WEIGHTS: [f64; 8] = [1.0, 1.0, 1.0, 1.0, 0.8, 0.6, 0.4, 0.2];
 
@@ -132,7 +138,12 @@ impl RxCc {
             return;
         }
         if gap > 1 {
-            self.on_loss(now, self.rtt(grtt));
+            // Losses are grouped into events over the larger of our RTT
+            // and the group's: a queue overflowing at a bottleneck drops
+            // packets for as long as it takes the sender to hear of it,
+            // which is one loss event, even where the RTT of an empty
+            // queue is much shorter.
+            self.on_loss(now, self.rtt(grtt).max(grtt));
         }
         self.current += gap as f64;
     }
@@ -270,6 +281,12 @@ pub struct TxCc {
     clr: Option<Clr>,
     /// When the CLR (or, with none, anyone) last gave feedback.
     last_feedback: Option<Instant>,
+    /// When the rate last went up.
+    last_increase: Option<Instant>,
+    /// Bytes of a full data datagram on the wire.
+    segment: f64,
+    /// The recent peak RTT sample and when it was last updated.
+    rtt_peak: Option<(Instant, f64)>,
     pub feedback_received: u64,
 }
 
@@ -282,8 +299,9 @@ struct Clr {
 }
 
 impl TxCc {
-    /// Bounds in bytes per second; the start rate is `start` (clamped).
-    pub fn new(min: f64, max: f64, start: f64) -> TxCc {
+    /// Bounds in bytes per second; the start rate is `start` (clamped);
+    /// `segment` is the size of a full data datagram on the wire.
+    pub fn new(min: f64, max: f64, start: f64, segment: f64) -> TxCc {
         let max = max.max(min);
         TxCc {
             rate: start.clamp(min, max),
@@ -291,6 +309,9 @@ impl TxCc {
             max,
             clr: None,
             last_feedback: None,
+            last_increase: None,
+            segment,
+            rtt_peak: None,
             feedback_received: 0,
         }
     }
@@ -305,8 +326,12 @@ impl TxCc {
 
     /// Feedback `fb` from `node_id`, whose round-trip time the sender just
     /// measured as `rtt` seconds (if its feedback echoed a probe time).
-    pub fn on_feedback(&mut self, now: Instant, node_id: u32, fb: &CcFeedback, rtt: Option<f64>) {
+    /// `grtt` is the group round-trip time the sender advertises.
+    pub fn on_feedback(&mut self, now: Instant, node_id: u32, fb: &CcFeedback, rtt: Option<f64>, grtt: f64) {
         self.feedback_received += 1;
+        if let Some(r) = rtt {
+            self.note_rtt_peak(now, r);
+        }
         let rate = quant::unquantize_rate(fb.cc_rate);
         let slow_start = fb.cc_flags & cc_flags::START != 0;
         let leaving = fb.cc_flags & cc_flags::LEAVE != 0;
@@ -318,14 +343,20 @@ impl TxCc {
                 }
                 c.rate = rate;
                 c.slow_start = slow_start;
+                // A smoothed RTT (RFC 5348 section 4.3, q = 0.9): single
+                // samples swing with the queue on the path, from its
+                // empty-queue floor to its full-queue delay.
                 if let Some(r) = rtt {
-                    c.rtt = r;
+                    c.rtt = RTT_GAIN * c.rtt + (1.0 - RTT_GAIN) * r;
                 }
             }
             _ if leaving => return,
             Some(c) if rate >= c.rate => return, // not the slowest
             _ => {
-                let rtt = rtt.unwrap_or_else(|| quant::unquantize_rtt(fb.cc_rtt));
+                // A new CLR starts from the larger of the sample and its own
+                // estimate, the cautious choice.
+                let reported = quant::unquantize_rtt(fb.cc_rtt);
+                let rtt = rtt.map_or(reported, |r| r.max(reported));
                 self.clr = Some(Clr {
                     node_id,
                     rate,
@@ -335,19 +366,42 @@ impl TxCc {
             }
         }
         self.last_feedback = Some(now);
-        self.adjust();
+        self.adjust(now, grtt);
     }
 
-    fn adjust(&mut self) {
-        let Some(c) = self.clr else { return };
-        // Decreases take effect at once; increases at most double the rate
-        // per feedback.
-        let target = if c.rate > self.rate {
-            c.rate.min(2.0 * self.rate)
-        } else {
-            c.rate
+    /// The recent peak RTT: follows rises at once and halves every
+    /// `RTT_PEAK_HALF_LIFE` without new ones.
+    fn note_rtt_peak(&mut self, now: Instant, rtt: f64) {
+        let decayed = match self.rtt_peak {
+            Some((t, v)) => v * 0.5f64.powf(now.saturating_duration_since(t).as_secs_f64() / RTT_PEAK_HALF_LIFE),
+            None => 0.0,
         };
-        self.rate = target.clamp(self.min, self.max);
+        self.rtt_peak = Some((now, decayed.max(rtt)));
+    }
+
+    fn adjust(&mut self, now: Instant, grtt: f64) {
+        let Some(c) = self.clr else { return };
+        // Decreases take effect at once. Increases come once per round-trip
+        // time (the CLR's or, when larger, the group's or the recent peak,
+        // which remember the delay a filling queue adds: once the rate has
+        // dropped and the queue drained, the RTT of the empty path would
+        // make the next climb far too steep): feedback comes once per probe, and
+        // probes can be closer together than the RTT of a path with a
+        // filling queue, where the effect of the last increase is not yet
+        // visible. In slow start (the CLR has seen no loss yet) the rate
+        // may double; after, it grows by one segment per RTT, as TCP's
+        // window does: on a path whose queue only shows in the RTT once it
+        // overflows, a faster climb overshoots by more than that queue
+        // holds, and every overshoot is a burst of loss.
+        let peak = self.rtt_peak.map_or(0.0, |(_, v)| v);
+        let rtt = c.rtt.max(grtt).max(peak);
+        if c.rate <= self.rate {
+            self.rate = c.rate.clamp(self.min, self.max);
+        } else if self.last_increase.is_none_or(|t| now.saturating_duration_since(t).as_secs_f64() >= rtt) {
+            let step = if c.slow_start { self.rate } else { self.segment / rtt };
+            self.rate = c.rate.min(self.rate + step).clamp(self.min, self.max);
+            self.last_increase = Some(now);
+        }
     }
 
     /// Called as each probe goes out, every `interval`: with no feedback
@@ -491,7 +545,7 @@ mod tests {
     #[test]
     fn sender_follows_the_slowest_receiver() {
         let t0 = Instant::now();
-        let mut tx = TxCc::new(1e3, 1e9, 1e5);
+        let mut tx = TxCc::new(1e3, 1e9, 1e5, 1000.0);
         let fb = |rate: f64, flags: u8| CcFeedback {
             cc_sequence: 1,
             cc_flags: flags,
@@ -500,15 +554,15 @@ mod tests {
             cc_rate: quant::quantize_rate(rate),
         };
         // Slow start: at most doubling per feedback.
-        tx.on_feedback(t0, 1, &fb(1e7, cc_flags::START), Some(0.01));
+        tx.on_feedback(t0, 1, &fb(1e7, cc_flags::START), Some(0.01), 0.001);
         assert_eq!(tx.clr(), Some(1));
         assert!((tx.rate() / 2e5 - 1.0).abs() < 0.01, "{}", tx.rate());
         // A slower receiver takes over and the rate drops at once.
-        tx.on_feedback(t0, 2, &fb(5e4, 0), Some(0.01));
+        tx.on_feedback(t0, 2, &fb(5e4, 0), Some(0.01), 0.001);
         assert_eq!(tx.clr(), Some(2));
         assert!((tx.rate() / 5e4 - 1.0).abs() < 0.01, "{}", tx.rate());
         // A faster one does not.
-        tx.on_feedback(t0, 3, &fb(1e6, 0), Some(0.01));
+        tx.on_feedback(t0, 3, &fb(1e6, 0), Some(0.01), 0.001);
         assert_eq!(tx.clr(), Some(2));
         assert_eq!(tx.probe_nodes().len(), 1);
         assert_eq!(tx.probe_nodes()[0].node_id, 2);
@@ -516,9 +570,17 @@ mod tests {
         tx.on_probe(t0 + Duration::from_millis(100), Duration::from_millis(10));
         assert!((tx.rate() / 2.5e4 - 1.0).abs() < 0.01, "{}", tx.rate());
         assert_eq!(tx.clr(), None);
-        // Bounds hold.
-        for _ in 0..40 {
-            tx.on_feedback(t0, 4, &fb(1e12, 0), Some(0.01));
+        // Increases come at most once per CLR round trip (10 ms here).
+        let t1 = t0 + Duration::from_millis(200);
+        tx.on_feedback(t1, 4, &fb(1e12, 0), Some(0.01), 0.001);
+        let once = tx.rate();
+        // After slow start, by one segment (1000 bytes) per RTT (10 ms).
+        assert!((once - (2.5e4 + 1e5)).abs() < 1.0, "{once}");
+        tx.on_feedback(t1 + Duration::from_millis(5), 4, &fb(1e12, 0), Some(0.01), 0.001);
+        assert_eq!(tx.rate(), once, "a second increase within one RTT");
+        // Bounds hold (in slow start, doubling per RTT).
+        for i in 1..40 {
+            tx.on_feedback(t1 + Duration::from_millis(20 * i), 4, &fb(1e12, cc_flags::START), Some(0.01), 0.001);
         }
         assert_eq!(tx.rate(), 1e9);
     }

@@ -404,7 +404,7 @@ impl Sender {
         let grtt_q = quant::quantize_rtt(grtt);
         let cc = config.congestion_control.then(|| {
             let start = CC_START_SEGMENTS * (config.segment_size as f64 + 48.0) / grtt;
-            TxCc::new(config.rate_min_bps as f64 / 8.0, config.rate_bps as f64 / 8.0, start)
+            TxCc::new(config.rate_min_bps as f64 / 8.0, config.rate_bps as f64 / 8.0, start, config.segment_size as f64 + 48.0)
         });
         let tx_rate_bps = cc.as_ref().map_or(config.rate_bps, |c| (c.rate() * 8.0) as u64);
         Ok(Sender {
@@ -933,7 +933,17 @@ impl Sender {
 
     fn cc_feedback(&mut self, now: Instant, node_id: u32, fb: &wire::CcFeedback, rtt: Option<f64>) {
         if let Some(cc) = self.cc.as_mut() {
-            cc.on_feedback(now, node_id, fb, rtt);
+            cc.on_feedback(now, node_id, fb, rtt, self.grtt);
+            tracing::trace!(
+                node_id,
+                rate = quant::unquantize_rate(fb.cc_rate) * 8.0,
+                loss = quant::unquantize_loss(fb.cc_loss),
+                flags = fb.cc_flags,
+                rtt,
+                tx_rate = cc.rate() * 8.0,
+                clr = cc.clr(),
+                "congestion feedback"
+            );
             self.stats.cc_feedback_received = cc.feedback_received;
             self.stats.cc_clr = cc.clr().unwrap_or(0);
             self.stats.tx_rate_bps = (cc.rate() * 8.0) as u64;
