@@ -232,8 +232,10 @@ pub struct RecvArgs {
     #[arg(long, value_name = "N", value_parser = parse_node_id)]
     pub node_id: Option<u32>,
 
-    /// Never send a packet (no NACKs, no ACKs): rely on the sender's
-    /// proactive parity (--auto-parity); what cannot be recovered is lost
+    /// Never send a packet (no NACKs, no ACKs, no congestion feedback):
+    /// rely on the sender's proactive parity (--auto-parity); what cannot be
+    /// recovered is lost. A sender with only silent receivers hears no
+    /// feedback and should use --fixed-rate
     #[arg(long)]
     pub silent: bool,
 
