@@ -83,6 +83,7 @@ test('bad input rejects or throws with the documented codes', async () => {
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 70000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.sender({ group: GROUP, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 7 })), 'MCAST_INVALID_ARGUMENT');
+  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rateBps: 1e6, rateMinBps: 2e6 })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.receiver({ group: '2001:db8::1', port: 5000, interface: 'vb' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.receiver({ group: GROUP, port: 5000, interface: 'nope0' })), 'MCAST_NO_SUCH_INTERFACE');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rate: 5 })), 'MCAST_INVALID_ARGUMENT');
@@ -155,6 +156,9 @@ test('stats', async () => {
   assert.equal(s.dataSegmentsSent, 4);
   assert.equal(r.objectsCompleted, 1);
   assert.equal(r.senders, 1);
+  // Congestion control is on by default: the receiver gave feedback.
+  assert.ok(s.ccFeedbackReceived > 0 && s.ccClr !== 0, JSON.stringify(s));
+  assert.ok(s.txRateBps >= 64e3 && s.txRateBps <= 200e6, JSON.stringify(s));
   ctx.close();
 });
 

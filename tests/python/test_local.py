@@ -81,6 +81,10 @@ def test_errors_are_the_documented_exceptions(pair: Tuple[mcast.Context, mcast.S
     assert e.value.interface == "nope0" and isinstance(e.value, ValueError)
     with pytest.raises(mcast.InvalidArgument, match="unknown sender option"):
         ctx.sender(GROUP, 5000, "va", rate=1)
+    with pytest.raises(mcast.InvalidArgument, match="minimum rate"):
+        ctx.sender(GROUP, 5000, "va", rate_bps=1_000_000, rate_min_bps=2_000_000)
+    with pytest.raises(mcast.InvalidArgument, match="congestion_control"):
+        ctx.sender(GROUP, 5000, "va", congestion_control="yes")
     with pytest.raises(mcast.InvalidArgument, match="sync_policy"):
         ctx.receiver(GROUP, 5000, "vb", sync_policy="some")
     with pytest.raises(mcast.InvalidArgument, match="block size"):
@@ -288,6 +292,8 @@ def test_stats_are_dicts_of_counters(pair: Tuple[mcast.Context, mcast.Sender, mc
     s, r = tx.stats(), rx.stats()
     assert s["objects_sent"] == 1 and s["data_segments_sent"] == 4 and s["bytes_sent"] > 5000
     assert r["objects_completed"] == 1 and r["senders"] == 1
+    # Congestion control is on by default: the receiver gave feedback.
+    assert s["cc_feedback_received"] > 0 and s["cc_clr"] != 0 and 64_000 <= s["tx_rate_bps"] <= 200_000_000
     assert all(isinstance(v, int) for v in [*s.values(), *r.values()])
     assert rx.progress() == []
 
