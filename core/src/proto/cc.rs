@@ -438,11 +438,6 @@ impl TxCc {
             .into_iter()
             .collect()
     }
-
-    /// The CLR's last reported rate, if there is one.
-    pub fn clr_rate(&self) -> Option<f64> {
-        self.clr.map(|c| c.rate)
-    }
 }
 
 #[cfg(test)]

@@ -941,9 +941,8 @@ impl Receiver {
                 // sample.
                 let answer = match rate {
                     Some(q) if !s.cc.is_clr => {
-                        let clr = nodes.iter().filter(|n| n.flags & cc_flags::CLR != 0).map(|n| quant::unquantize_rate(n.rate));
-                        let has_clr = clr.clone().next().is_some();
-                        !has_clr || s.cc.rate(s.grtt) < clr.fold(quant::unquantize_rate(*q), f64::min)
+                        let clr = nodes.iter().filter(|n| n.flags & cc_flags::CLR != 0).map(|n| quant::unquantize_rate(n.rate)).reduce(f64::min);
+                        clr.is_none_or(|c| s.cc.rate(s.grtt) < c.min(quant::unquantize_rate(*q)))
                     }
                     _ => true,
                 };

@@ -945,6 +945,13 @@ impl Sender {
                 "congestion feedback"
             );
             self.stats.cc_feedback_received = cc.feedback_received;
+            self.sync_cc_stats();
+        }
+    }
+
+    /// Copies the rate and the CLR into the stats.
+    fn sync_cc_stats(&mut self) {
+        if let Some(cc) = &self.cc {
             self.stats.cc_clr = cc.clr().unwrap_or(0);
             self.stats.tx_rate_bps = (cc.rate() * 8.0) as u64;
         }
@@ -1193,8 +1200,7 @@ impl Sender {
                 };
                 if let Some(cc) = self.cc.as_mut() {
                     cc.on_probe(now, secs(interval));
-                    self.stats.cc_clr = cc.clr().unwrap_or(0);
-                    self.stats.tx_rate_bps = (cc.rate() * 8.0) as u64;
+                    self.sync_cc_stats();
                 }
                 self.next_probe = Some(now + secs(interval));
             } else {
