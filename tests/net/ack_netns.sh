@@ -21,20 +21,9 @@ GROUP=ff3e::4d43:88
 source "$ROOT/tests/lab/lab.sh"
 export LAB_QUIET=1
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() {
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "ack_netns: $pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+CHECK_NAME=ack_netns
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
 
 [ -x "$MCAST" ] || { ko "no mcast binary at $MCAST (run: cargo build --release)"; finish; }
 command -v jq >/dev/null || { ko "jq is missing (run scripts/setup.sh)"; finish; }

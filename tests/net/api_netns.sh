@@ -41,21 +41,9 @@ SENDER_ADDR=fd6d:6361:7374::1
 source "$ROOT/tests/lab/lab.sh"
 export LAB_QUIET=1
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "total $(($(date +%s) - t0)) s"
-    echo "$pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
+before_summary() { echo "total $(($(date +%s) - t0)) s"; }
 t0=$(date +%s)
 
 if ! (cd "$ROOT" && cargo build --release -q -p mcast --examples); then

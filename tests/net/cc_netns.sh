@@ -28,20 +28,9 @@ BOTTLENECK=20000000
 source "$ROOT/tests/lab/lab.sh"
 export LAB_QUIET=1
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() {
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "cc_netns: $pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+CHECK_NAME=cc_netns
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
 
 [ -x "$MCAST" ] || { ko "no mcast binary at $MCAST (run: cargo build --release)"; finish; }
 for c in jq iperf3 awk; do
@@ -70,7 +59,8 @@ truncate -s 1G "$WORK/src/big.bin"
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 rx_bytes() { lab_exec "$LAB" "$1" cat /sys/class/net/eth0/statistics/rx_bytes; }
-# tbf counters since the last call: sets SENT and DROPPED.
+# tbf_mark notes the tbf's counters; tbf_since sets SENT and DROPPED to
+# what it counted since.
 tbf_mark() { read -r TBF_SENT0 TBF_DROP0 < <(lab_rate_stats "$LAB" s); }
 tbf_since() {
     local s d

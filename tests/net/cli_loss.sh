@@ -30,20 +30,8 @@ GROUP=ff3e::4d43:10
 source "$ROOT/tests/lab/lab.sh"
 export LAB_QUIET=1
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
 
 if [ ! -x "$MCAST" ]; then
     ko "no mcast binary at $MCAST (run: cargo build --release)"

@@ -26,20 +26,9 @@ MCAST=${MCAST:-$ROOT/target/release/mcast}
 GROUP=ff3e::4d43:77
 P=rt$$
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() {
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "routed_netns: $pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+CHECK_NAME=routed_netns
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
 
 [ -x "$MCAST" ] || { ko "no mcast binary at $MCAST (run: cargo build --release)"; finish; }
 command -v smcrouted >/dev/null && command -v smcroutectl >/dev/null || { ko "smcroute is missing (run scripts/setup.sh)"; finish; }

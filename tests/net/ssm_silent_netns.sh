@@ -25,20 +25,9 @@ CHANNEL=ssm-test-$$
 source "$ROOT/tests/lab/lab.sh"
 export LAB_QUIET=1
 
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() {
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else ko "$d"; fi
-}
-finish() {
-    echo "ssm_silent_netns: $pass passed, $fail failed"
-    [ "$fail" = 0 ]
-    exit
-}
+CHECK_NAME=ssm_silent_netns
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
 
 [ -x "$MCAST" ] || { ko "no mcast binary at $MCAST (run: cargo build --release)"; finish; }
 command -v jq >/dev/null || { ko "jq is missing (run scripts/setup.sh)"; finish; }
