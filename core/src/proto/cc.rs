@@ -15,7 +15,12 @@
 //! - [`TxCc`] is the sender's rate: CLR selection, immediate decrease to the
 //!   CLR's rate, increase to at most twice the rate per feedback (what the
 //!   receivers' twice-the-receive-rate cap gives in TFRC), halving when the
-//!   CLR falls silent, all within configured bounds.
+//!   CLR falls silent, all within configured bounds. While the sender is
+//!   data-limited (it had nothing to send when its rate allowed a datagram)
+//!   the receivers' receive rates measure the application, not the path:
+//!   the rate then only falls to what the TCP equation gives for the
+//!   reported loss, and does not rise (RFC 5348 section 4.3's data-limited
+//!   intervals, simplified).
 //!
 //! Rates here are in bytes per second, as on the wire.
 
@@ -287,6 +292,10 @@ pub struct TxCc {
     segment: f64,
     /// The recent peak RTT sample and when it was last updated.
     rtt_peak: Option<(Instant, f64)>,
+    /// The sender ran out of data to send since the last probe, and in the
+    /// probe interval before that.
+    idle: bool,
+    was_idle: bool,
     pub feedback_received: u64,
 }
 
@@ -294,6 +303,8 @@ pub struct TxCc {
 struct Clr {
     node_id: u32,
     rate: f64,
+    /// The loss event rate it reported.
+    loss: f64,
     rtt: f64,
     slow_start: bool,
 }
@@ -312,6 +323,8 @@ impl TxCc {
             last_increase: None,
             segment,
             rtt_peak: None,
+            idle: false,
+            was_idle: false,
             feedback_received: 0,
         }
     }
@@ -333,6 +346,7 @@ impl TxCc {
             self.note_rtt_peak(now, r);
         }
         let rate = quant::unquantize_rate(fb.cc_rate);
+        let loss = quant::unquantize_loss(fb.cc_loss);
         let slow_start = fb.cc_flags & cc_flags::START != 0;
         let leaving = fb.cc_flags & cc_flags::LEAVE != 0;
         match &mut self.clr {
@@ -342,6 +356,7 @@ impl TxCc {
                     return;
                 }
                 c.rate = rate;
+                c.loss = loss;
                 c.slow_start = slow_start;
                 // A smoothed RTT (RFC 5348 section 4.3, q = 0.9): single
                 // samples swing with the queue on the path, from its
@@ -360,6 +375,7 @@ impl TxCc {
                 self.clr = Some(Clr {
                     node_id,
                     rate,
+                    loss,
                     rtt,
                     slow_start,
                 });
@@ -395,7 +411,19 @@ impl TxCc {
         // holds, and every overshoot is a burst of loss.
         let peak = self.rtt_peak.map_or(0.0, |(_, v)| v);
         let rtt = c.rtt.max(grtt).max(peak);
-        if c.rate <= self.rate {
+        if self.idle || self.was_idle {
+            // Data-limited: the reported rate is at most twice what we
+            // gave the receivers, which says nothing of the path. Only the
+            // loss they saw may lower the rate, to the TCP equation's rate
+            // (without this the rate collapses at the end of every first
+            // pass, and the repairs that follow crawl); an untested rate
+            // does not rise.
+            let equation = if c.loss > 0.0 { tcp_rate(self.segment, c.rtt, c.loss) } else { f64::INFINITY };
+            let target = c.rate.max(equation.min(self.rate));
+            if target < self.rate {
+                self.rate = target.clamp(self.min, self.max);
+            }
+        } else if c.rate <= self.rate {
             self.rate = c.rate.clamp(self.min, self.max);
         } else if self.last_increase.is_none_or(|t| now.saturating_duration_since(t).as_secs_f64() >= rtt) {
             let step = if c.slow_start { self.rate } else { self.segment / rtt };
@@ -408,6 +436,7 @@ impl TxCc {
     /// from the CLR for four intervals (and at least four of its RTTs), the
     /// rate halves and a new CLR is sought (RFC 5348's no-feedback timer).
     pub fn on_probe(&mut self, now: Instant, interval: Duration) {
+        self.was_idle = std::mem::take(&mut self.idle);
         let Some(last) = self.last_feedback else {
             return;
         };
@@ -418,6 +447,11 @@ impl TxCc {
             self.clr = None;
             self.last_feedback = Some(now);
         }
+    }
+
+    /// The sender had nothing to send when its rate allowed a datagram.
+    pub fn note_idle(&mut self) {
+        self.idle = true;
     }
 
     /// The cc_node_list of the next probe: the CLR, with its RTT.
@@ -578,5 +612,39 @@ mod tests {
             tx.on_feedback(t1 + Duration::from_millis(20 * i), 4, &fb(1e12, cc_flags::START), Some(0.01), 0.001);
         }
         assert_eq!(tx.rate(), 1e9);
+    }
+
+    #[test]
+    fn a_data_limited_sender_keeps_its_rate() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let fb = |rate: f64, loss: f64| CcFeedback {
+            cc_sequence: 1,
+            cc_flags: 0,
+            cc_rtt: 0,
+            cc_loss: quant::quantize_loss(loss),
+            cc_rate: quant::quantize_rate(rate),
+        };
+        let mut tx = TxCc::new(1e3, 1e9, 1e6, 1000.0);
+        tx.on_feedback(t0, 1, &fb(1e6, 0.001), Some(0.01), 0.01);
+        assert!((tx.rate() / 1e6 - 1.0).abs() < 0.01, "{}", tx.rate());
+        // The sender runs out of data: the receivers' rate falls with
+        // their receive rate, but the loss they saw allows far more.
+        tx.note_idle();
+        tx.on_feedback(ms(10), 1, &fb(2e4, 0.001), Some(0.01), 0.01);
+        assert!((tx.rate() / 1e6 - 1.0).abs() < 0.01, "kept: {}", tx.rate());
+        // Nor does it rise while data-limited.
+        tx.on_feedback(ms(100), 1, &fb(1e8, 0.001), Some(0.01), 0.01);
+        assert!((tx.rate() / 1e6 - 1.0).abs() < 0.01, "not raised: {}", tx.rate());
+        // Heavy loss lowers it to the TCP equation's rate.
+        tx.on_feedback(ms(200), 1, &fb(2e4, 0.2), Some(0.01), 0.01);
+        let eq = tcp_rate(1000.0, tx.clr.unwrap().rtt, quant::unquantize_loss(quant::quantize_loss(0.2)));
+        assert!((tx.rate() / eq - 1.0).abs() < 0.01, "{} vs {eq}", tx.rate());
+        assert!(tx.rate() > 2e4);
+        // Two probe intervals later without idling, the feedback rules again.
+        tx.on_probe(ms(210), Duration::from_millis(10));
+        tx.on_probe(ms(220), Duration::from_millis(10));
+        tx.on_feedback(ms(221), 1, &fb(2e4, 0.2), Some(0.01), 0.01);
+        assert!((tx.rate() / 2e4 - 1.0).abs() < 0.01, "{}", tx.rate());
     }
 }

@@ -1356,7 +1356,14 @@ impl Sender {
                         break;
                     }
                 }
-                None => return None,
+                None => {
+                    // The rate allowed a datagram and there was none: for
+                    // congestion control, the sender is data-limited.
+                    if let Some(cc) = self.cc.as_mut() {
+                        cc.note_idle();
+                    }
+                    return None;
+                }
             }
         }
         self.account(now, buf.len());
