@@ -64,6 +64,12 @@ export interface SenderOptions extends GroupOptions {
   congestionControl?: boolean;
   /** The lowest rate congestion control goes down to (default 64e3). */
   rateMinBps?: number;
+  /**
+   * Flow control: keep every object in the transmit cache until these
+   * receivers (their nodeId) acknowledged it, so the slowest of them sets
+   * the pace. Default: receivers that fall behind are left behind.
+   */
+  waitForAcks?: number[];
   cacheMaxObjects?: number;
   cacheMaxBytes?: number;
   /** Seconds. */

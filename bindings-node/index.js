@@ -85,7 +85,7 @@ async function settle(promise) {
 
 const SENDER_OPTIONS = new Set([
   'group', 'port', 'interface', 'segmentSize', 'blockSize', 'parity', 'autoParity', 'rateBps',
-  'cacheMaxObjects', 'cacheMaxBytes', 'grttInitial', 'grttMax', 'backoffFactor', 'groupSize',
+  'congestionControl', 'rateMinBps', 'waitForAcks', 'cacheMaxObjects', 'cacheMaxBytes', 'grttInitial', 'grttMax', 'backoffFactor', 'groupSize',
   'robustFactor', 'streamBufferBlocks',
 ]);
 const RECEIVER_OPTIONS = new Set([
@@ -117,7 +117,11 @@ function checkOptions(what, options, allowed, required) {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalid(`${what} option sources must be an array of addresses`);
       continue;
     }
-    if (['loopback', 'unicastNacks', 'silent'].includes(k)) {
+    if (k === 'waitForAcks') {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw invalid(`${what} option waitForAcks must be an array of node ids`);
+      continue;
+    }
+    if (['loopback', 'unicastNacks', 'silent', 'congestionControl'].includes(k)) {
       if (typeof v !== 'boolean') throw invalid(`${what} option ${k} must be a boolean`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw invalid(`${what} option ${k} must be a number >= 0, not ${String(v)}`);

@@ -48,6 +48,11 @@
 #define MCAST_VERSION_PATCH 0
 
 /**
+ * Most node ids in `mcast_sender_config.wait_for_acks_nodes`.
+ */
+#define MCAST_WAIT_FOR_ACKS_MAX 16
+
+/**
  * Longest address text `mcast_channel_address` writes, with its NUL.
  */
 #define MCAST_ADDRESS_TEXT_MAX 46
@@ -169,6 +174,27 @@ typedef enum mcast_scope {
      */
     MCAST_SCOPE_GLOBAL = 14,
 } mcast_scope;
+
+/**
+ * What a sender's full transmit cache does about receivers that still need
+ * its oldest object (`mcast_sender_config.flow_control`).
+ */
+typedef enum mcast_flow_control {
+    /**
+     * The default: an object leaves the cache once receivers had time to
+     * ask for repairs (about 40 GRTT after its last transmission, at most
+     * four times that); a receiver that cannot keep up is left behind (it
+     * reports the objects it missed aborted). The sender never waits.
+     */
+    MCAST_FLOW_LEAVE_BEHIND = 0,
+    /**
+     * An object also stays until every receiver listed in
+     * `wait_for_acks_nodes` acknowledged it; meanwhile a full cache makes
+     * `mcast_send` wait (or return `MCAST_ERR_WOULD_BLOCK`). The slowest
+     * listed receiver sets the pace; one that is gone stops the sender.
+     */
+    MCAST_FLOW_WAIT_FOR_ACKS = 1,
+} mcast_flow_control;
 
 /**
  * A context: one engine thread and the senders and receivers made from it.
@@ -307,6 +333,20 @@ typedef struct mcast_sender_config {
      * Must be 0 (keeps the struct free of implicit padding).
      */
     uint32_t reserved1;
+    /**
+     * An `mcast_flow_control` value (default `MCAST_FLOW_LEAVE_BEHIND`).
+     */
+    uint32_t flow_control;
+    /**
+     * With `MCAST_FLOW_WAIT_FOR_ACKS`: how many node ids of
+     * `wait_for_acks_nodes` count (1 to `MCAST_WAIT_FOR_ACKS_MAX`).
+     */
+    uint32_t wait_for_acks_count;
+    /**
+     * NORM node ids of the receivers to wait for (their
+     * `mcast_receiver_config.node_id`).
+     */
+    uint32_t wait_for_acks_nodes[MCAST_WAIT_FOR_ACKS_MAX];
 } mcast_sender_config;
 
 /**

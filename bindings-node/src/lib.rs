@@ -191,6 +191,8 @@ pub struct SenderOptions {
     pub rate_bps: Option<f64>,
     pub congestion_control: Option<bool>,
     pub rate_min_bps: Option<f64>,
+    /// Flow control: node ids of receivers every object waits for.
+    pub wait_for_acks: Option<Vec<f64>>,
     pub cache_max_objects: Option<u32>,
     pub cache_max_bytes: Option<f64>,
     /// Seconds.
@@ -275,6 +277,13 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
     }
     if let Some(v) = o.rate_min_bps {
         c.rate_min_bps = u64_of(v, "rateMinBps")?;
+    }
+    if let Some(nodes) = &o.wait_for_acks {
+        let nodes = nodes
+            .iter()
+            .map(|&n| u32::try_from(u64_of(n, "waitForAcks node id")?).map_err(|_| invalid(format!("waitForAcks node id {n} is over 2^32 - 1"))))
+            .collect::<Result<Vec<u32>>>()?;
+        c.flow_control = core::FlowControl::WaitForAcks(nodes);
     }
     if let Some(v) = o.cache_max_objects {
         c.cache_max_objects = v as usize;

@@ -196,6 +196,9 @@ fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     if let Some(v) = k.secs("grtt_max")? {
         c.grtt_max = v;
     }
+    if let Some(nodes) = k.take::<Vec<u32>>("wait_for_acks")? {
+        c.flow_control = core::FlowControl::WaitForAcks(nodes);
+    }
     k.finish()?;
     Ok(c)
 }

@@ -186,6 +186,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "NODEID,...", value_delimiter = ',', value_parser = parse_node_id)]
     pub ack: Vec<u32>,
 
+    /// Flow control: keep every object in the transmit cache until all the
+    /// --ack receivers acknowledged it, so the sender waits for the slowest
+    /// of them (default: a receiver that falls behind is left behind)
+    #[arg(long, requires = "ack")]
+    pub wait_for_acks: bool,
+
     /// How long to wait for the acknowledgements, in seconds
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_duration_secs)]
     pub ack_timeout: Duration,
@@ -467,6 +473,9 @@ mod tests {
         let Command::Send(s) = with(&["--rate", "50M", "--fixed-rate"]).unwrap().command else { panic!("not send") };
         assert_eq!((s.rate, s.fixed_rate), (Some(50_000_000), true));
         assert!(with(&["--fixed-rate", "--rate-min", "1M"]).is_err(), "a minimum means nothing at a fixed rate");
+        let Command::Send(s) = with(&["--ack", "7,9", "--wait-for-acks"]).unwrap().command else { panic!("not send") };
+        assert!(s.wait_for_acks && s.ack == [7, 9]);
+        assert!(with(&["--wait-for-acks"]).is_err(), "waiting needs receivers to wait for");
         assert!(with(&["--rate-min", "0"]).is_err());
     }
 

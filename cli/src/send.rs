@@ -57,6 +57,9 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             config.rate_min_bps, config.rate_bps
         )));
     }
+    if args.wait_for_acks {
+        config.flow_control = mcast::FlowControl::WaitForAcks(args.ack.clone());
+    }
     if let Some(s) = args.segment {
         config.segment_size = s;
     }

@@ -692,6 +692,7 @@ impl SenderSession {
     fn try_enqueue(&mut self, now: Instant, p: PendingEnqueue) -> Option<PendingEnqueue> {
         // `enqueue` consumes the source, so ask first whether it would fit.
         if !self.proto.can_enqueue(now, p.source.memory_size()) {
+            self.proto.want_room(now);
             return Some(p);
         }
         let r = self.proto.enqueue(now, p.kind, p.source, p.info);

@@ -33,7 +33,7 @@ pub use channel::{channel_address, Scope};
 pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
-pub use proto::{ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
+pub use proto::{FlowControl, ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
 
 /// The README's examples compile (they are `no_run`: they would send
 /// multicast on the host's own network).

@@ -17,7 +17,7 @@ use std::ffi::c_int;
 use std::mem::size_of;
 use std::time::Duration;
 
-use mcast_core::{ContextConfig, Error, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
+use mcast_core::{ContextConfig, Error, FlowControl, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
 
 use crate::error::{guard, invalid, mcast_status};
 
@@ -34,6 +34,26 @@ pub enum mcast_sync_policy {
     /// (the default).
     MCAST_SYNC_ALL = 1,
 }
+
+/// What a sender's full transmit cache does about receivers that still need
+/// its oldest object (`mcast_sender_config.flow_control`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mcast_flow_control {
+    /// The default: an object leaves the cache once receivers had time to
+    /// ask for repairs (about 40 GRTT after its last transmission, at most
+    /// four times that); a receiver that cannot keep up is left behind (it
+    /// reports the objects it missed aborted). The sender never waits.
+    MCAST_FLOW_LEAVE_BEHIND = 0,
+    /// An object also stays until every receiver listed in
+    /// `wait_for_acks_nodes` acknowledged it; meanwhile a full cache makes
+    /// `mcast_send` wait (or return `MCAST_ERR_WOULD_BLOCK`). The slowest
+    /// listed receiver sets the pace; one that is gone stops the sender.
+    MCAST_FLOW_WAIT_FOR_ACKS = 1,
+}
+
+/// Most node ids in `mcast_sender_config.wait_for_acks_nodes`.
+pub const MCAST_WAIT_FOR_ACKS_MAX: usize = 16;
 
 /// Settings of a context (`mcast_ctx_new`), applied to every socket of it.
 /// Initialise with `mcast_config_init` before setting fields.
@@ -104,6 +124,14 @@ pub struct mcast_sender_config {
     pub congestion_control: c_int,
     /// Must be 0 (keeps the struct free of implicit padding).
     pub reserved1: u32,
+    /// An `mcast_flow_control` value (default `MCAST_FLOW_LEAVE_BEHIND`).
+    pub flow_control: u32,
+    /// With `MCAST_FLOW_WAIT_FOR_ACKS`: how many node ids of
+    /// `wait_for_acks_nodes` count (1 to `MCAST_WAIT_FOR_ACKS_MAX`).
+    pub wait_for_acks_count: u32,
+    /// NORM node ids of the receivers to wait for (their
+    /// `mcast_receiver_config.node_id`).
+    pub wait_for_acks_nodes: [u32; MCAST_WAIT_FOR_ACKS_MAX],
 }
 
 /// Settings of a receiver (`mcast_receiver_new`). Initialise with
@@ -192,6 +220,9 @@ impl Versioned for mcast_sender_config {
             rate_min_bps: d.rate_min_bps,
             congestion_control: d.congestion_control as c_int,
             reserved1: 0,
+            flow_control: mcast_flow_control::MCAST_FLOW_LEAVE_BEHIND as u32,
+            wait_for_acks_count: 0,
+            wait_for_acks_nodes: [0; MCAST_WAIT_FOR_ACKS_MAX],
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -312,6 +343,20 @@ impl mcast_sender_config {
         if self.reserved0 != 0 || self.reserved1 != 0 {
             return Err(invalid("mcast_sender_config.reserved0 and reserved1 must be 0"));
         }
+        let count = self.wait_for_acks_count as usize;
+        let flow_control = match self.flow_control {
+            0 if count == 0 => FlowControl::LeaveBehind,
+            0 => return Err(invalid("mcast_sender_config.wait_for_acks_count is set but flow_control is not MCAST_FLOW_WAIT_FOR_ACKS")),
+            1 if (1..=MCAST_WAIT_FOR_ACKS_MAX).contains(&count) => {
+                FlowControl::WaitForAcks(self.wait_for_acks_nodes[..count].to_vec())
+            }
+            1 => {
+                return Err(invalid(format!(
+                    "wait_for_acks_count {count} is not 1 to {MCAST_WAIT_FOR_ACKS_MAX} (MCAST_FLOW_WAIT_FOR_ACKS needs receivers to wait for)"
+                )))
+            }
+            v => return Err(invalid(format!("flow_control {v} is not an mcast_flow_control value"))),
+        };
         Ok(SenderConfig {
             segment_size: self.segment_size,
             block_size: self.block_size,
@@ -328,6 +373,7 @@ impl mcast_sender_config {
             robust_factor: self.robust_factor,
             congestion_control: flag(self.congestion_control),
             rate_min_bps: self.rate_min_bps,
+            flow_control,
             // Streams are not in the C API yet.
             stream_buffer_blocks: SenderConfig::default().stream_buffer_blocks,
         })
@@ -434,7 +480,7 @@ mod tests {
     fn no_padding() {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
-        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4);
+        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16);
         assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);

@@ -217,7 +217,8 @@ static void test_configs(void)
     check(mcast_sender_config_init(&sc) == MCAST_OK, "mcast_sender_config_init");
     check(sc.size == sizeof sc && sc.segment_size == 1400 && sc.block_size == 64 && sc.parity == 16 &&
               sc.auto_parity == 0 && sc.rate_bps == 100000000u && sc.reserved0 == 0 && sc.congestion_control == 1 &&
-              sc.rate_min_bps == 64000u && sc.reserved1 == 0,
+              sc.rate_min_bps == 64000u && sc.reserved1 == 0 && sc.flow_control == MCAST_FLOW_LEAVE_BEHIND &&
+              sc.wait_for_acks_count == 0 && sc.wait_for_acks_nodes[MCAST_WAIT_FOR_ACKS_MAX - 1] == 0,
           "sender defaults (size %zu, segment %u, block %u, parity %u, rate %" PRIu64 ", congestion control %d, "
           "min %" PRIu64 ")",
           sc.size, (unsigned)sc.segment_size, (unsigned)sc.block_size, (unsigned)sc.parity, sc.rate_bps,
@@ -327,6 +328,31 @@ static void test_arguments(mcast_ctx *ctx)
     sc.congestion_control = 0;
     st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
     check(st == MCAST_OK, "... but ignored at a fixed rate (congestion_control 0): %s", mcast_status_str(st));
+    mcast_sender_free(s);
+    s = NULL;
+    mcast_sender_config_init(&sc);
+    sc.flow_control = MCAST_FLOW_WAIT_FOR_ACKS;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "wait_for_acks_count 0"),
+          "waiting for acknowledgements from nobody refused: \"%s\"", mcast_last_error());
+    sc.wait_for_acks_count = MCAST_WAIT_FOR_ACKS_MAX + 1;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT,
+          "wait_for_acks_count over MCAST_WAIT_FOR_ACKS_MAX refused");
+    sc.wait_for_acks_count = 2;
+    sc.wait_for_acks_nodes[0] = 7;
+    sc.wait_for_acks_nodes[1] = 0;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "reserved"), "node id 0 refused: \"%s\"",
+          mcast_last_error());
+    sc.flow_control = 5;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT, "flow_control 5 refused");
+    sc.flow_control = MCAST_FLOW_LEAVE_BEHIND;
+    check(mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT,
+          "wait_for_acks_count without MCAST_FLOW_WAIT_FOR_ACKS refused");
+    sc.flow_control = MCAST_FLOW_WAIT_FOR_ACKS;
+    sc.wait_for_acks_nodes[1] = 9;
+    st = mcast_sender_new(ctx, GROUP, PORT, IFNAME, &sc, &s);
+    check(st == MCAST_OK, "MCAST_FLOW_WAIT_FOR_ACKS with nodes 7 and 9: %s", mcast_status_str(st));
     mcast_sender_free(s);
     s = NULL;
     mcast_receiver_config rc;

@@ -83,7 +83,9 @@ test('bad input rejects or throws with the documented codes', async () => {
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 70000, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.sender({ group: GROUP, interface: 'va' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 7 })), 'MCAST_INVALID_ARGUMENT');
-  assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rateBps: 1e6, rateMinBps: 2e6 })), 'MCAST_INVALID_ARGUMENT');
+  assert.throws(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rateBps: 1e6, rateMinBps: 2e6 }), { code: 'MCAST_INVALID_ARGUMENT', message: /minimum rate/ });
+  assert.throws(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', congestionControl: 'yes' }), { code: 'MCAST_INVALID_ARGUMENT' });
+  ctx.sender({ group: GROUP, port: 5000, interface: 'va', congestionControl: false, rateMinBps: 1e3 }).close();
   assert.equal(code(() => ctx.receiver({ group: '2001:db8::1', port: 5000, interface: 'vb' })), 'MCAST_INVALID_ARGUMENT');
   assert.equal(code(() => ctx.receiver({ group: GROUP, port: 5000, interface: 'nope0' })), 'MCAST_NO_SUCH_INTERFACE');
   assert.equal(code(() => ctx.sender({ group: GROUP, port: 5000, interface: 'va', rate: 5 })), 'MCAST_INVALID_ARGUMENT');
@@ -224,6 +226,30 @@ test('acknowledged flush', async () => {
   assert.equal((await rx.recv({ timeout: 5000 })).data.length, 10000);
   await assert.rejects(tx.flushAcked([0]), { code: 'MCAST_INVALID_ARGUMENT' });
   assert.throws(() => ctx.receiver({ group: GROUP, port, interface: 'vb', nodeId: 0 }), { code: 'MCAST_INVALID_ARGUMENT' });
+  ctx.close();
+});
+
+test('flow control waits for the listed receivers', async () => {
+  const port = nextPort++;
+  const ctx = new Context();
+  const rx = ctx.receiver({ group: GROUP, port, interface: 'vb', nodeId: 4244 });
+  // A two-object cache that waits for the receiver: twenty objects go
+  // through as it acknowledges them.
+  const tx = ctx.sender({ group: GROUP, port, interface: 'va', cacheMaxObjects: 2, waitForAcks: [4244] });
+  for (let i = 0; i < 20; i++) await tx.send(Buffer.alloc(3000, i));
+  const got = [];
+  for (let i = 0; i < 20; i++) got.push((await rx.recv({ timeout: 5000 })).data[0]);
+  assert.deepEqual(got, [...Array(20).keys()]);
+  // Waiting for a receiver that is not there: the third send stays pending.
+  const gone = ctx.sender({ group: GROUP, port: nextPort++, interface: 'va', cacheMaxObjects: 2, waitForAcks: [4245] });
+  await gone.send('a');
+  await gone.send('b');
+  const third = gone.send('c');
+  third.catch(() => {});
+  const winner = await Promise.race([third.then(() => 'sent'), new Promise((r) => setTimeout(() => r('pending'), 2000))]);
+  assert.equal(winner, 'pending');
+  assert.throws(() => ctx.sender({ group: GROUP, port, interface: 'va', waitForAcks: [] }), { code: 'MCAST_INVALID_ARGUMENT' });
+  assert.throws(() => ctx.sender({ group: GROUP, port, interface: 'va', waitForAcks: [1.5] }), { code: 'MCAST_INVALID_ARGUMENT' });
   ctx.close();
 });
 

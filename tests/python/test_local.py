@@ -353,6 +353,32 @@ def test_acknowledged_flush() -> None:
             ctx.receiver(GROUP, port, "vb", node_id=0)
 
 
+def test_flow_control_waits_for_the_listed_receivers() -> None:
+    port = next(_ports)
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, port, "vb", node_id=4244)
+        # A two-object cache that waits for the receiver: twenty objects go
+        # through as it acknowledges them.
+        tx = ctx.sender(GROUP, port, "va", cache_max_objects=2, wait_for_acks=[4244])
+        for i in range(20):
+            tx.send(bytes([i]) * 3000, timeout=10)
+        assert [rx.recv(timeout=5).data[0] for _ in range(20)] == list(range(20))
+        # Waiting for a receiver that is not there: the cache stays full.
+        gone = ctx.sender(GROUP, port + 1, "va", cache_max_objects=2, wait_for_acks=[4245])
+        gone.send(b"a", timeout=5)
+        gone.send(b"b", timeout=5)
+        with pytest.raises(mcast.Timeout):
+            gone.send(b"c", timeout=3)
+        # The default (leave behind) goes on once the objects' hold is over.
+        free = ctx.sender(GROUP, port + 2, "va", cache_max_objects=2)
+        for data in [b"a", b"b", b"c"]:
+            free.send(data, timeout=15)
+        with pytest.raises(mcast.InvalidArgument, match="at least one node id"):
+            ctx.sender(GROUP, port, "va", wait_for_acks=[])
+        with pytest.raises(mcast.InvalidArgument, match="wait_for_acks"):
+            ctx.sender(GROUP, port, "va", wait_for_acks=[-1])
+
+
 def test_without_an_interface_mcast_picks_one() -> None:
     with mcast.Context() as ctx:
         rx = ctx.receiver(GROUP, next(_ports))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any, AsyncIterator, Literal, Optional, Union
+from typing import Any, AsyncIterator, Literal, Optional, Sequence, Union
 
 _Bytes = Union[bytes, bytearray, memoryview]
 
@@ -50,6 +50,7 @@ class Context:
         group_size: int = ...,
         robust_factor: int = ...,
         stream_buffer_blocks: int = ...,
+        wait_for_acks: Optional[Sequence[int]] = None,
     ) -> Sender: ...
     def receiver(
         self,

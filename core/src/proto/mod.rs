@@ -24,7 +24,7 @@ mod stream;
 use std::net::SocketAddr;
 
 pub use receiver::{ObjectProgress, ReceivedObject, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, SyncPolicy};
-pub use sender::{Sender, SenderConfig, SenderEvent, SenderStats};
+pub use sender::{FlowControl, Sender, SenderConfig, SenderEvent, SenderStats};
 pub use source::{FileSource, ObjectSource};
 
 /// Where a datagram produced by `poll_transmit` goes.

@@ -43,6 +43,9 @@ pub struct SenderConfig {
     pub rate_min_bps: u64,
     /// Most objects held for repair at once.
     pub cache_max_objects: usize,
+    /// What a full transmit cache does about receivers that still need its
+    /// oldest object (see [`FlowControl`]; default `LeaveBehind`).
+    pub flow_control: FlowControl,
     /// Most bytes of in-memory objects held for repair at once.
     pub cache_max_bytes: u64,
     /// Initial group round-trip time estimate.
@@ -74,6 +77,7 @@ impl Default for SenderConfig {
             congestion_control: true,
             rate_min_bps: 64_000,
             cache_max_objects: 1024,
+            flow_control: FlowControl::LeaveBehind,
             cache_max_bytes: 512 << 20,
             grtt_initial: Duration::from_millis(100),
             grtt_max: Duration::from_secs(10),
@@ -83,6 +87,31 @@ impl Default for SenderConfig {
             stream_buffer_blocks: 64,
         }
     }
+}
+
+/// The sender's flow control: when an object may leave the transmit cache
+/// (`cache_max_objects`, `cache_max_bytes`), which is what bounds the
+/// sender's memory whatever its receivers do. While no object may leave, a
+/// full cache makes `enqueue` return `WouldBlock` (the blocking API calls
+/// wait).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FlowControl {
+    /// The default, NORM's: an object leaves once its first pass is over and
+    /// receivers had time for four repair rounds after its last
+    /// transmission (40 GRTT with the default backoff factor). A receiver
+    /// that cannot keep up, or is cut off for longer, is left behind: its
+    /// NACKs for purged objects are answered with NORM_CMD(SQUELCH) and it
+    /// reports those objects aborted. The sender never waits for anyone.
+    #[default]
+    LeaveBehind,
+    /// An object also waits until every listed receiver (NORM node ids, as in
+    /// `flush_acked`) acknowledged it: when the cache is full the sender asks
+    /// them with acknowledged flushes (NORM_CMD(FLUSH) with an
+    /// acknowledgement request, repeated until they answer) and sends
+    /// nothing new meanwhile. The slowest listed receiver sets the pace; one
+    /// that is gone stops the sender until it is back (or the sender is
+    /// closed). Streams keep their own buffer rule.
+    WaitForAcks(Vec<u32>),
 }
 
 /// What the sender reports to its owner.
@@ -162,6 +191,9 @@ const PROBE_WIRE_BYTES: f64 = 100.0;
 const MAX_PROBE_INTERVAL: f64 = 2.0;
 /// Parity of this many recent blocks is kept for repairs.
 const PARITY_CACHE_BLOCKS: usize = 8;
+/// Repairs keep an object in the cache at most this many hold times
+/// (`flow_delay`) after its first pass.
+const HOLD_CAP: u32 = 4;
 
 struct TxObject {
     id: u64,
@@ -184,6 +216,10 @@ struct TxObject {
     /// until then (moved on by repairs), so that receivers' NACKs find it.
     /// `None` after the first pass: purgeable.
     hold_until: Option<Instant>,
+    /// Repairs move `hold_until` on at most to this time, `HOLD_CAP` hold
+    /// times after the first pass: a receiver that keeps asking (one that
+    /// hears next to nothing) cannot pin the cache for ever.
+    hold_cap: Option<Instant>,
 }
 
 impl TxObject {
@@ -269,6 +305,11 @@ struct AckRound {
     /// The position acknowledged: set when its flush round starts (the last
     /// data position sent by then).
     watermark: Option<(u64, u64, u16)>,
+    /// The last object whose every byte is at or before the watermark.
+    covers: Option<u64>,
+    /// Started by flow control (`FlowControl::WaitForAcks`), not by
+    /// `flush_acked`: reports no `AckComplete`.
+    auto: bool,
 }
 
 impl AckRound {
@@ -318,6 +359,9 @@ pub struct Sender {
     /// Acknowledged flushes (positive acknowledgement of a watermark by named
     /// receivers), oldest first; the front one is under way.
     ack_rounds: VecDeque<AckRound>,
+    /// Per node of `FlowControl::WaitForAcks`: the last object it
+    /// acknowledged having (with everything before it).
+    acked_through: HashMap<u32, u64>,
     /// A stream got NACKs for blocks that left its buffer.
     pending_stream_squelch: Option<u64>,
     stream_repaired_at: HashMap<(u64, u64), Instant>,
@@ -358,6 +402,14 @@ impl Sender {
     pub fn new(config: SenderConfig, node_id: u32, instance_id: u16, now: Instant) -> Result<Sender, Error> {
         if node_id == 0 || node_id == u32::MAX {
             return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
+        }
+        if let FlowControl::WaitForAcks(nodes) = &config.flow_control {
+            if nodes.is_empty() {
+                return Err(Error::InvalidArgument("flow control that waits for acknowledgements needs at least one node id".into()));
+            }
+            if let Some(n) = nodes.iter().find(|&&n| n == 0 || n == u32::MAX) {
+                return Err(Error::InvalidArgument(format!("node id {n:#x} is reserved")));
+            }
         }
         if config.segment_size < 16 || config.segment_size > 8192 {
             return Err(Error::InvalidArgument(format!(
@@ -429,6 +481,7 @@ impl Sender {
             parity_cache: VecDeque::new(),
             pending_stream_squelch: None,
             ack_rounds: VecDeque::new(),
+            acked_through: HashMap::new(),
             stream_repaired_at: HashMap::new(),
             stream_parity: VecDeque::new(),
             nack_tally: HashMap::new(),
@@ -589,17 +642,46 @@ impl Sender {
         }
         while self.objects.len() >= self.cfg.cache_max_objects.max(1) || self.cache_bytes + memory > self.cfg.cache_max_bytes {
             match self.objects.front() {
-                Some(o) if o.purgeable(now) => {
+                Some(o) if self.purgeable(o, now) => {
                     let o = self.objects.pop_front().expect("front exists");
                     self.purge(o);
                 }
                 _ => {
                     self.blocked = true;
+                    self.ask_for_acks(now);
                     return Err(Error::WouldBlock("the transmit cache is full of objects not yet sent or still held for repairs".into()));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether object `o` may leave the cache now (see [`FlowControl`]).
+    fn purgeable(&self, o: &TxObject, now: Instant) -> bool {
+        o.purgeable(now) && self.acked_by_all(o)
+    }
+
+    /// Whether every node flow control waits for acknowledged object `o`.
+    fn acked_by_all(&self, o: &TxObject) -> bool {
+        match &self.cfg.flow_control {
+            FlowControl::LeaveBehind => true,
+            FlowControl::WaitForAcks(nodes) => nodes.iter().all(|n| self.acked_through.get(n).is_some_and(|&a| a >= o.id)),
+        }
+    }
+
+    /// With `FlowControl::WaitForAcks`, a full cache asks the listed nodes
+    /// to acknowledge what was sent (unless a round is under way already).
+    fn ask_for_acks(&mut self, now: Instant) {
+        let FlowControl::WaitForAcks(nodes) = &self.cfg.flow_control else { return };
+        if nodes.is_empty() || !self.ack_rounds.is_empty() || self.closed {
+            return;
+        }
+        let mut nodes = nodes.clone();
+        nodes.sort_unstable();
+        nodes.dedup();
+        self.ack_rounds.push_back(AckRound { token: 0, nodes, acked: BTreeSet::new(), watermark: None, covers: None, auto: true });
+        self.flush_done_since_data = false;
+        self.activate(now);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -630,6 +712,7 @@ impl Sender {
             parity_sent: HashMap::new(),
             stream,
             hold_until: None,
+            hold_cap: None,
         });
         self.stats.objects_enqueued += 1;
         self.new_data(now);
@@ -697,6 +780,7 @@ impl Sender {
         let until = now + self.flow_delay();
         let o = &mut self.objects[idx];
         if o.first_pass_done {
+            let until = o.hold_cap.map_or(until, |cap| until.min(cap));
             o.hold_until = Some(o.hold_until.map_or(until, |t| t.max(until)));
         }
     }
@@ -714,13 +798,22 @@ impl Sender {
             if count < max_objects && bytes + memory <= self.cfg.cache_max_bytes {
                 return true;
             }
-            if !o.purgeable(now) {
+            if !self.purgeable(o, now) {
                 return false;
             }
             count -= 1;
             bytes -= o.memory;
         }
         count < max_objects && bytes + memory <= self.cfg.cache_max_bytes
+    }
+
+    /// A writer waits for room in the cache (after `can_enqueue` said no):
+    /// `SenderEvent::QueueVacancy` follows when there is, and with
+    /// `FlowControl::WaitForAcks` the listed receivers are asked to
+    /// acknowledge what they have.
+    pub fn want_room(&mut self, now: Instant) {
+        self.blocked = true;
+        self.ask_for_acks(now);
     }
 
     fn purge(&mut self, o: TxObject) {
@@ -767,7 +860,7 @@ impl Sender {
             self.events.push_back(SenderEvent::AckComplete { token, acked: Vec::new(), missing: nodes });
             return token;
         }
-        self.ack_rounds.push_back(AckRound { token, nodes, acked: BTreeSet::new(), watermark: None });
+        self.ack_rounds.push_back(AckRound { token, nodes, acked: BTreeSet::new(), watermark: None, covers: None, auto: false });
         self.flush_done_since_data = false;
         self.activate(now);
         token
@@ -779,14 +872,34 @@ impl Sender {
         Some(self.ack_rounds.iter().find(|r| r.token == token)?.report())
     }
 
-    fn finish_ack_round(&mut self) {
+    fn finish_ack_round(&mut self, now: Instant) {
         if let Some(r) = self.ack_rounds.pop_front() {
             let (acked, missing) = r.report();
-            self.events.push_back(SenderEvent::AckComplete { token: r.token, acked, missing });
+            if !r.auto {
+                self.events.push_back(SenderEvent::AckComplete { token: r.token, acked, missing });
+            }
+        }
+        if self.blocked && self.objects.front().is_some_and(|o| o.first_pass_done && !self.acked_by_all(o)) {
+            // Flow control still waits for someone: ask again.
+            self.ask_for_acks(now);
         }
         if !self.ack_rounds.is_empty() {
             // The next one needs a flush round of its own.
             self.flush_done_since_data = false;
+        }
+    }
+
+    /// `node` acknowledged everything through object `covers`.
+    fn note_acked(&mut self, now: Instant, node: u32, covers: u64) {
+        let FlowControl::WaitForAcks(nodes) = &self.cfg.flow_control else { return };
+        if !nodes.contains(&node) {
+            return;
+        }
+        let a = self.acked_through.entry(node).or_insert(covers);
+        *a = (*a).max(covers);
+        if self.blocked && self.objects.front().is_some_and(|o| self.purgeable(o, now)) {
+            self.blocked = false;
+            self.events.push_back(SenderEvent::QueueVacancy);
         }
     }
 
@@ -899,8 +1012,12 @@ impl Sender {
                     });
                     if ack.ack_type == ack_type::FLUSH && matches && r.nodes.contains(&packet.source_id) {
                         r.acked.insert(packet.source_id);
-                        if r.acked.len() == r.nodes.len() {
-                            self.finish_ack_round();
+                        let (done, covers) = (r.acked.len() == r.nodes.len(), r.covers);
+                        if let Some(c) = covers {
+                            self.note_acked(now, packet.source_id, c);
+                        }
+                        if done {
+                            self.finish_ack_round(now);
                         }
                     }
                 }
@@ -1218,8 +1335,11 @@ impl Sender {
                 // The last flush has had its 2*GRTT for NACKs: the round is over.
                 self.next_flush = None;
                 self.flush_done_since_data = true;
-                if self.ack_rounds.front().is_some_and(|r| r.watermark.is_some()) {
-                    self.finish_ack_round();
+                match self.ack_rounds.front() {
+                    Some(r) if r.watermark.is_some() => self.finish_ack_round(now),
+                    // Asked for during this round: it needs one of its own.
+                    Some(_) => self.flush_done_since_data = false,
+                    None => {}
                 }
                 for token in self.flush_tokens.drain(..) {
                     self.events.push_back(SenderEvent::FlushComplete { token });
@@ -1241,6 +1361,11 @@ impl Sender {
             self.next_flush = Some(now);
             if let Some(r) = self.ack_rounds.front_mut().filter(|r| r.watermark.is_none()) {
                 r.watermark = self.last_pos;
+                // The watermark's object is covered unless it is a stream
+                // still open (the watermark is then not its end).
+                let wm_obj = self.last_pos.map(|(obj, _, _)| obj);
+                let open = wm_obj.and_then(|id| self.objects.iter().find(|o| o.id == id)).is_some_and(|o| !o.first_pass_done);
+                r.covers = wm_obj.and_then(|id| if open { id.checked_sub(1) } else { Some(id) });
             }
         }
     }
@@ -1390,6 +1515,7 @@ impl Sender {
     /// Advances the first pass and returns what it sends next.
     fn next_first_pass_item(&mut self, now: Instant) -> Option<TxItem> {
         let hold = now + self.flow_delay();
+        let hold_cap = now + self.flow_delay() * HOLD_CAP;
         let auto = if self.rs.is_some() { self.cfg.auto_parity } else { 0 };
         let idx = self.objects.iter().position(|o| !o.first_pass_done)?;
         let o = &mut self.objects[idx];
@@ -1413,6 +1539,7 @@ impl Sender {
             if st.first_pass_done() {
                 o.first_pass_done = true;
                 o.hold_until = Some(hold);
+                o.hold_cap = Some(hold_cap);
                 self.stats.objects_sent += 1;
                 self.events.push_back(SenderEvent::ObjectSent { id });
                 if self.blocked {
@@ -1441,6 +1568,7 @@ impl Sender {
             if o.next_block >= o.layout.num_blocks {
                 o.first_pass_done = true;
                 o.hold_until = Some(hold);
+                o.hold_cap = Some(hold_cap);
                 let id = o.id;
                 if auto > 0 && o.info.is_some() {
                     // Proactive parity means receivers may not ask for
