@@ -100,6 +100,12 @@ export interface ReceiverOptions extends GroupOptions {
   sources?: string[];
   /** This receiver's NORM node id, for senders' flushAcked (default: random). */
   nodeId?: number;
+  /**
+   * A directory: each FILE object is written to a file there as it arrives
+   * (memory holds only incomplete blocks, whatever the size) and its message
+   * gives the file's path instead of data. Default: files arrive in memory.
+   */
+  fileDir?: string;
 }
 
 /** A received object (or a piece of a stream). */
@@ -119,6 +125,12 @@ export interface Message {
   lostBefore: number;
   /** For streams: the sender closed the stream. */
   streamEnd: boolean;
+  /**
+   * For a FILE object received with fileDir: the file holding it (data is
+   * then empty). The file is yours: rename it (info is usually its name) or
+   * delete it.
+   */
+  path?: string;
 }
 
 export interface SenderStats {

@@ -90,7 +90,7 @@ const SENDER_OPTIONS = new Set([
 ]);
 const RECEIVER_OPTIONS = new Set([
   'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
-  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId',
+  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId', 'fileDir',
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
@@ -112,6 +112,10 @@ function checkOptions(what, options, allowed, required) {
     }
   }
   for (const [k, v] of Object.entries(options)) {
+    if (k === 'fileDir') {
+      if (typeof v !== 'string' || v === '') throw invalid(`${what} option fileDir must be a directory path`);
+      continue;
+    }
     if (['group', 'interface', 'syncPolicy'].includes(k)) continue;
     if (k === 'sources') {
       if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw invalid(`${what} option sources must be an array of addresses`);

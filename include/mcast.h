@@ -411,6 +411,16 @@ typedef struct mcast_receiver_config {
      * Reserved, must be 0 (keeps the struct free of implicit padding).
      */
     uint32_t reserved1;
+    /**
+     * NULL (the default): FILE objects are delivered in memory
+     * (`mcast_msg_data`, at most `max_object_size`). A directory: each FILE
+     * object is written to a file there as its blocks complete, so memory
+     * holds only incomplete blocks whatever the file's size (and
+     * `max_object_size` does not apply to files); its message names the
+     * file (`mcast_msg_path`). A NUL-terminated path, read during
+     * `mcast_receiver_new` only; the directory must exist and be writable.
+     */
+    const char *file_dir;
 } mcast_receiver_config;
 
 /**
@@ -1166,6 +1176,19 @@ uint64_t mcast_msg_lost_before(const struct mcast_msg *msg);
  * Thread safety: safe from any thread. Blocking: no.
  */
 int mcast_msg_stream_end(const struct mcast_msg *msg);
+
+/**
+ * For a FILE object received with `mcast_receiver_config.file_dir` set:
+ * the path of the file holding its content (`mcast_msg_data` is then
+ * empty), `mcast-NODE-OBJECT` in that directory. The file belongs to the
+ * application: rename it (`mcast_msg_info` usually holds the name the
+ * sender gave it) or delete it. NULL for other messages, and if `msg` is
+ * not a live message.
+ *
+ * Ownership: a NUL-terminated string owned by the message, valid until
+ * `mcast_msg_free(msg)`. Thread safety: safe from any thread. Blocking: no.
+ */
+const char *mcast_msg_path(const struct mcast_msg *msg);
 
 /**
  * Frees a message and its bytes.

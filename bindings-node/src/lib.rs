@@ -149,6 +149,8 @@ pub struct Message {
     pub message_end: bool,
     pub lost_before: f64,
     pub stream_end: bool,
+    /// For a FILE object received with `fileDir`: the file holding it.
+    pub path: Option<String>,
 }
 
 fn message(m: core::Message) -> Message {
@@ -167,6 +169,7 @@ fn message(m: core::Message) -> Message {
         message_end: m.message_end,
         lost_before: m.lost_before as f64,
         stream_end: m.stream_end,
+        path: m.path.map(|p| p.to_string_lossy().into_owned()),
     }
 }
 
@@ -225,6 +228,8 @@ pub struct ReceiverOptions {
     pub sources: Option<Vec<String>>,
     /// This receiver's NORM node id (for acknowledged flushes).
     pub node_id: Option<u32>,
+    /// FILE objects go to files in this directory (message.path).
+    pub file_dir: Option<String>,
 }
 
 fn u16_of(v: u32, name: &str) -> Result<u16> {
@@ -349,6 +354,9 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
             return Err(invalid(format!("nodeId {v} is reserved")));
         }
         c.node_id = Some(v);
+    }
+    if let Some(d) = &o.file_dir {
+        c.file_dir = Some(d.into());
     }
     Ok(c)
 }

@@ -210,6 +210,9 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
         ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
     }
     set!(sync_window, max_object_size, max_buffer_per_sender, max_buffer_total, max_senders, unicast_nacks, silent);
+    if let Some(d) = k.take::<std::path::PathBuf>("file_dir")? {
+        c.file_dir = Some(d);
+    }
     if let Some(n) = k.take::<u32>("node_id")? {
         if n == 0 || n == u32::MAX {
             return Err(invalid(py, format!("receiver option node_id: {n} is reserved")));
@@ -522,6 +525,8 @@ struct Message {
     message_end: bool,
     lost_before: u64,
     stream_end: bool,
+    /// The file holding a FILE object's content (receivers with `file_dir`).
+    path: Option<String>,
 }
 
 #[pymethods]
@@ -553,6 +558,7 @@ fn message(py: Python<'_>, m: core::Message) -> Message {
         message_end: m.message_end,
         lost_before: m.lost_before,
         stream_end: m.stream_end,
+        path: m.path.map(|p| p.to_string_lossy().into_owned()),
     }
 }
 

@@ -22,7 +22,7 @@ use crate::args::{Common, RecvArgs};
 use crate::names::{sanitize_name, NameBook};
 use crate::stats::{emit_line, print_summary, receiver_stats_json};
 use crate::util::{
-    bits_per_sec, hex, human_bytes, human_rate, interrupted, interrupted_exit_code, sha256_bytes,
+    bits_per_sec, hex, human_bytes, human_rate, interrupted, interrupted_exit_code, sha256_bytes, sha256_file,
     want_progress, CliResult, Context, Failure,
 };
 
@@ -94,6 +94,9 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
         silent: args.silent,
         node_id: args.node_id,
         sync_policy: if args.sync == "current" { mcast::SyncPolicy::Current } else { mcast::SyncPolicy::All },
+        // FILE objects stream to disk there (whatever their size, memory
+        // holds only incomplete blocks) and are renamed into place.
+        file_dir: Some(out.clone()),
         ..Default::default()
     };
     let receiver = ctx.receiver(&group, config)?;
@@ -338,6 +341,9 @@ fn kind_name(kind: mcast::ObjectKind) -> &'static str {
 /// renamed, so that nobody (a script polling the directory, a later `cmp`)
 /// ever sees a half-written file under the final name.
 fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message) -> CliResult<Saved> {
+    if let Some(file) = &msg.path {
+        return save_file(out, book, msg, file);
+    }
     let sha = sha256_bytes(&msg.data);
     let wanted = sanitize_name(&msg.info, msg.object_id);
     let name = book.claim(&wanted, sha);
@@ -358,6 +364,33 @@ fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message) -> CliResult<Save
         name,
         path,
         size: msg.data.len() as u64,
+        sha256: sha,
+        object_id: msg.object_id,
+        sender: msg.sender.to_string(),
+        kind: kind_name(msg.kind),
+        lost_bytes: 0,
+    })
+}
+
+/// Names a FILE object the engine wrote to `file` (in `out`, as
+/// `ReceiverConfig::file_dir`): renamed to its name, whole or not at all.
+fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path) -> CliResult<Saved> {
+    let done = || -> std::io::Result<([u8; 32], u64)> { Ok((sha256_file(file)?, fs::metadata(file)?.len())) };
+    let (sha, size) = done().map_err(|e| {
+        let _ = fs::remove_file(file);
+        Failure::new(format!("reading {}: {e}", file.display()))
+    })?;
+    let name = book.claim(&sanitize_name(&msg.info, msg.object_id), sha);
+    let path = out.join(&name);
+    if let Err(e) = fs::rename(file, &path) {
+        let _ = fs::remove_file(file);
+        return Err(Failure::new(format!("writing {}: {e}", path.display())));
+    }
+    tracing::info!(name = %name, size, object_id = msg.object_id, "saved");
+    Ok(Saved {
+        name,
+        path,
+        size,
         sha256: sha,
         object_id: msg.object_id,
         sender: msg.sender.to_string(),

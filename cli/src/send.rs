@@ -211,6 +211,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             "bytes": total,
             "elapsed_secs": elapsed.as_secs_f64(),
             "throughput_bps": bits_per_sec(total, elapsed),
+            "max_rss_kib": crate::util::max_rss_kib(),
             "stats": sender_stats_json(&stats),
         });
         if args.report {

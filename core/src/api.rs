@@ -45,6 +45,12 @@ pub struct Message {
     /// For a stream: the sender closed it; this message carries no data and
     /// nothing more of the stream follows.
     pub stream_end: bool,
+    /// For a FILE object received with `ReceiverConfig::file_dir`: the file
+    /// holding its content (`data` is then empty), named
+    /// `mcast-NODE-OBJECT` in that directory. The file is the
+    /// application's: rename it (NORM_INFO, in `info`, is usually the name
+    /// the sender gave it) or delete it.
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// Settings of a [`Context`].

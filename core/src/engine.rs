@@ -25,6 +25,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rand::Rng;
 
 use crate::api::Message;
+use crate::spool::Spool;
 use crate::net::{self, Group, SocketConfig};
 use crate::proto::{
     self, Destination, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverEvent, ReceiverStats, SenderConfig,
@@ -372,6 +373,8 @@ struct ReceiverSession {
     queue: Arc<RxQueue>,
     stats: Arc<Mutex<ReceiverStats>>,
     paused: bool,
+    /// FILE objects being written to `ReceiverConfig::file_dir`.
+    spool: Option<Spool>,
 }
 
 enum Role {
@@ -476,6 +479,7 @@ impl Engine {
             Command::OpenReceiver { group, config, queue, reply } => {
                 let r = self.open(&group, true).and_then(|(socket, group_addr)| {
                     let node_id = config.node_id.unwrap_or_else(random_node_id);
+                    let spool = config.file_dir.as_deref().map(Spool::new).transpose()?;
                     let proto = proto::Receiver::new(config, node_id, now)?;
                     let stats = Arc::new(Mutex::new(proto.stats()));
                     let role = Role::Receiver(Box::new(ReceiverSession {
@@ -486,6 +490,7 @@ impl Engine {
                         queue,
                         stats: stats.clone(),
                         paused: false,
+                        spool,
                     }));
                     let token = self.add(socket, group_addr, group.clone(), role)?;
                     tracing::info!(%group, node_id, "receiver started");
@@ -943,17 +948,44 @@ impl Session {
             Role::Receiver(r) => {
                 while let Some(ev) = r.proto.poll_event() {
                     match ev {
-                        ReceiverEvent::Object(o) => r.queue.push(Ok(Message {
-                            data: o.data,
-                            info: o.info,
-                            sender: o.sender.addr,
-                            sender_node_id: o.sender.node_id,
-                            object_id: o.object_id,
-                            kind: o.kind,
-                            message_end: true,
-                            lost_before: 0,
-                            stream_end: false,
-                        })),
+                        ReceiverEvent::Object(o) => {
+                            let key = (o.sender.node_id, o.object_id);
+                            let path = match (o.in_file, r.spool.as_mut()) {
+                                (true, Some(spool)) => match spool.deliver(key) {
+                                    Ok(p) => Some(p),
+                                    Err(reason) => {
+                                        tracing::warn!(%o.sender.addr, o.object_id, %reason, "object aborted");
+                                        r.queue.push(Err(Error::Aborted {
+                                            sender: o.sender.addr,
+                                            sender_node_id: o.sender.node_id,
+                                            object_id: o.object_id,
+                                            reason,
+                                        }));
+                                        continue;
+                                    }
+                                },
+                                _ => None,
+                            };
+                            r.queue.push(Ok(Message {
+                                data: o.data,
+                                info: o.info,
+                                sender: o.sender.addr,
+                                sender_node_id: o.sender.node_id,
+                                object_id: o.object_id,
+                                kind: o.kind,
+                                message_end: true,
+                                lost_before: 0,
+                                stream_end: false,
+                                path,
+                            }))
+                        }
+                        ReceiverEvent::FileData { sender, object_id, offset, data } => {
+                            if let Some(spool) = r.spool.as_mut() {
+                                if let Err(reason) = spool.write((sender.node_id, object_id), offset, &data) {
+                                    r.proto.abort_object(sender.node_id, object_id, reason);
+                                }
+                            }
+                        }
                         ReceiverEvent::StreamData { sender, object_id, info, data, message_end } => {
                             let lost_before = r.stream_lost.remove(&(sender.node_id, object_id)).unwrap_or(0);
                             r.queue.push(Ok(Message {
@@ -966,6 +998,7 @@ impl Session {
                                 message_end,
                                 lost_before,
                                 stream_end: false,
+                                path: None,
                             }))
                         }
                         ReceiverEvent::StreamGap { sender, object_id, lost_bytes } => {
@@ -984,9 +1017,13 @@ impl Session {
                                 message_end: true,
                                 lost_before,
                                 stream_end: true,
+                                path: None,
                             }))
                         }
                         ReceiverEvent::Aborted { sender, object_id, reason } => {
+                            if let Some(spool) = r.spool.as_mut() {
+                                spool.discard((sender.node_id, object_id));
+                            }
                             tracing::info!(%sender.addr, object_id, %reason, "object aborted");
                             r.queue.push(Err(Error::Aborted { sender: sender.addr, sender_node_id: sender.node_id, object_id, reason }));
                         }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod fec;
 pub mod net;
 pub mod proto;
+mod spool;
 pub mod wire;
 
 pub use api::{AckReport, Context, ContextConfig, Message, Receiver, Sender, StreamWriter};

@@ -97,3 +97,38 @@ fn acknowledged_flush_reports_who_has_everything() {
         assert_eq!(sim.acks[1], (t2, vec![10000, 10001, 10002], vec![]), "seed {seed}");
     }
 }
+
+#[test]
+fn files_to_disk_need_only_incomplete_blocks_in_memory() {
+    // With file_dir, a FILE object leaves block by block (FileData events,
+    // which the engine writes to disk): a 20 MB file at 5 % loss completes
+    // within a 4 MB receive buffer (what arrives during a repair round or
+    // two at 100 Mbit/s), and DATA objects still come in memory.
+    let rcfg = ReceiverConfig {
+        file_dir: Some("/unused-by-the-state-machine".into()),
+        max_buffer_per_sender: 4_000_000,
+        max_buffer_total: 4_000_000,
+        ..Default::default()
+    };
+    let scfg = SenderConfig {
+        congestion_control: false,
+        rate_bps: 100_000_000,
+        grtt_initial: Duration::from_millis(5),
+        ..Default::default()
+    };
+    let mut sim = Sim::new(21, NetConfig::default(), scfg.clone(), rcfg.clone(), &[0.05, 0.0, 0.1], &[]);
+    let mut rng = rand::thread_rng();
+    sim.send_kind(mcast::proto::ObjectKind::File, payload(&mut rng, 20_000_000), b"big.bin".to_vec());
+    sim.send(payload(&mut rng, 5000), Vec::new());
+    sim.send_kind(mcast::proto::ObjectKind::File, Vec::new(), b"empty".to_vec());
+    assert!(sim.run_until(Duration::from_secs(120), |s| s.all_delivered()), "not all delivered");
+    check_exact(&sim);
+    assert!(sim.receivers.iter().all(|r| r.files.is_empty()), "file data left over");
+
+    // The control: without file_dir the file needs 20 MB of buffer.
+    let rcfg = ReceiverConfig { file_dir: None, ..rcfg };
+    let mut sim = Sim::new(21, NetConfig::default(), scfg, rcfg, &[0.05], &[]);
+    sim.send_kind(mcast::proto::ObjectKind::File, payload(&mut rng, 20_000_000), b"big.bin".to_vec());
+    assert!(sim.run_until(Duration::from_secs(120), |s| s.all_delivered()), "no outcome");
+    assert_eq!(sim.receivers[0].aborted.len(), 1, "the file fit a 4 MB buffer in memory");
+}

@@ -11,9 +11,11 @@
 //! - keep every struct free of implicit padding (fill gaps with `reserved`
 //!   fields, which must be 0), so an old struct's tail never overlaps a
 //!   new field (the `no_padding` test checks this);
-//! - only use integer types (any bit pattern is a valid value).
+//! - only use integer types (any bit pattern is a valid value), or a
+//!   `const char *` that NULL (what init sets) leaves at its default and
+//!   that the library reads only during the call it is passed to.
 
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int};
 use std::mem::size_of;
 use std::time::Duration;
 
@@ -172,6 +174,14 @@ pub struct mcast_receiver_config {
     pub node_id: u32,
     /// Reserved, must be 0 (keeps the struct free of implicit padding).
     pub reserved1: u32,
+    /// NULL (the default): FILE objects are delivered in memory
+    /// (`mcast_msg_data`, at most `max_object_size`). A directory: each FILE
+    /// object is written to a file there as its blocks complete, so memory
+    /// holds only incomplete blocks whatever the file's size (and
+    /// `max_object_size` does not apply to files); its message names the
+    /// file (`mcast_msg_path`). A NUL-terminated path, read during
+    /// `mcast_receiver_new` only; the directory must exist and be writable.
+    pub file_dir: *const c_char,
 }
 
 /// A config struct as defined here: `size` first, integers only.
@@ -250,6 +260,7 @@ impl Versioned for mcast_receiver_config {
             silent: d.silent as c_int,
             node_id: 0,
             reserved1: 0,
+            file_dir: std::ptr::null(),
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -381,7 +392,19 @@ impl mcast_sender_config {
 }
 
 impl mcast_receiver_config {
-    pub(crate) fn to_core(self) -> Result<ReceiverConfig, Error> {
+    /// # Safety
+    /// `file_dir` is NULL or a NUL-terminated string (the header says so).
+    pub(crate) unsafe fn to_core(self) -> Result<ReceiverConfig, Error> {
+        let file_dir = if self.file_dir.is_null() {
+            None
+        } else {
+            // SAFETY: the caller's contract above.
+            let bytes = unsafe { std::ffi::CStr::from_ptr(self.file_dir) }.to_bytes();
+            if bytes.is_empty() {
+                return Err(invalid("file_dir is empty (NULL keeps files in memory)"));
+            }
+            Some(std::path::PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(bytes)))
+        };
         let sync_policy = match self.sync_policy {
             0 => SyncPolicy::Current,
             1 => SyncPolicy::All,
@@ -407,6 +430,7 @@ impl mcast_receiver_config {
                 u32::MAX => return Err(invalid("node_id 0xffffffff is reserved (NORM_NODE_ANY)")),
                 n => Some(n),
             },
+            file_dir,
         })
     }
 }
@@ -481,7 +505,7 @@ mod tests {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
         assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16);
-        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4);
+        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4 + 8);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);
     }
@@ -498,7 +522,7 @@ mod tests {
 
         let mut r = MaybeUninit::<mcast_receiver_config>::uninit();
         assert_eq!(unsafe { mcast_receiver_config_init_sized(r.as_mut_ptr(), size_of::<mcast_receiver_config>()) }, MCAST_OK);
-        let r = unsafe { read_config(r.as_ptr()) }.unwrap().to_core().unwrap();
+        let r = unsafe { read_config(r.as_ptr()).unwrap().to_core() }.unwrap();
         assert_eq!(r.sync_policy, SyncPolicy::All);
         assert_eq!(r.inactivity_timeout, ReceiverConfig::default().inactivity_timeout);
 
@@ -543,10 +567,10 @@ mod tests {
         assert!(unsafe { read_config(&zeroed) }.is_err(), "size 0: not initialised");
         let mut r = mcast_receiver_config::defaults();
         r.sync_policy = 2;
-        assert!(r.to_core().is_err());
+        assert!(unsafe { r.to_core() }.is_err());
         r.sync_policy = 0;
         r.sync_window = 70000;
-        assert!(r.to_core().is_err());
+        assert!(unsafe { r.to_core() }.is_err());
         let mut s = mcast_sender_config::defaults();
         s.backoff_factor = 256;
         assert!(s.to_core().is_err());

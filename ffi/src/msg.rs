@@ -35,6 +35,8 @@ pub(crate) struct Msg {
     message_end: bool,
     lost_before: u64,
     stream_end: bool,
+    /// The file holding a FILE object's content (`file_dir`).
+    path: Option<CString>,
 }
 
 fn addr_text(a: &SocketAddr) -> CString {
@@ -58,6 +60,11 @@ impl Msg {
             message_end: m.message_end,
             lost_before: m.lost_before,
             stream_end: m.stream_end,
+            path: m.path.map(|p| {
+                use std::os::unix::ffi::OsStringExt;
+                // A path from the OS has no NUL byte.
+                CString::new(p.into_os_string().into_vec()).unwrap_or_default()
+            }),
         }
     }
 
@@ -74,6 +81,7 @@ impl Msg {
                 message_end: true,
                 lost_before: 0,
                 stream_end: false,
+                path: None,
             }),
             _ => None,
         }
@@ -91,6 +99,7 @@ impl Msg {
             message_end: true,
             lost_before: 0,
             stream_end: false,
+            path: None,
         })
     }
 }
@@ -202,6 +211,22 @@ pub unsafe extern "C" fn mcast_msg_stream_end(msg: *const mcast_msg) -> c_int {
     guard_value("mcast_msg_stream_end", 0, || Ok(c_int::from(handles::msg(msg)?.stream_end)))
 }
 
+/// For a FILE object received with `mcast_receiver_config.file_dir` set:
+/// the path of the file holding its content (`mcast_msg_data` is then
+/// empty), `mcast-NODE-OBJECT` in that directory. The file belongs to the
+/// application: rename it (`mcast_msg_info` usually holds the name the
+/// sender gave it) or delete it. NULL for other messages, and if `msg` is
+/// not a live message.
+///
+/// Ownership: a NUL-terminated string owned by the message, valid until
+/// `mcast_msg_free(msg)`. Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_path(msg: *const mcast_msg) -> *const c_char {
+    guard_value("mcast_msg_path", std::ptr::null(), || {
+        Ok(handles::msg(msg)?.path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()))
+    })
+}
+
 /// Frees a message and its bytes.
 ///
 /// `msg`: NULL is ignored; a handle that is not a live message (already
@@ -261,6 +286,7 @@ mod tests {
             message_end: false,
             lost_before: 1234,
             stream_end: false,
+            path: None,
         };
         let end = Message { data: Vec::new(), message_end: true, lost_before: 0, stream_end: true, ..piece.clone() };
         let (p, e) = (handles::add_msg(Msg::from_message(piece)), handles::add_msg(Msg::from_message(end)));

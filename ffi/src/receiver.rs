@@ -119,7 +119,7 @@ pub unsafe extern "C" fn mcast_receiver_new(
         }
         let c = handles::ctx(ctx)?;
         let g = unsafe { group_arg(group, port, ifname) }?;
-        let cfg = unsafe { read_config(cfg_or_null) }?.to_core()?;
+        let cfg = unsafe { read_config(cfg_or_null)?.to_core() }?;
         not_in_callback("mcast_receiver_new")?;
         let r = c.receiver(&g, cfg)?;
         unsafe { put(out, handles::add_receiver(r)) };
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn mcast_receiver_new_ssm(
             addrs.push(text.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(format!("source {text:?} is not an IPv6 address")))?);
         }
         let g = unsafe { group_arg(group, port, ifname) }?.with_sources(&addrs)?;
-        let cfg = unsafe { read_config(cfg_or_null) }?.to_core()?;
+        let cfg = unsafe { read_config(cfg_or_null)?.to_core() }?;
         not_in_callback("mcast_receiver_new_ssm")?;
         let r = c.receiver(&g, cfg)?;
         unsafe { put(out, handles::add_receiver(r)) };

@@ -177,6 +177,72 @@ static void test_flush_acked(mcast_ctx *ctx)
     mcast_receiver_free(r);
 }
 
+/* ------------------------------------------------------------ files to disk */
+
+static void test_file_dir(mcast_ctx *ctx)
+{
+    char dir[] = "/tmp/mcast-api-dir-XXXXXX";
+    check(mkdtemp(dir) != NULL, "a directory for received files");
+    mcast_receiver_config rc;
+    mcast_receiver_config_init(&rc);
+    check(rc.file_dir == NULL, "mcast_receiver_config.file_dir defaults to NULL (files in memory)");
+    rc.file_dir = dir;
+    mcast_receiver *r = NULL;
+    mcast_sender *s = NULL;
+    mcast_status st = mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 9), IFNAME, &rc, &r);
+    check(st == MCAST_OK, "a receiver writing files to %s", dir);
+    check(mcast_sender_new(ctx, GROUP, (uint16_t)(PORT + 9), IFNAME, NULL, &s) == MCAST_OK, "a sender for it");
+    char src[] = "/tmp/mcast-api-src-XXXXXX";
+    int tfd = mkstemp(src);
+    uint8_t chunk[1000];
+    for (int i = 0; i < 300; i++) {
+        memset(chunk, i * 7, sizeof chunk);
+        if (write(tfd, chunk, sizeof chunk) != (ssize_t)sizeof chunk) {
+            break;
+        }
+    }
+    close(tfd);
+    mcast_msg *m = NULL;
+    if (r && s && mcast_send_file(s, src, NULL) == MCAST_OK && mcast_recv(r, &m, 10000) == MCAST_OK) {
+        size_t len = 99;
+        mcast_msg_data(m, &len);
+        const char *path = mcast_msg_path(m);
+        check(mcast_msg_kind(m) == MCAST_KIND_FILE && len == 0 && path && strncmp(path, dir, strlen(dir)) == 0,
+              "a FILE object arrives as a file in the directory (\"%s\", %zu bytes of data)", path ? path : "NULL", len);
+        FILE *f = path ? fopen(path, "rb") : NULL;
+        int same = f != NULL;
+        for (int i = 0; same && i < 300 * 1000; i++) {
+            same = fgetc(f) == (uint8_t)((i / 1000) * 7);
+        }
+        check(same && f && fgetc(f) == EOF, "... with the content sent, all 300 kB of it");
+        if (f) {
+            fclose(f);
+        }
+        if (path) {
+            unlink(path);
+        }
+        mcast_msg_free(m);
+    } else {
+        check(0, "sending and receiving a file with file_dir");
+    }
+    check(mcast_send(s, "data", 4, NULL) == MCAST_OK && mcast_recv(r, &m, 10000) == MCAST_OK && mcast_msg_path(m) == NULL,
+          "DATA objects still arrive in memory (mcast_msg_path NULL)");
+    mcast_msg_free(m);
+    unlink(src);
+    mcast_sender_free(s);
+    mcast_receiver_free(r);
+    check(rmdir(dir) == 0, "nothing left behind in the directory (no part files)");
+
+    mcast_receiver *bad = NULL;
+    rc.file_dir = "/nonexistent/mcast";
+    st = mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 9), IFNAME, &rc, &bad);
+    check(st == MCAST_ERR_IO && !bad && contains(mcast_last_error(), "/nonexistent/mcast"),
+          "a missing file_dir is MCAST_ERR_IO: \"%s\"", mcast_last_error());
+    rc.file_dir = "";
+    check(mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 9), IFNAME, &rc, &bad) == MCAST_ERR_INVALID_ARGUMENT,
+          "an empty file_dir is refused");
+}
+
 /* ------------------------------------------------------------ SSM */
 
 static void test_ssm(mcast_ctx *ctx)
@@ -692,6 +758,7 @@ int main(int argc, char **argv)
               mcast_sender_node_id(s), mcast_receiver_node_id(r));
         test_exchange(ctx, s, r);
         test_flush_acked(ctx);
+        test_file_dir(ctx);
         test_ssm(ctx);
         test_callback(s, r);
         test_threads(s, r);

@@ -64,7 +64,31 @@ test('files', async () => {
     assert.equal(m.kind, 'file');
     assert.equal(m.info.toString(), path.basename(f));
     assert.ok(m.data.equals(fs.readFileSync(f)));
+    assert.equal(m.path, undefined);
   }
+  fs.rmSync(dir, { recursive: true });
+  ctx.close();
+});
+
+test('files to a directory', async () => {
+  const port = nextPort++;
+  const ctx = new Context();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcast-node-dir-'));
+  const rx = ctx.receiver({ group: GROUP, port, interface: 'vb', fileDir: dir });
+  const tx = ctx.sender({ group: GROUP, port, interface: 'va', rateBps: 200e6 });
+  const src = path.join(os.tmpdir(), `mcast-node-src-${process.pid}`);
+  fs.writeFileSync(src, require('node:crypto').randomBytes(2000000));
+  await tx.sendFile(src);
+  const m = await rx.recv({ timeout: 20000 });
+  assert.equal(m.kind, 'file');
+  assert.equal(m.data.length, 0);
+  assert.equal(path.dirname(m.path), dir);
+  assert.ok(fs.readFileSync(m.path).equals(fs.readFileSync(src)));
+  fs.rmSync(m.path);
+  rx.close();
+  assert.deepEqual(fs.readdirSync(dir), []);
+  assert.throws(() => ctx.receiver({ group: GROUP, port, interface: 'vb', fileDir: '/nonexistent/mcast' }), { code: 'MCAST_IO' });
+  fs.rmSync(src);
   fs.rmSync(dir, { recursive: true });
   ctx.close();
 });

@@ -66,6 +66,30 @@ def test_files(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver], tmp_pat
     for p, i in zip(paths, ids):
         m = rx.recv(timeout=10)
         assert (m.object_id, m.kind, m.info, m.data) == (i, "file", p.name.encode(), p.read_bytes())
+        assert m.path is None
+
+
+def test_files_to_a_directory(tmp_path: Path) -> None:
+    port = next(_ports)
+    out = tmp_path / "in"
+    out.mkdir()
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, port, "vb", file_dir=out)
+        tx = ctx.sender(GROUP, port, "va", rate_bps=200_000_000)
+        src = tmp_path / "big.bin"
+        src.write_bytes(os.urandom(2_000_000))
+        tx.send_file(src)
+        tx.send(b"in memory")
+        m = rx.recv(timeout=20)
+        assert m.kind == "file" and m.data == b"" and m.info == b"big.bin" and m.path is not None
+        assert Path(m.path).parent == out and Path(m.path).read_bytes() == src.read_bytes()
+        m2 = rx.recv(timeout=10)
+        assert m2.data == b"in memory" and m2.path is None
+        os.unlink(m.path)
+        rx.close()
+        assert list(out.iterdir()) == []
+        with pytest.raises(OSError):
+            ctx.receiver(GROUP, port, "vb", file_dir=tmp_path / "missing")
 
 
 def test_errors_are_the_documented_exceptions(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver], tmp_path: Path) -> None:

@@ -69,6 +69,7 @@ class Context:
         silent: bool = ...,
         sources: list[str] = ...,
         node_id: int = ...,
+        file_dir: Union[str, os.PathLike[str], None] = None,
     ) -> Receiver: ...
     def close(self) -> None: ...
     @property
@@ -140,6 +141,11 @@ class Message:
     def lost_before(self) -> int: ...
     @property
     def stream_end(self) -> bool: ...
+    @property
+    def path(self) -> Optional[str]:
+        """For a FILE object received with file_dir: the file holding it
+        (data is then empty). The file is yours: rename or delete it."""
+        ...
 
 class Receiver:
     """Receives what is sent to one group, in order per sender."""

@@ -58,6 +58,15 @@ pub struct ReceiverConfig {
     /// positive acknowledgement); `None`: a random one. Used by the engine;
     /// `Receiver::new` takes the id as an argument.
     pub node_id: Option<u32>,
+    /// Where FILE objects go: with a directory, each FILE object is written
+    /// to a file there block by block as blocks complete (whatever its
+    /// size, memory holds only blocks still incomplete, and
+    /// `max_object_size` does not apply), and its message names the file
+    /// (`Message::path`) instead of carrying the data. `None` (the default):
+    /// FILE objects are delivered in memory like DATA objects. The state
+    /// machine does no I/O itself: it hands complete blocks over as
+    /// `ReceiverEvent::FileData` and the engine writes them.
+    pub file_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ReceiverConfig {
@@ -74,6 +83,7 @@ impl Default for ReceiverConfig {
             silent: false,
             max_pending_objects: 4096,
             node_id: None,
+            file_dir: None,
         }
     }
 }
@@ -87,7 +97,11 @@ pub struct ReceivedObject {
     pub kind: ObjectKind,
     /// NORM_INFO content (empty if the object had none).
     pub info: Vec<u8>,
+    /// The content; empty when it went out as `ReceiverEvent::FileData`.
     pub data: Vec<u8>,
+    /// The content went out as `ReceiverEvent::FileData` (a FILE object
+    /// with `ReceiverConfig::file_dir` set).
+    pub in_file: bool,
 }
 
 /// What the receiver reports, in delivery order per sender.
@@ -99,6 +113,11 @@ pub enum ReceiverEvent {
     Aborted { sender: SenderId, object_id: u64, reason: String },
     SenderJoined(SenderId),
     SenderLeft(SenderId),
+    /// A complete block of a FILE object written to a file
+    /// (`ReceiverConfig::file_dir`): `data` belongs at byte `offset`. Blocks
+    /// come in any order, before the object's `Object` event (or its
+    /// `Aborted` event, after which the file is of no use).
+    FileData { sender: SenderId, object_id: u64, offset: u64, data: Vec<u8> },
     /// Bytes of a stream, in order. `message_end` is true when they end an
     /// application message (the sender wrote it with `end_of_message`); a
     /// message may come in several pieces.
@@ -178,6 +197,11 @@ struct RxBlock {
     have: [u64; 4],
     data_count: u16,
     parity: Vec<(u16, Vec<u8>)>,
+    /// The block's data, for objects that go to a file (`RxObject::in_file`);
+    /// others keep it in the object's buffer.
+    buf: Vec<u8>,
+    /// Bytes of receive buffer charged for this block.
+    charge: u64,
 }
 
 impl RxBlock {
@@ -211,6 +235,9 @@ struct RxObject {
     stream: Option<RxStream>,
     /// Bytes of receive buffer charged to this object.
     charge: u64,
+    /// Complete blocks leave as `ReceiverEvent::FileData` (a FILE object with
+    /// `ReceiverConfig::file_dir`); `data` stays empty.
+    in_file: bool,
 }
 
 /// Why a receive budget is exceeded: the sender's (`buffered`) or all
@@ -256,6 +283,7 @@ impl RxObject {
             aborted: None,
             stream: None,
             charge: 0,
+            in_file: false,
         }
     }
     /// Whether its FTI (size, FEC parameters) is known.
@@ -393,6 +421,18 @@ impl Receiver {
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += bytes.len() as u64;
         Some(dest)
+    }
+
+    /// Gives up an object the application cannot take (writing its file
+    /// failed, say): it is reported `Aborted` with `reason` in its turn and
+    /// its buffers are freed. Unknown or finished objects are ignored.
+    pub fn abort_object(&mut self, sender_node_id: u32, object_id: u64, reason: String) {
+        let Some(s) = self.senders.get_mut(&sender_node_id) else { return };
+        let Some(o) = s.objects.get_mut(&(object_id + ID_BASE)) else { return };
+        if o.aborted.is_none() {
+            s.buffered -= o.abort_and_free(reason);
+            deliver(s, &mut self.events, &mut self.stats);
+        }
     }
 
     pub fn progress(&self) -> Vec<ObjectProgress> {
@@ -655,6 +695,7 @@ impl Receiver {
     /// Takes an object's FEC transmission information and allocates its buffer.
     fn apply_fti(&mut self, node_id: u32, id: u64, fec: u8, fti: Fti) {
         let max_object = self.cfg.max_object_size;
+        let to_file = self.cfg.file_dir.is_some();
         let max_buffer = self.cfg.max_buffer_per_sender;
         let total: u64 = self.senders.values().map(|s| s.buffered).sum();
         let max_total = self.cfg.max_buffer_total;
@@ -687,7 +728,7 @@ impl Receiver {
                 o.stream = Some(RxStream::new(fti.max_block_len, fti.segment_size, fti.num_parity, fti.object_size, window));
                 None
             }
-        } else if fti.object_size > max_object {
+        } else if fti.object_size > max_object && !(o.kind == ObjectKind::File && to_file) {
             Some(format!("object of {} bytes exceeds the limit of {max_object} bytes", fti.object_size))
         } else {
             // Buffer memory is charged as segments arrive (store_segment),
@@ -713,7 +754,10 @@ impl Receiver {
             return;
         };
         o.layout = Some(layout);
-        o.data = vec![0u8; fti.object_size as usize];
+        o.in_file = o.kind == ObjectKind::File && to_file;
+        if !o.in_file {
+            o.data = vec![0u8; fti.object_size as usize];
+        }
         o.done = vec![0u64; layout.num_blocks.div_ceil(64) as usize];
         if fti.object_size == 0 {
             // Nothing to receive. (mcast sends one empty NORM_DATA for it;
@@ -789,7 +833,18 @@ impl Receiver {
                 stats.malformed_received += 1;
                 return;
             }
-            o.data[offset as usize..offset as usize + len].copy_from_slice(d.payload);
+            if o.in_file {
+                let (base, bytes) = block_range(&layout, block);
+                if b.buf.is_empty() {
+                    // Zeroed on demand by the allocator: only what arrives
+                    // becomes resident.
+                    b.buf = vec![0u8; bytes as usize];
+                }
+                let at = (offset - base) as usize;
+                b.buf[at..at + len].copy_from_slice(d.payload);
+            } else {
+                o.data[offset as usize..offset as usize + len].copy_from_slice(d.payload);
+            }
             b.set(symbol);
             b.data_count += 1;
             charged = len as u64;
@@ -828,6 +883,9 @@ impl Receiver {
         // Memory in use grows with what arrives: hold it to the limits.
         o.charge += charged;
         s.buffered += charged;
+        if let Some(b) = o.partial.get_mut(&block) {
+            b.charge += charged;
+        }
         if let Some(reason) = over_budget(s.buffered, total + charged, max_buffer, max_total) {
             s.buffered -= o.abort_and_free(reason);
             return;
@@ -836,7 +894,17 @@ impl Receiver {
         if b.count() >= block_len {
             if b.data_count < block_len {
                 let codec = s.codecs.get(&(layout.max_block_len, layout.num_parity)).expect("parity implies codec");
-                let recovered = decode_block(codec, &layout, block, b, &mut o.data);
+                let recovered = if o.in_file {
+                    let mut buf = std::mem::take(&mut b.buf);
+                    if buf.is_empty() {
+                        buf = vec![0u8; block_range(&layout, block).1 as usize];
+                    }
+                    let r = decode_block(codec, &layout, block, b, &mut buf, block_range(&layout, block).0);
+                    b.buf = buf;
+                    r
+                } else {
+                    decode_block(codec, &layout, block, b, &mut o.data, 0)
+                };
                 match recovered {
                     Ok((n, bytes)) => {
                         stats.fec_recovered_segments += n as u64;
@@ -849,7 +917,14 @@ impl Receiver {
                     }
                 }
             }
-            o.partial.remove(&block);
+            let b = o.partial.remove(&block).expect("present");
+            if o.in_file {
+                // The block leaves for its file: its memory is free.
+                o.charge -= b.charge;
+                s.buffered -= b.charge;
+                let (offset, _) = block_range(&layout, block);
+                self.events.push_back(ReceiverEvent::FileData { sender: s.id, object_id: id - ID_BASE, offset, data: b.buf });
+            }
             o.done[(block / 64) as usize] |= 1 << (block % 64);
             o.blocks_done += 1;
             while o.first_incomplete < layout.num_blocks && o.block_done(o.first_incomplete) {
@@ -1463,15 +1538,31 @@ impl NackBuilder {
     }
 }
 
-/// Recovers a block's missing data segments from its parity. Returns the
-/// number of segments and bytes recovered.
-fn decode_block(codec: &Rs8, layout: &BlockLayout, block: u32, b: &RxBlock, data: &mut [u8]) -> Result<(usize, u64), crate::fec::FecError> {
+/// Byte offset and length of a block within its object.
+fn block_range(layout: &BlockLayout, block: u32) -> (u64, u64) {
+    let (first, _) = layout.segment_range(block, 0);
+    let (last, len) = layout.segment_range(block, layout.block_len(block) - 1);
+    (first, last + len as u64 - first)
+}
+
+/// Recovers a block's missing data segments from its parity into `data`,
+/// which holds the object from byte `base` on. Returns the number of
+/// segments and bytes recovered.
+fn decode_block(
+    codec: &Rs8,
+    layout: &BlockLayout,
+    block: u32,
+    b: &RxBlock,
+    data: &mut [u8],
+    base: u64,
+) -> Result<(usize, u64), crate::fec::FecError> {
     let seg = layout.segment_size as usize;
     let block_len = layout.block_len(block);
     let mut segments: Vec<Option<Vec<u8>>> = vec![None; block_len as usize + layout.num_parity as usize];
     for sym in 0..block_len {
         if b.has(sym) {
             let (off, len) = layout.segment_range(block, sym);
+            let off = off - base;
             let mut v = vec![0u8; seg];
             v[..len].copy_from_slice(&data[off as usize..off as usize + len]);
             segments[sym as usize] = Some(v);
@@ -1488,6 +1579,7 @@ fn decode_block(codec: &Rs8, layout: &BlockLayout, block: u32, b: &RxBlock, data
             continue;
         }
         let (off, len) = layout.segment_range(block, sym);
+        let off = off - base;
         let v = segments[sym as usize].as_ref().ok_or(crate::fec::FecError::Singular)?;
         data[off as usize..off as usize + len].copy_from_slice(&v[..len]);
         n += 1;
@@ -1557,6 +1649,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
                 kind: o.kind,
                 info: o.info.unwrap_or_default(),
                 data: o.data,
+                in_file: o.in_file,
             }));
         }
         s.next_deliver += 1;

@@ -75,6 +75,9 @@ pub struct RxNode {
     pub stream_lost: u64,
     pub stream_gaps: u64,
     pub stream_ended: bool,
+    /// FILE objects being assembled from `ReceiverEvent::FileData`, as the
+    /// engine writes them to disk (`ReceiverConfig::file_dir`).
+    pub files: std::collections::HashMap<u64, Vec<u8>>,
 }
 
 /// A stream the simulated application writes whenever the sender has room.
@@ -171,6 +174,7 @@ impl Sim {
                 stream_lost: 0,
                 stream_gaps: 0,
                 stream_ended: false,
+                files: Default::default(),
             })
             .collect();
         Sim {
@@ -202,10 +206,14 @@ impl Sim {
     }
 
     pub fn send(&mut self, data: Vec<u8>, info: Vec<u8>) -> u64 {
+        self.send_kind(ObjectKind::Data, data, info)
+    }
+
+    pub fn send_kind(&mut self, kind: ObjectKind, data: Vec<u8>, info: Vec<u8>) -> u64 {
         let now = self.instant();
         let id = self
             .sender
-            .enqueue(now, ObjectKind::Data, Box::new(data.clone()), if info.is_empty() { None } else { Some(info.clone()) })
+            .enqueue(now, kind, Box::new(data.clone()), if info.is_empty() { None } else { Some(info.clone()) })
             .expect("enqueue");
         self.sent_objects.push((id, data, info));
         id
@@ -357,7 +365,19 @@ impl Sim {
             }
             while let Some(ev) = self.receivers[i].proto.poll_event() {
                 match ev {
-                    ReceiverEvent::Object(o) => self.receivers[i].delivered.push((o.object_id, o.data, o.info)),
+                    ReceiverEvent::Object(o) => {
+                        let r = &mut self.receivers[i];
+                        let data = if o.in_file { r.files.remove(&o.object_id).unwrap_or_default() } else { o.data };
+                        r.delivered.push((o.object_id, data, o.info));
+                    }
+                    ReceiverEvent::FileData { object_id, offset, data, .. } => {
+                        let f = self.receivers[i].files.entry(object_id).or_default();
+                        let end = offset as usize + data.len();
+                        if f.len() < end {
+                            f.resize(end, 0);
+                        }
+                        f[offset as usize..end].copy_from_slice(&data);
+                    }
                     ReceiverEvent::Aborted { object_id, reason, .. } => self.receivers[i].aborted.push((object_id, reason)),
                     ReceiverEvent::StreamData { data, message_end, .. } => {
                         let r = &mut self.receivers[i];
