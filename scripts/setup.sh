@@ -14,7 +14,8 @@
 # API tests), tshark (NORM dissector; dumpcap for captures), python3,
 # python3-venv, python3-pip (the Python package and its tests), nodejs and
 # npm when no node is installed (the Node module and its tests), iperf3
-# (a TCP flow sharing a bottleneck with mcast in the congestion tests), jq,
+# (a TCP flow sharing a bottleneck with mcast in the congestion tests), uftp
+# (a peer `mcast bench` compares with; its service is kept off), jq,
 # xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
 # itself is expected to be installed already (rustup).
 set -euo pipefail
@@ -23,7 +24,7 @@ PACKAGES=(
     iproute2 nftables procps iputils-ping smcroute
     libnorm1 libnorm-dev g++ make pkg-config
     valgrind binutils
-    tshark iperf3
+    tshark iperf3 uftp
     python3 python3-venv python3-pip jq xxd diffutils coreutils ca-certificates
 )
 
@@ -80,11 +81,29 @@ else
         log "preseeding iperf3/start_daemon=false"
         echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections
     fi
+    # uftp's package starts a uftpd service, which would join multicast
+    # groups on this machine's own network: forbid service starts while
+    # installing (policy-rc.d), and disable the service after.
+    blocked_services=0
+    if printf '%s\n' "${missing[@]}" | grep -qx uftp && [ ! -e /usr/sbin/policy-rc.d ]; then
+        log "blocking service starts during the install (/usr/sbin/policy-rc.d)"
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        blocked_services=1
+    fi
     log "apt-get update"
     apt-get update -q
     log "apt-get install -y --no-install-recommends ${missing[*]}"
     apt-get install -y -q --no-install-recommends "${missing[@]}"
+    [ "$blocked_services" = 1 ] && rm -f /usr/sbin/policy-rc.d
     missing=()
+fi
+# mcast bench runs uftpd only inside its own namespaces; never as a service.
+if [ -e /lib/systemd/system/uftp.service ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now uftp.service >/dev/null 2>&1 || true
+fi
+if [ -e /etc/init.d/uftp ] && command -v update-rc.d >/dev/null; then
+    update-rc.d uftp disable >/dev/null 2>&1 || true
 fi
 
 # Tools that must now be there.

@@ -45,6 +45,12 @@ pub enum Command {
     Recv(RecvArgs),
     /// Run a complete demonstration on a private network of namespaces (no set-up needed)
     Demo(DemoArgs),
+    /// Measure goodput in a private lab: a raw UDP blast, mcast at 0 % and
+    /// at 5 % loss, and libnorm and uftp when installed, side by side
+    Bench(BenchArgs),
+    /// Raw UDP multicast blast for `mcast bench` (internal)
+    #[command(hide = true)]
+    Blast(BlastArgs),
     /// Show the multicast address and port a channel name maps to
     Channel(ChannelArgs),
     /// List network interfaces and which ones mcast would use
@@ -282,6 +288,68 @@ pub struct DemoArgs {
     /// Set when `mcast demo` re-executes itself inside `unshare` (internal)
     #[arg(long, hide = true)]
     pub inside_namespace: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Number of receivers
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub receivers: u32,
+
+    /// Size of the data moved in each run; suffixes k, M, G (powers of 1024)
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_size)]
+    pub size: u64,
+
+    /// Payload bytes per datagram (mcast and libnorm segments, blast datagrams)
+    #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(64..=8000))]
+    pub segment: u16,
+
+    /// Independent loss on each receiver in the lossy runs, in percent
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub loss: f64,
+
+    /// Rate cap for every tool, in bits per second (suffixes k, M, G)
+    #[arg(long, value_name = "BITS_PER_SEC", default_value = "1G", value_parser = parse_rate)]
+    pub rate: u64,
+
+    /// libnorm peer (tests/interop/normpeer.cpp built); default: build it
+    /// with g++ when libnorm-dev is installed, else skip libnorm
+    #[arg(long, value_name = "PATH")]
+    pub normpeer: Option<PathBuf>,
+
+    /// Print the results as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    /// How to build the private network (as for the demo)
+    #[arg(long, value_enum, default_value_t = Isolation::Auto, hide = true)]
+    pub isolation: Isolation,
+
+    /// Set when `mcast bench` re-executes itself inside `unshare` (internal)
+    #[arg(long, hide = true)]
+    pub inside_namespace: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BlastArgs {
+    /// send or recv
+    #[arg(value_name = "ROLE")]
+    pub role: String,
+    #[arg(long)]
+    pub group: std::net::Ipv6Addr,
+    #[arg(long)]
+    pub port: u16,
+    #[arg(long)]
+    pub interface: String,
+    /// Payload bytes to send
+    #[arg(long, default_value_t = 0)]
+    pub bytes: u64,
+    /// Payload bytes per datagram
+    #[arg(long, default_value_t = 1400)]
+    pub segment: u16,
+    /// Seconds a receiver waits for the first datagram
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

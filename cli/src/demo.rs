@@ -40,28 +40,41 @@ const PORT: u16 = 6003;
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn run(common: &Common, args: &DemoArgs) -> CliResult {
-    if args.inside_namespace {
-        return inside(common, args, "demo");
+    in_private_network("demo", args.isolation, args.inside_namespace, |prefix| inside(common, args, prefix))
+}
+
+/// Runs `inside` with a namespace name prefix in a private network: this
+/// process re-executed under `unshare` (prefix `WHAT`), or, as root without
+/// it, here with `ip netns` names `mcast-WHAT-PID-*` (see the module
+/// documentation). `mcast demo` and `mcast bench` share it.
+pub fn in_private_network(
+    what: &str,
+    isolation: Isolation,
+    inside_namespace: bool,
+    inside: impl FnOnce(&str) -> CliResult,
+) -> CliResult {
+    if inside_namespace {
+        return inside(what);
     }
     let root = unsafe { libc::geteuid() } == 0;
-    match args.isolation {
+    match isolation {
         Isolation::Unshare => reexec_in_unshare(root),
-        Isolation::Netns if root => inside(common, args, &format!("mcast-demo-{}", std::process::id())),
+        Isolation::Netns if root => inside(&format!("mcast-{what}-{}", std::process::id())),
         Isolation::Netns => Err(Failure::new("--isolation netns needs root (ip netns add)")),
         Isolation::Auto => {
             if unshare_works(root) {
                 reexec_in_unshare(root)
             } else if root {
                 tracing::info!("unshare unavailable; using ip netns in the machine's /run/netns");
-                inside(common, args, &format!("mcast-demo-{}", std::process::id()))
+                inside(&format!("mcast-{what}-{}", std::process::id()))
             } else {
-                Err(Failure::new(
-                    "the demo needs its own network namespaces, and this system allows neither: \
+                Err(Failure::new(format!(
+                    "mcast {what} needs its own network namespaces, and this system allows neither: \
                      unprivileged user namespaces are off (unshare --user --net failed; \
                      see `sysctl kernel.unprivileged_userns_clone` / `user.max_user_namespaces`, \
                      or an AppArmor restriction) and you are not root. \
-                     Run it as root (sudo mcast demo) or enable user namespaces.",
-                ))
+                     Run it as root (sudo mcast {what}) or enable user namespaces."
+                )))
             }
         }
     }
@@ -116,7 +129,7 @@ fn exit_code(status: ExitStatus) -> i32 {
 
 /// Children die with us even if we are killed outright, so nothing is left
 /// running in (or keeping alive) the demo's namespaces.
-fn die_with_parent(cmd: &mut Command) {
+pub fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
     unsafe {
@@ -285,7 +298,7 @@ impl Drop for Procs {
 }
 
 /// The demo's scratch directory; removed on drop.
-struct WorkDir(PathBuf);
+pub struct WorkDir(pub PathBuf);
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
@@ -295,7 +308,7 @@ impl Drop for WorkDir {
 
 /// Writes `size` pseudo-random bytes (splitmix64, seeded from the clock so
 /// each run sends different data) and returns their SHA-256.
-fn generate_file(path: &Path, size: u64) -> std::io::Result<[u8; 32]> {
+pub fn generate_file(path: &Path, size: u64) -> std::io::Result<[u8; 32]> {
     use sha2::{Digest, Sha256};
     let mut state = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

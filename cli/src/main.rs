@@ -4,11 +4,13 @@
 //! mcast send --group ff3e::1 --port 5000 --interface eth0 FILE...
 //! mcast recv --group ff3e::1 --port 5000 --interface eth0 --out DIR [--count N] [--timeout SECS]
 //! mcast demo [--receivers 3] [--loss 5] [--size 20M] [--rate 100M]
+//! mcast bench [--receivers 3] [--size 64M] [--loss 5] [--rate 1G] [--json]
 //! mcast channel NAME [--scope link|site|org|global] [--ssm]
 //! mcast interfaces
 //! ```
 
 mod args;
+mod bench;
 mod demo;
 mod info;
 mod names;
@@ -39,6 +41,8 @@ fn main() {
         // The demo installs its handler itself once it knows which process
         // (outer or re-executed inner) it is.
         args::Command::Demo(a) => demo::run(&cli.common, a),
+        args::Command::Bench(a) => bench::run(&cli.common, a),
+        args::Command::Blast(a) => bench::blast(a),
         args::Command::Channel(a) => info::channel(&cli.common, a),
         args::Command::Interfaces => info::interfaces(&cli.common),
     };
