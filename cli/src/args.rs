@@ -312,6 +312,10 @@ pub struct BenchArgs {
     #[arg(long, value_name = "BITS_PER_SEC", default_value = "1G", value_parser = parse_rate)]
     pub rate: u64,
 
+    /// Run each measurement this many times and keep the median one
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+
     /// libnorm peer (tests/interop/normpeer.cpp built); default: build it
     /// with g++ when libnorm-dev is installed, else skip libnorm
     #[arg(long, value_name = "PATH")]
