@@ -592,48 +592,31 @@ fn nix_index(name: &str) -> CliResult<u32> {
 }
 
 /// Sends `bytes` of payload as fast as the kernel takes it, in sendmmsg
-/// batches of 64 (the machine's limit, not a paced rate), then end markers.
+/// batches (`mcast::net::send_many`, as the engine sends: the machine's
+/// limit, not a paced rate), then end markers.
 fn blast_send(sock: &socket2::Socket, args: &BlastArgs, index: u32) -> CliResult {
     sock.set_multicast_if_v6(index).context(|| "IPV6_MULTICAST_IF".into())?;
     sock.set_multicast_hops_v6(1).context(|| "hops".into())?;
     let _ = sock.set_send_buffer_size(4 << 20);
-    let to: socket2::SockAddr = SocketAddrV6::new(args.group, args.port, 0, 0).into();
+    let group = std::net::SocketAddr::V6(SocketAddrV6::new(args.group, args.port, 0, 0));
+    let to: socket2::SockAddr = group.into();
     let seg = args.segment as usize;
     let total = args.bytes.div_ceil(seg as u64);
-    const BATCH: usize = 64;
-    let mut bufs = vec![vec![0u8; seg]; BATCH];
+    let batch = mcast::net::IO_BATCH;
+    let mut datagrams: Vec<(Vec<u8>, std::net::SocketAddr)> = (0..batch).map(|_| (vec![0u8; seg], group)).collect();
     let mut seq: u64 = 0;
     while seq < total {
-        let n = BATCH.min((total - seq) as usize);
-        for (i, b) in bufs.iter_mut().take(n).enumerate() {
-            b[..8].copy_from_slice(&(seq + i as u64).to_be_bytes());
+        let n = batch.min((total - seq) as usize);
+        for (i, (d, _)) in datagrams.iter_mut().take(n).enumerate() {
+            d[..8].copy_from_slice(&(seq + i as u64).to_be_bytes());
         }
-        let mut iov: Vec<libc::iovec> =
-            bufs.iter_mut().take(n).map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
-        let mut msgs: Vec<libc::mmsghdr> = iov
-            .iter_mut()
-            .map(|v| {
-                // SAFETY: an all-zero mmsghdr is valid; the fields set point
-                // into `iov` and `to`, which outlive the call.
-                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                m.msg_hdr.msg_name = to.as_ptr() as *mut libc::c_void;
-                m.msg_hdr.msg_namelen = to.len();
-                m.msg_hdr.msg_iov = v;
-                m.msg_hdr.msg_iovlen = 1;
-                m
-            })
-            .collect();
-        // SAFETY: `msgs` holds `n` valid headers.
-        let sent = unsafe { libc::sendmmsg(std::os::fd::AsRawFd::as_raw_fd(sock), msgs.as_mut_ptr(), n as u32, 0) };
-        if sent < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) {
+        match mcast::net::send_many(std::os::fd::AsRawFd::as_raw_fd(sock), &datagrams[..n]) {
+            Ok(sent) => seq += sent as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) => {
                 std::thread::yield_now();
-                continue;
             }
-            return Err(Failure::new(format!("sendmmsg: {e}")));
+            Err(e) => return Err(Failure::new(format!("sendmmsg: {e}"))),
         }
-        seq += sent as u64;
     }
     for _ in 0..20 {
         let _ = sock.send_to(&u64::MAX.to_be_bytes(), &to);

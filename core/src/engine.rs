@@ -141,7 +141,7 @@ pub(crate) fn start(socket_config: SocketConfig) -> Result<(Arc<EngineShared>, s
     let waker = Waker::new(poll.registry(), WAKER).map_err(|e| Error::io("creating the event loop waker", e))?;
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(EngineShared { tx: Mutex::new(Some(tx)), waker, failure: Mutex::new(None) });
-    let engine = Engine { poll, rx, socket_config, sessions: HashMap::new(), next_token: 1, buf: Vec::with_capacity(65536) };
+    let engine = Engine { poll, rx, socket_config, sessions: HashMap::new(), next_token: 1 };
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
         .name("mcast-engine".into())
@@ -389,8 +389,11 @@ struct Session {
     role: Role,
     /// The socket may have more to read (edge-triggered: read until WouldBlock).
     readable: bool,
-    /// A datagram the socket refused with WouldBlock; retried when writable.
-    blocked: Option<(Vec<u8>, SocketAddr)>,
+    /// Datagrams polled from the protocol and not yet taken by the socket
+    /// (it said WouldBlock: they go first when it is writable again).
+    pending: VecDeque<(Vec<u8>, SocketAddr)>,
+    /// Datagram buffers to reuse.
+    spare: Vec<Vec<u8>>,
 }
 
 struct Engine {
@@ -399,13 +402,12 @@ struct Engine {
     socket_config: SocketConfig,
     sessions: HashMap<Token, Session>,
     next_token: usize,
-    buf: Vec<u8>,
 }
 
 impl Engine {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
-        let mut recv_buf = vec![0u8; 65536];
+        let mut recv_batch = net::RecvBatch::new();
         loop {
             loop {
                 match self.rx.try_recv() {
@@ -421,7 +423,7 @@ impl Engine {
             let tokens: Vec<Token> = self.sessions.keys().copied().collect();
             for token in tokens {
                 let remove = match self.sessions.get_mut(&token) {
-                    Some(s) => s.drive(&mut self.buf, &mut recv_buf),
+                    Some(s) => s.drive(&mut recv_batch),
                     None => continue,
                 };
                 if remove {
@@ -651,7 +653,7 @@ impl Engine {
             .registry()
             .register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Error::io("registering the socket with the event loop", e))?;
-        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, blocked: None });
+        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, pending: VecDeque::new(), spare: Vec::new() });
         Ok(token)
     }
 
@@ -776,7 +778,7 @@ impl SenderSession {
 impl Session {
     /// One turn for this session. Returns true when it is finished and
     /// should be removed.
-    fn drive(&mut self, buf: &mut Vec<u8>, recv_buf: &mut [u8]) -> bool {
+    fn drive(&mut self, recv: &mut net::RecvBatch) -> bool {
         // Read.
         let paused = match &self.role {
             Role::Receiver(r) => r.paused,
@@ -785,19 +787,24 @@ impl Session {
         if self.readable && !paused {
             let mut n = 0;
             while n < BATCH {
-                match self.socket.recv_from(recv_buf) {
-                    Ok((len, from)) => {
-                        n += 1;
+                // A batch of datagrams per system call (recvmmsg).
+                match recv.recv_many(self.socket.as_raw_fd()) {
+                    Ok(got) => {
+                        n += got;
                         let now = Instant::now();
-                        match &mut self.role {
-                            Role::Sender(s) => s.proto.handle_datagram(now, from, &recv_buf[..len]),
-                            Role::Receiver(r) => {
-                                let allowed = r.sources.is_empty()
-                                    || matches!(from, SocketAddr::V6(a) if r.sources.contains(a.ip()));
-                                if allowed {
-                                    r.proto.handle_datagram(now, from, &recv_buf[..len]);
-                                } else {
-                                    r.foreign += 1;
+                        for i in 0..got {
+                            let from = recv.got[i].1;
+                            let data = recv.datagram(i);
+                            match &mut self.role {
+                                Role::Sender(s) => s.proto.handle_datagram(now, from, data),
+                                Role::Receiver(r) => {
+                                    let allowed = r.sources.is_empty()
+                                        || matches!(from, SocketAddr::V6(a) if r.sources.contains(a.ip()));
+                                    if allowed {
+                                        r.proto.handle_datagram(now, from, data);
+                                    } else {
+                                        r.foreign += 1;
+                                    }
                                 }
                             }
                         }
@@ -831,22 +838,30 @@ impl Session {
             }
         }
 
-        // Write.
+        // Write: what the socket refused before goes first; then batches
+        // polled from the protocol, each sent with one system call
+        // (sendmmsg), until the protocol has nothing more to send now or
+        // the socket is full.
         let mut sent_after_close = false;
-        if let Some((data, to)) = self.blocked.take() {
-            match self.socket.send_to(&data, to) {
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.blocked = Some((data, to)),
-                Err(e) => tracing::warn!(error = %e, %to, "send failed"),
+        let mut polled = 0;
+        loop {
+            if !self.flush_pending() {
+                break;
             }
-        }
-        if self.blocked.is_none() {
-            for _ in 0..BATCH {
+            if polled >= BATCH {
+                break;
+            }
+            while self.pending.len() < net::IO_BATCH {
+                let mut buf = self.spare.pop().unwrap_or_default();
                 let dest = match &mut self.role {
-                    Role::Sender(s) => s.proto.poll_transmit(now, buf),
-                    Role::Receiver(r) => r.proto.poll_transmit(now, buf),
+                    Role::Sender(s) => s.proto.poll_transmit(now, &mut buf),
+                    Role::Receiver(r) => r.proto.poll_transmit(now, &mut buf),
                 };
-                let Some(dest) = dest else { break };
+                let Some(dest) = dest else {
+                    self.spare.push(buf);
+                    break;
+                };
+                polled += 1;
                 if matches!(&self.role, Role::Sender(s) if s.closing.is_some()) {
                     sent_after_close = true;
                 }
@@ -854,16 +869,10 @@ impl Session {
                     Destination::Group => self.group_addr,
                     Destination::Unicast(a) => a,
                 };
-                match self.socket.send_to(buf, to) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        self.blocked = Some((std::mem::take(buf), to));
-                        break;
-                    }
-                    // A datagram the kernel refuses (no route, interface went
-                    // down) is like a lost packet: NORM repairs it later.
-                    Err(e) => tracing::warn!(error = %e, %to, "send failed"),
-                }
+                self.pending.push_back((buf, to));
+            }
+            if self.pending.is_empty() {
+                break;
             }
         }
 
@@ -939,7 +948,7 @@ impl Session {
                 *lock(&s.stats) = s.proto.stats();
                 if let Some((at, sent_before)) = s.closing {
                     let nothing_to_say = sent_before == 0;
-                    let said = sent_after_close && self.blocked.is_none();
+                    let said = sent_after_close && self.pending.is_empty();
                     if nothing_to_say || said || now >= at + CLOSE_GRACE {
                         return true;
                     }
@@ -1061,7 +1070,7 @@ impl Session {
             Role::Sender(s) => {
                 // While the socket is full, only writability can make progress
                 // on transmissions; the protocol's own deadline would spin.
-                if self.blocked.is_none() {
+                if self.pending.is_empty() {
                     consider(s.proto.poll_timeout());
                 }
                 for p in &s.waiting {
@@ -1081,12 +1090,38 @@ impl Session {
                 }
             }
             Role::Receiver(r) => {
-                if self.blocked.is_none() {
+                if self.pending.is_empty() {
                     consider(r.proto.poll_timeout());
                 }
             }
         }
         d
+    }
+
+    /// Sends what is pending, in batches; returns whether all of it went
+    /// (false: the socket is full, the rest waits for writability).
+    fn flush_pending(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            match net::send_many(self.socket.as_raw_fd(), self.pending.make_contiguous()) {
+                Ok(n) => {
+                    for _ in 0..n {
+                        let (buf, _) = self.pending.pop_front().expect("sent");
+                        self.spare.push(buf);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // A datagram the kernel refuses (no route, interface went
+                    // down) is like a lost packet: NORM repairs it later.
+                    let (buf, to) = self.pending.pop_front().expect("not empty");
+                    tracing::warn!(error = %e, %to, "send failed");
+                    self.spare.push(buf);
+                }
+            }
+        }
+        self.spare.truncate(net::IO_BATCH);
+        true
     }
 
     /// Tells everyone waiting on this session that it is gone.

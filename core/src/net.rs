@@ -343,6 +343,121 @@ fn set_buffer(socket: &Socket, force: libc::c_int, size: usize, plain: impl Fn(&
     plain(socket, size / 2)
 }
 
+/// Most datagrams one `send_many` or `recv_many` call moves.
+pub const IO_BATCH: usize = 64;
+
+/// Sends `datagrams` with one sendmmsg(2). Returns how many the kernel took
+/// (it stops at the first it cannot take); an error only when it took none.
+///
+/// Written by hand: quinn-udp does this but only for its own socket type,
+/// and neither socket2 nor mio wraps sendmmsg.
+pub fn send_many(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]) -> io::Result<usize> {
+    let n = datagrams.len().min(IO_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    let addrs: Vec<SockAddr> = datagrams[..n].iter().map(|(_, a)| SockAddr::from(*a)).collect();
+    let mut iovs: Vec<libc::iovec> = datagrams[..n]
+        .iter()
+        .map(|(d, _)| libc::iovec { iov_base: d.as_ptr() as *mut libc::c_void, iov_len: d.len() })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .zip(&addrs)
+        .map(|(iov, addr)| {
+            // SAFETY: an all-zero mmsghdr is a valid empty header.
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+            m.msg_hdr.msg_namelen = addr.len();
+            m.msg_hdr.msg_iov = iov;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    // SAFETY: `msgs` holds `n` headers whose pointers (names, iovecs, the
+    // datagrams' bytes) stay valid for the call; the kernel only reads them.
+    let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// Buffers for `recv_many`, kept from call to call.
+pub(crate) struct RecvBatch {
+    bufs: Vec<Vec<u8>>,
+    addrs: Vec<libc::sockaddr_storage>,
+    /// Length and source of each datagram of the last call.
+    pub(crate) got: Vec<(usize, SocketAddr)>,
+}
+
+impl RecvBatch {
+    pub(crate) fn new() -> RecvBatch {
+        RecvBatch {
+            // Large enough for any UDP datagram; pages are only touched as
+            // datagrams arrive.
+            bufs: (0..IO_BATCH).map(|_| vec![0u8; 65536]).collect(),
+            // SAFETY: all-zero sockaddr_storage is valid.
+            addrs: (0..IO_BATCH).map(|_| unsafe { std::mem::zeroed() }).collect(),
+            got: Vec::with_capacity(IO_BATCH),
+        }
+    }
+
+    /// The bytes of datagram `i` of the last call.
+    pub(crate) fn datagram(&self, i: usize) -> &[u8] {
+        &self.bufs[i][..self.got[i].0]
+    }
+
+    /// Receives up to `IO_BATCH` datagrams with one recvmmsg(2) (without
+    /// waiting); returns how many (also in `got`). WouldBlock when none is
+    /// there.
+    pub(crate) fn recv_many(&mut self, fd: std::os::fd::RawFd) -> io::Result<usize> {
+        self.got.clear();
+        let mut iovs: Vec<libc::iovec> =
+            self.bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
+        let mut msgs: Vec<libc::mmsghdr> = iovs
+            .iter_mut()
+            .zip(self.addrs.iter_mut())
+            .map(|(iov, addr)| {
+                // SAFETY: an all-zero mmsghdr is a valid empty header.
+                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                m.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
+                m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                m.msg_hdr.msg_iov = iov;
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            })
+            .collect();
+        // SAFETY: every header points at a writable buffer and address of
+        // the sizes given, alive for the call.
+        let r = unsafe {
+            libc::recvmmsg(fd, msgs.as_mut_ptr(), msgs.len() as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for (m, addr) in msgs.iter().zip(&self.addrs).take(r as usize) {
+            let from = if addr.ss_family as libc::c_int == libc::AF_INET6 {
+                // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6),
+                // which fits in the storage.
+                let a = unsafe { &*(addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+                SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(a.sin6_addr.s6_addr),
+                    u16::from_be(a.sin6_port),
+                    a.sin6_flowinfo,
+                    a.sin6_scope_id,
+                ))
+            } else {
+                // Our sockets are IPv6: nothing else arrives on them.
+                SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0))
+            };
+            self.got.push((m.msg_len as usize, from));
+        }
+        Ok(r as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
