@@ -182,9 +182,9 @@ typedef enum mcast_scope {
 typedef enum mcast_flow_control {
     /**
      * The default: an object leaves the cache once receivers had time to
-     * ask for repairs (about 40 GRTT after its last transmission, at most
-     * four times that); a receiver that cannot keep up is left behind (it
-     * reports the objects it missed aborted). The sender never waits.
+     * ask for repairs (about 40 GRTT after its last transmission or last
+     * NACK); a receiver that falls silent is left behind (it reports the
+     * objects it missed aborted). The sender does not wait for it.
      */
     MCAST_FLOW_LEAVE_BEHIND = 0,
     /**

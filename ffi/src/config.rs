@@ -43,9 +43,9 @@ pub enum mcast_sync_policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum mcast_flow_control {
     /// The default: an object leaves the cache once receivers had time to
-    /// ask for repairs (about 40 GRTT after its last transmission, at most
-    /// four times that); a receiver that cannot keep up is left behind (it
-    /// reports the objects it missed aborted). The sender never waits.
+    /// ask for repairs (about 40 GRTT after its last transmission or last
+    /// NACK); a receiver that falls silent is left behind (it reports the
+    /// objects it missed aborted). The sender does not wait for it.
     MCAST_FLOW_LEAVE_BEHIND = 0,
     /// An object also stays until every receiver listed in
     /// `wait_for_acks_nodes` acknowledged it; meanwhile a full cache makes

@@ -96,12 +96,14 @@ impl Default for SenderConfig {
 /// wait).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum FlowControl {
-    /// The default, NORM's: an object leaves once its first pass is over and
+    /// The default: an object leaves once its first pass is over and
     /// receivers had time for four repair rounds after its last
-    /// transmission (40 GRTT with the default backoff factor). A receiver
-    /// that cannot keep up, or is cut off for longer, is left behind: its
-    /// NACKs for purged objects are answered with NORM_CMD(SQUELCH) and it
-    /// reports those objects aborted. The sender never waits for anyone.
+    /// transmission (40 GRTT with the default backoff factor); a NACK for
+    /// it starts that time again, so a receiver still asking is served. A
+    /// receiver that falls silent (cut off, gone, or too late to ask) is
+    /// left behind: its NACKs for purged objects are answered with
+    /// NORM_CMD(SQUELCH) and it reports those objects aborted. The sender
+    /// does not wait for silent receivers.
     #[default]
     LeaveBehind,
     /// An object also waits until every listed receiver (NORM node ids, as in
@@ -191,9 +193,6 @@ const PROBE_WIRE_BYTES: f64 = 100.0;
 const MAX_PROBE_INTERVAL: f64 = 2.0;
 /// Parity of this many recent blocks is kept for repairs.
 const PARITY_CACHE_BLOCKS: usize = 8;
-/// Repairs keep an object in the cache at most this many hold times
-/// (`flow_delay`) after its first pass.
-const HOLD_CAP: u32 = 4;
 
 struct TxObject {
     id: u64,
@@ -216,10 +215,6 @@ struct TxObject {
     /// until then (moved on by repairs), so that receivers' NACKs find it.
     /// `None` after the first pass: purgeable.
     hold_until: Option<Instant>,
-    /// Repairs move `hold_until` on at most to this time, `HOLD_CAP` hold
-    /// times after the first pass: a receiver that keeps asking (one that
-    /// hears next to nothing) cannot pin the cache for ever.
-    hold_cap: Option<Instant>,
 }
 
 impl TxObject {
@@ -712,7 +707,6 @@ impl Sender {
             parity_sent: HashMap::new(),
             stream,
             hold_until: None,
-            hold_cap: None,
         });
         self.stats.objects_enqueued += 1;
         self.new_data(now);
@@ -780,7 +774,6 @@ impl Sender {
         let until = now + self.flow_delay();
         let o = &mut self.objects[idx];
         if o.first_pass_done {
-            let until = o.hold_cap.map_or(until, |cap| until.min(cap));
             o.hold_until = Some(o.hold_until.map_or(until, |t| t.max(until)));
         }
     }
@@ -1515,7 +1508,6 @@ impl Sender {
     /// Advances the first pass and returns what it sends next.
     fn next_first_pass_item(&mut self, now: Instant) -> Option<TxItem> {
         let hold = now + self.flow_delay();
-        let hold_cap = now + self.flow_delay() * HOLD_CAP;
         let auto = if self.rs.is_some() { self.cfg.auto_parity } else { 0 };
         let idx = self.objects.iter().position(|o| !o.first_pass_done)?;
         let o = &mut self.objects[idx];
@@ -1539,7 +1531,6 @@ impl Sender {
             if st.first_pass_done() {
                 o.first_pass_done = true;
                 o.hold_until = Some(hold);
-                o.hold_cap = Some(hold_cap);
                 self.stats.objects_sent += 1;
                 self.events.push_back(SenderEvent::ObjectSent { id });
                 if self.blocked {
@@ -1568,7 +1559,6 @@ impl Sender {
             if o.next_block >= o.layout.num_blocks {
                 o.first_pass_done = true;
                 o.hold_until = Some(hold);
-                o.hold_cap = Some(hold_cap);
                 let id = o.id;
                 if auto > 0 && o.info.is_some() {
                     // Proactive parity means receivers may not ask for

@@ -61,6 +61,8 @@ pub struct RxNode {
     pub addr: SocketAddr,
     /// Independent inbound loss of this receiver.
     pub loss: f64,
+    /// Everything this receiver sends is lost (with `loss` 1.0: cut off).
+    pub muted: bool,
     /// Joins (starts receiving) at this virtual time.
     pub join_at: Duration,
     pub joined: bool,
@@ -164,6 +166,7 @@ impl Sim {
                 proto: Receiver::new(rcfg.clone(), 10_000 + i as u32, base).expect("receiver"),
                 addr: addr(100 + i as u16),
                 loss: *loss,
+                muted: false,
                 join_at: joins.get(i).copied().unwrap_or_default(),
                 joined: joins.get(i).is_none_or(|j| j.is_zero()),
                 burst_bad: false,
@@ -271,6 +274,9 @@ impl Sim {
     /// Sends one datagram from `from_idx` to its destination(s).
     fn route(&mut self, from_idx: usize, dest: Destination, bytes: &[u8]) {
         self.datagrams += 1;
+        if from_idx != SENDER && self.receivers[from_idx].muted {
+            return;
+        }
         let from = if from_idx == SENDER { self.sender_addr } else { self.receivers[from_idx].addr };
         match dest {
             Destination::Unicast(a) => {
