@@ -218,6 +218,11 @@ pub struct RecvArgs {
     #[command(flatten)]
     pub group: GroupArgs,
 
+    /// Do not compute the SHA-256 of received FILE objects (all zeros in
+    /// --json): `mcast bench` times receivers against tools that do not
+    #[arg(long, hide = true)]
+    pub no_digest: bool,
+
     /// Directory to write received objects into (created if missing)
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

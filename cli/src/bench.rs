@@ -301,7 +301,7 @@ impl Bench<'_> {
         let mut rx = Vec::new();
         for host in self.hosts() {
             let mut a = group_args("recv");
-            a.extend(["--out".into(), dir.join(&host).display().to_string(), "--count".into(), "1".into()]);
+            a.extend(["--out".into(), dir.join(&host).display().to_string(), "--count".into(), "1".into(), "--no-digest".into()]);
             a.extend(["--timeout".into(), self.timeout().to_string()]);
             rx.push(self.spawn(&host, self.exe, &a, &dir.join(format!("{host}.log")))?);
         }

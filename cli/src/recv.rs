@@ -149,7 +149,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                 let s = if msg.kind == mcast::ObjectKind::Stream {
                     stream_piece(out, &mut book, &mut streams, &msg)?.expect("a stream's end saves it")
                 } else {
-                    save(out, &mut book, &msg)?
+                    save(out, &mut book, &msg, args.no_digest)?
                 };
                 if s.lost_bytes > 0 && !common.quiet {
                     eprintln!("mcast: warning: stream {} lost {} bytes that could not be repaired", s.name, s.lost_bytes);
@@ -340,9 +340,9 @@ fn kind_name(kind: mcast::ObjectKind) -> &'static str {
 /// Writes one object: to a temporary name in the same directory first, then
 /// renamed, so that nobody (a script polling the directory, a later `cmp`)
 /// ever sees a half-written file under the final name.
-fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message) -> CliResult<Saved> {
+fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message, no_digest: bool) -> CliResult<Saved> {
     if let Some(file) = &msg.path {
-        return save_file(out, book, msg, file);
+        return save_file(out, book, msg, file, no_digest);
     }
     let sha = sha256_bytes(&msg.data);
     let wanted = sanitize_name(&msg.info, msg.object_id);
@@ -374,8 +374,11 @@ fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message) -> CliResult<Save
 
 /// Names a FILE object the engine wrote to `file` (in `out`, as
 /// `ReceiverConfig::file_dir`): renamed to its name, whole or not at all.
-fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path) -> CliResult<Saved> {
-    let done = || -> std::io::Result<([u8; 32], u64)> { Ok((sha256_file(file)?, fs::metadata(file)?.len())) };
+fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path, no_digest: bool) -> CliResult<Saved> {
+    let done = || -> std::io::Result<([u8; 32], u64)> {
+        let sha = if no_digest { [0; 32] } else { sha256_file(file)? };
+        Ok((sha, fs::metadata(file)?.len()))
+    };
     let (sha, size) = done().map_err(|e| {
         let _ = fs::remove_file(file);
         Failure::new(format!("reading {}: {e}", file.display()))
