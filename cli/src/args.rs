@@ -219,7 +219,8 @@ pub struct RecvArgs {
     pub group: GroupArgs,
 
     /// Do not compute the SHA-256 of received FILE objects (all zeros in
-    /// --json): `mcast bench` times receivers against tools that do not
+    /// --json, and same-named files then replace each other): `mcast bench`
+    /// times receivers against tools that do not hash
     #[arg(long, hide = true)]
     pub no_digest: bool,
 

@@ -789,6 +789,11 @@ impl Session {
             while n < BATCH {
                 // A batch of datagrams per system call (recvmmsg).
                 match recv.recv_many(self.socket.as_raw_fd()) {
+                    Ok(0) => {
+                        // Not for UDP without MSG_WAITFORONE, but never spin.
+                        self.readable = false;
+                        break;
+                    }
                     Ok(got) => {
                         n += got;
                         let now = Instant::now();

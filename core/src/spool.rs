@@ -4,9 +4,9 @@
 //! `ReceiverEvent::FileData`; the engine writes it here at its offset into a
 //! hidden part file (`.mcast-PID-NODE-OBJECT.part`) in the directory. When
 //! the object completes the part file is renamed `mcast-NODE-OBJECT` (with
-//! `-2`, `-3`, ... if that exists) and its path delivered; if it is aborted, or the receiver closes first, the part
-//! file is removed. So a receiver's memory holds only incomplete blocks,
-//! whatever the size of the file.
+//! `-2`, `-3`, ... if that exists) and its path delivered; if it is aborted,
+//! or the receiver closes first, the part file is removed. So a receiver's
+//! memory holds only incomplete blocks, whatever the size of the file.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};

@@ -428,7 +428,7 @@ impl Receiver {
     /// its buffers are freed. Unknown or finished objects are ignored.
     pub fn abort_object(&mut self, sender_node_id: u32, object_id: u64, reason: String) {
         let Some(s) = self.senders.get_mut(&sender_node_id) else { return };
-        let Some(o) = s.objects.get_mut(&(object_id + ID_BASE)) else { return };
+        let Some(o) = object_id.checked_add(ID_BASE).and_then(|id| s.objects.get_mut(&id)) else { return };
         if o.aborted.is_none() {
             s.buffered -= o.abort_and_free(reason);
             deliver(s, &mut self.events, &mut self.stats);
