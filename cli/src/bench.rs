@@ -113,7 +113,7 @@ fn inside(common: &Common, args: &BenchArgs, prefix: &str) -> CliResult {
         args.size, args.segment, args.rate, args.loss
     ));
     let net = Net::build(tools, prefix, n)?;
-    for i in 1..=n {
+    for i in (1..=n).filter(|_| args.loss > 0.0) {
         for port in [PORT_FIXED, PORT_CC, PORT_NORM, PORT_UFTP] {
             net.add_loss(&format!("r{i}"), args.loss, port)?;
         }
