@@ -67,7 +67,7 @@ export interface SenderOptions extends GroupOptions {
   /**
    * Flow control: keep every object in the transmit cache until these
    * receivers (their nodeId) acknowledged it, so the slowest of them sets
-   * the pace. Default: receivers that fall behind are left behind.
+   * the pace. Default: receivers that fall silent are left behind.
    */
   waitForAcks?: number[];
   cacheMaxObjects?: number;
