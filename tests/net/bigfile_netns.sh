@@ -82,12 +82,14 @@ done
 secs=$(($(date +%s) - t0))
 echo "    $secs s; sender: $(jq -c '{throughput_bps, max_rss_kib, repairs: .stats.repair_segments_sent, parity: .stats.parity_segments_sent}' "$WORK/s.json" 2>/dev/null)"
 
+# under_limit KIB: a peak was reported and it is under the limit.
+under_limit() { [ "${1:-0}" -gt 0 ] && [ "$1" -lt $LIMIT_KIB ]; }
 rss=$(jq -r '.max_rss_kib // 0' "$WORK/s.json" 2>/dev/null || echo 0)
-check "the sender's peak resident memory ${rss} KiB is under 128 MiB" [ "${rss:-0}" -gt 0 ] && [ "$rss" -lt $LIMIT_KIB ]
+check "the sender's peak resident memory ${rss} KiB is under 128 MiB" under_limit "$rss"
 for r in r1 r2; do
     rss=$(jq -r '.max_rss_kib // 0' "$WORK/$r.json" 2>/dev/null || echo 0)
     echo "    $r: $(jq -c '{throughput_bps, max_rss_kib, nacks: .stats.nacks_sent}' "$WORK/$r.json" 2>/dev/null)"
-    check "$r's peak resident memory ${rss} KiB is under 128 MiB" [ "${rss:-0}" -gt 0 ] && [ "$rss" -lt $LIMIT_KIB ]
+    check "$r's peak resident memory ${rss} KiB is under 128 MiB" under_limit "$rss"
     check "$r's copy is identical (cmp)" cmp -s "$WORK/src/big.bin" "$WORK/$r/big.bin"
     rm -f "$WORK/$r/big.bin"
     left=$(find "$WORK/$r" -mindepth 1 | wc -l)
