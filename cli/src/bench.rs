@@ -187,6 +187,11 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
+    /// Receivers that each got the whole file, after `secs` (None: never).
+    fn whole_file(&self, secs: Vec<Option<f64>>) -> Vec<RxResult> {
+        secs.into_iter().map(|s| RxResult { secs: s, bytes: self.args.size }).collect()
+    }
+
     fn hosts(&self) -> Vec<String> {
         (1..=self.args.receivers).map(|i| format!("r{i}")).collect()
     }
@@ -346,7 +351,7 @@ impl Bench<'_> {
         Ok(RunResult {
             name: name.into(),
             note: if fixed { "NORM-CC off (--fixed-rate), as libnorm and uftp run".into() } else { "NORM-CC (the default)".into() },
-            receivers: secs.into_iter().map(|s| RxResult { secs: s, bytes: self.args.size }).collect(),
+            receivers: self.whole_file(secs),
             extra: json!({
                 "repair_segments": repairs,
                 "needed_segments": needs,
@@ -383,7 +388,7 @@ impl Bench<'_> {
         Ok(RunResult {
             name: name.into(),
             note: "NRL libnorm (normpeer): 64-segment blocks, 16 parity, repairs on demand, fixed rate".into(),
-            receivers: secs.into_iter().map(|s| RxResult { secs: s, bytes: self.args.size }).collect(),
+            receivers: self.whole_file(secs),
             extra: Value::Null,
         })
     }
@@ -419,21 +424,20 @@ impl Bench<'_> {
         // and its size.
         let files: Vec<PathBuf> = self.hosts().iter().map(|h| dir.join(h).join("bench.bin")).collect();
         let mut secs: Vec<Option<f64>> = vec![None; files.len()];
-        let deadline = Duration::from_secs(self.timeout());
-        while secs.iter().any(Option::is_none) && t0.elapsed() < deadline && !interrupted() {
+        let look = |secs: &mut Vec<Option<f64>>| {
             for (f, s) in files.iter().zip(secs.iter_mut()) {
                 if s.is_none() && std::fs::metadata(f).is_ok_and(|m| m.len() == self.args.size) {
                     *s = Some(t0.elapsed().as_secs_f64());
                 }
             }
+        };
+        let deadline = Duration::from_secs(self.timeout());
+        while secs.iter().any(Option::is_none) && t0.elapsed() < deadline && !interrupted() {
+            look(&mut secs);
             if secs.iter().any(Option::is_none) && tx[0].try_wait().ok().flatten().is_some() && t0.elapsed() > Duration::from_secs(1) {
                 // The sender gave up; a last look, then stop.
                 std::thread::sleep(Duration::from_millis(200));
-                for (f, s) in files.iter().zip(secs.iter_mut()) {
-                    if s.is_none() && std::fs::metadata(f).is_ok_and(|m| m.len() == self.args.size) {
-                        *s = Some(t0.elapsed().as_secs_f64());
-                    }
-                }
+                look(&mut secs);
                 break;
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -447,7 +451,7 @@ impl Bench<'_> {
         Ok(RunResult {
             name: name.into(),
             note: "uftp/uftpd (Debian), no encryption, same rate cap and block size".into(),
-            receivers: secs.into_iter().map(|s| RxResult { secs: s, bytes: self.args.size }).collect(),
+            receivers: self.whole_file(secs),
             extra: Value::Null,
         })
     }
@@ -571,7 +575,8 @@ fn machine() -> Value {
 
 /// `mcast blast send|recv`: the raw UDP multicast baseline.
 pub fn blast(args: &BlastArgs) -> CliResult {
-    let index = nix_index(&args.interface)?;
+    let index = mcast::net::interface_index(&args.interface)
+        .ok_or_else(|| Failure::new(format!("no interface {}", args.interface)))?;
     let sock = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
         .context(|| "socket".into())?;
     match args.role.as_str() {
@@ -579,16 +584,6 @@ pub fn blast(args: &BlastArgs) -> CliResult {
         "recv" => blast_recv(&sock, args, index),
         r => Err(Failure::new(format!("blast role {r}: send or recv"))),
     }
-}
-
-fn nix_index(name: &str) -> CliResult<u32> {
-    let c = std::ffi::CString::new(name).map_err(|_| Failure::new("bad interface name"))?;
-    // SAFETY: a valid NUL-terminated string.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if i == 0 {
-        return Err(Failure::new(format!("no interface {name}")));
-    }
-    Ok(i)
 }
 
 /// Sends `bytes` of payload as fast as the kernel takes it, in sendmmsg
