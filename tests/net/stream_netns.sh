@@ -92,7 +92,10 @@ check "send: the stream's sha256 is the input's" \
     [ "$(jq -r .stream.sha256 "$WORK/s.json" 2>/dev/null)" = "$(sha256sum "$WORK/input.txt" | cut -d' ' -f1)" ]
 nacks=$(jq -r .stats.nacks_received "$WORK/s.json" 2>/dev/null)
 repairs=$(jq -r .stats.repair_segments_sent "$WORK/s.json" 2>/dev/null)
-check "sender received NACKs ($nacks) and sent repairs ($repairs)" [ "${nacks:-0}" -gt 0 ] && [ "${repairs:-0}" -gt 0 ]
+# (Each compound condition is one function: `check D [ a ] && [ b ]` would
+# hand check only the first test.)
+both_positive() { [ "${1:-0}" -gt 0 ] && [ "${2:-0}" -gt 0 ]; }
+check "sender received NACKs ($nacks) and sent repairs ($repairs)" both_positive "$nacks" "$repairs"
 
 i=0
 for r in r1 r2 r3; do
@@ -117,7 +120,10 @@ check "r4: the stream is named log.txt (it asked for the NORM_INFO it missed)" [
 size4=$(stat -c %s "$WORK/r4/log.txt" 2>/dev/null || echo 0)
 total=$(stat -c %s "$WORK/input.txt")
 echo "  r4 got the last $size4 of $total bytes"
-check "r4: got part of the stream, not all of it" [ "$size4" -gt 0 ] && [ "$size4" -lt "$total" ]
+part_of() { [ "$1" -gt 0 ] && [ "$1" -lt "$2" ]; }
+check "r4: got part of the stream, not all of it" part_of "$size4" "$total"
 check "r4: it is the input's tail" cmp -s "$WORK/r4/log.txt" <(tail -c "$size4" "$WORK/input.txt")
-check "r4: starting on a line boundary" [ "$size4" -gt 0 ] && [ "$(tail -c $((size4 + 1)) "$WORK/input.txt" | head -c 1 | od -An -c | tr -d ' ')" = '\n' ]
+# line_tail N: the last N bytes of the input start just after a newline.
+line_tail() { [ "$1" -gt 0 ] && [ "$(tail -c $(($1 + 1)) "$WORK/input.txt" | head -c 1 | od -An -c | tr -d ' ')" = '\n' ]; }
+check "r4: starting on a line boundary" line_tail "$size4"
 finish
