@@ -384,24 +384,41 @@ pub fn send_many(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]) ->
     }
 }
 
-/// Buffers for `recv_many`, kept from call to call.
+/// Buffers for `recv_many`, kept from call to call, with the headers that
+/// point into them (built once: the buffers' heap memory never moves). The
+/// raw pointers keep it on the thread that made it, the engine's.
 pub(crate) struct RecvBatch {
     bufs: Vec<Vec<u8>>,
     addrs: Vec<libc::sockaddr_storage>,
+    /// Never read: `msgs` point into it.
+    _iovs: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
     /// Length and source of each datagram of the last call.
     pub(crate) got: Vec<(usize, SocketAddr)>,
 }
 
 impl RecvBatch {
     pub(crate) fn new() -> RecvBatch {
-        RecvBatch {
-            // Large enough for any UDP datagram; pages are only touched as
-            // datagrams arrive.
-            bufs: (0..IO_BATCH).map(|_| vec![0u8; 65536]).collect(),
-            // SAFETY: all-zero sockaddr_storage is valid.
-            addrs: (0..IO_BATCH).map(|_| unsafe { std::mem::zeroed() }).collect(),
-            got: Vec::with_capacity(IO_BATCH),
-        }
+        // Large enough for any UDP datagram; pages are only touched as
+        // datagrams arrive.
+        let mut bufs: Vec<Vec<u8>> = (0..IO_BATCH).map(|_| vec![0u8; 65536]).collect();
+        // SAFETY: all-zero sockaddr_storage is valid.
+        let mut addrs: Vec<libc::sockaddr_storage> = (0..IO_BATCH).map(|_| unsafe { std::mem::zeroed() }).collect();
+        let mut iovs: Vec<libc::iovec> =
+            bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
+        let msgs = iovs
+            .iter_mut()
+            .zip(addrs.iter_mut())
+            .map(|(iov, addr)| {
+                // SAFETY: an all-zero mmsghdr is a valid empty header.
+                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                m.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
+                m.msg_hdr.msg_iov = iov;
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            })
+            .collect();
+        RecvBatch { bufs, addrs, _iovs: iovs, msgs, got: Vec::with_capacity(IO_BATCH) }
     }
 
     /// The bytes of datagram `i` of the last call.
@@ -414,30 +431,20 @@ impl RecvBatch {
     /// there.
     pub(crate) fn recv_many(&mut self, fd: std::os::fd::RawFd) -> io::Result<usize> {
         self.got.clear();
-        let mut iovs: Vec<libc::iovec> =
-            self.bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
-        let mut msgs: Vec<libc::mmsghdr> = iovs
-            .iter_mut()
-            .zip(self.addrs.iter_mut())
-            .map(|(iov, addr)| {
-                // SAFETY: an all-zero mmsghdr is a valid empty header.
-                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                m.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
-                m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                m.msg_hdr.msg_iov = iov;
-                m.msg_hdr.msg_iovlen = 1;
-                m
-            })
-            .collect();
-        // SAFETY: every header points at a writable buffer and address of
-        // the sizes given, alive for the call.
+        for m in &mut self.msgs {
+            // The kernel shortens it to the address it writes.
+            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        }
+        // SAFETY: every header points at a writable buffer (`bufs`, through
+        // `_iovs`) and address (`addrs`) of the sizes given, all owned by
+        // self and unmoved since `new`.
         let r = unsafe {
-            libc::recvmmsg(fd, msgs.as_mut_ptr(), msgs.len() as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
+            libc::recvmmsg(fd, self.msgs.as_mut_ptr(), self.msgs.len() as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut())
         };
         if r < 0 {
             return Err(io::Error::last_os_error());
         }
-        for (m, addr) in msgs.iter().zip(&self.addrs).take(r as usize) {
+        for (m, addr) in self.msgs.iter().zip(&self.addrs).take(r as usize) {
             let from = if addr.ss_family as libc::c_int == libc::AF_INET6 {
                 // SAFETY: the kernel wrote a sockaddr_in6 (family AF_INET6),
                 // which fits in the storage.

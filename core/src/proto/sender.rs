@@ -642,8 +642,7 @@ impl Sender {
                     self.purge(o);
                 }
                 _ => {
-                    self.blocked = true;
-                    self.ask_for_acks(now);
+                    self.want_room(now);
                     return Err(Error::WouldBlock("the transmit cache is full of objects not yet sent or still held for repairs".into()));
                 }
             }
