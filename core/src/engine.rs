@@ -1045,6 +1045,10 @@ impl Session {
                             tracing::info!(sender = %id.addr, node_id = id.node_id, "sender joined")
                         }
                         ReceiverEvent::SenderLeft(id) => tracing::info!(sender = %id.addr, node_id = id.node_id, "sender left"),
+                        ReceiverEvent::Rejected { from, node_id, reason } => {
+                            tracing::warn!(sender = %from, node_id, %reason, "datagrams dropped");
+                            r.queue.push(Err(Error::Rejected { sender: from, sender_node_id: node_id, reason }));
+                        }
                     }
                 }
                 if r.queue.should_pause() && !r.paused {

@@ -45,6 +45,13 @@ pub enum Error {
     #[error("object {object_id} from {sender} aborted: {reason}")]
     Aborted { sender: std::net::SocketAddr, sender_node_id: u32, object_id: u64, reason: String },
 
+    /// A receiver drops the datagrams of `sender`: on a sealed channel they
+    /// are not sealed, sealed with another key, or fail authentication; or
+    /// they are sealed and the receiver has no key. Reported once per sender
+    /// and reason; the receiver goes on with other senders.
+    #[error("datagrams from {sender} (node {sender_node_id:#x}) are dropped: {reason}")]
+    Rejected { sender: std::net::SocketAddr, sender_node_id: u32, reason: String },
+
     /// A bug in mcast: an invariant was broken. Please report it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,6 +79,7 @@ impl From<Error> for io::Error {
             Error::Closed => io::ErrorKind::BrokenPipe,
             Error::WouldBlock(_) => io::ErrorKind::WouldBlock,
             Error::CacheFull(_) => io::ErrorKind::OutOfMemory,
+            Error::Rejected { .. } => io::ErrorKind::PermissionDenied,
             Error::Aborted { .. } | Error::Internal(_) => io::ErrorKind::Other,
         };
         io::Error::new(kind, e)

@@ -16,7 +16,8 @@
 //!
 //! Layers (see docs/ARCHITECTURE.md): [`wire`] encodes NORM messages,
 //! [`fec`] is the Reed-Solomon code, [`proto`] holds the sans-IO sender and
-//! receiver state machines, [`net`] opens sockets, and the engine thread
+//! receiver state machines, [`seal`] seals and opens the datagrams of sealed
+//! channels, [`net`] opens sockets, and the engine thread
 //! drives it all behind [`Context`], [`Sender`] and [`Receiver`].
 
 mod api;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod fec;
 pub mod net;
 pub mod proto;
+pub mod seal;
 mod spool;
 pub mod wire;
 
@@ -34,6 +36,7 @@ pub use channel::{channel_address, Scope};
 pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
+pub use seal::Key;
 pub use proto::{FlowControl, ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
 
 /// The README's examples compile (they are `no_run`: they would send

@@ -12,6 +12,7 @@ use super::common::{exponential_backoff, norm_time_add, secs, unwrap_u16, BlockL
 use super::stream::{wire_block, RxStream, Stored, StreamOut, BLOCK_BASE};
 use super::{Destination, ObjectKind, SenderId};
 use crate::fec::Rs8;
+use crate::seal::{self, Key, OpenError, Seal};
 use crate::wire::{
     ack_type, cc_flags, fec_id, flags, nack_flags, nack_form, quant, Ack, AckBody, Body, CcFeedback, Cmd, Data, FecPayloadId,
     Fti, Nack, NormTime, ObjectHeader, Packet, RepairItem, RepairRequest, SenderHeader,
@@ -67,6 +68,16 @@ pub struct ReceiverConfig {
     /// machine does no I/O itself: it hands complete blocks over as
     /// `ReceiverEvent::FileData` and the engine writes them.
     pub file_dir: Option<std::path::PathBuf>,
+    /// A sealed channel's key (see [`crate::seal`]): only datagrams sealed
+    /// with it are heard (each is authenticated before anything else reads
+    /// it), and NACKs and ACKs go out sealed. Without a key, sealed
+    /// datagrams are dropped. Either way a source whose datagrams are
+    /// dropped is reported once (`ReceiverEvent::Rejected`) and counted.
+    pub key: Option<Key>,
+    /// With a key: datagrams sealed longer ago than this (by this host's
+    /// clock) are dropped as replayed; `None`: no age limit (replays of a
+    /// sender instance already heard are refused all the same).
+    pub seal_max_age: Option<Duration>,
 }
 
 impl Default for ReceiverConfig {
@@ -84,6 +95,8 @@ impl Default for ReceiverConfig {
             max_pending_objects: 4096,
             node_id: None,
             file_dir: None,
+            key: None,
+            seal_max_age: Some(seal::DEFAULT_MAX_AGE),
         }
     }
 }
@@ -128,6 +141,10 @@ pub enum ReceiverEvent {
     StreamGap { sender: SenderId, object_id: u64, lost_bytes: u64 },
     /// The sender closed the stream; nothing more of it follows.
     StreamEnd { sender: SenderId, object_id: u64 },
+    /// Datagrams from this source are dropped, for `reason` (a sealed
+    /// channel's key is missing, differs, or they fail authentication).
+    /// Reported once per source and reason.
+    Rejected { from: SocketAddr, node_id: u32, reason: String },
 }
 
 /// How far along an incomplete object is.
@@ -167,6 +184,15 @@ pub struct ReceiverStats {
     /// Datagrams ignored because their object lies more than
     /// `max_pending_objects` ahead of delivery.
     pub objects_rejected: u64,
+    /// Sealed channels: datagrams that failed authentication (forged,
+    /// altered, sealed with another key).
+    pub datagrams_unauthenticated: u64,
+    /// Sealed channels: datagrams seen before, from an older instance of
+    /// their sender, or older than `seal_max_age`.
+    pub datagrams_replayed: u64,
+    /// Unsealed datagrams on a sealed channel, or sealed ones at a
+    /// receiver without a key.
+    pub datagrams_seal_mismatch: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard
@@ -375,6 +401,9 @@ pub struct Receiver {
     senders: HashMap<u32, RemoteSender>,
     events: VecDeque<ReceiverEvent>,
     outbox: VecDeque<(Destination, Vec<u8>)>,
+    seal: Option<Seal>,
+    /// (source node id, reason) pairs already reported `Rejected`.
+    rejected: HashSet<(u32, &'static str)>,
     stats: ReceiverStats,
     /// A watermark flush naming us, to answer once the datagram is handled.
     pending_ack: Option<(u32, RepairItem)>,
@@ -386,6 +415,7 @@ impl Receiver {
             return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
         }
         let _ = now;
+        let seal = config.key.as_ref().map(|k| Seal::new(k, config.seal_max_age));
         Ok(Receiver {
             rng: SmallRng::seed_from_u64(node_id as u64 ^ 0x6d63_6173_7400),
             cfg: config,
@@ -394,6 +424,8 @@ impl Receiver {
             senders: HashMap::new(),
             events: VecDeque::new(),
             outbox: VecDeque::new(),
+            seal,
+            rejected: HashSet::new(),
             stats: ReceiverStats::default(),
             pending_ack: None,
         })
@@ -418,6 +450,10 @@ impl Receiver {
         let (dest, bytes) = self.outbox.pop_front()?;
         buf.clear();
         buf.extend_from_slice(&bytes);
+        if let Some(seal) = self.seal.as_mut() {
+            let sealed = seal.sealer.seal(buf, seal::unix_micros());
+            debug_assert!(sealed, "a message we wrote could not be sealed");
+        }
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += bytes.len() as u64;
         Some(dest)
@@ -473,6 +509,49 @@ impl Receiver {
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += data.len() as u64;
+        // A sealed channel opens (authenticates) every datagram before
+        // anything else reads it.
+        let Some(seal) = self.seal.as_mut() else {
+            if seal::is_sealed(data) {
+                self.stats.datagrams_seal_mismatch += 1;
+                self.reject(from, data, "its datagrams are sealed, and this receiver has no key");
+                return;
+            }
+            return self.handle_opened(now, from, data);
+        };
+        match seal.open(data) {
+            Ok(buf) => {
+                self.handle_opened(now, from, &buf);
+                if let Some(seal) = self.seal.as_mut() {
+                    seal.give_back(buf);
+                }
+            }
+            Err(e) => {
+                let mut c = seal::SealStats::default();
+                c.count(e);
+                self.stats.datagrams_unauthenticated += c.unauthenticated;
+                self.stats.datagrams_replayed += c.replayed;
+                self.stats.datagrams_seal_mismatch += c.seal_mismatch;
+                // Replays are the network's business (or an attacker's that
+                // achieves nothing): counted, not reported.
+                if !matches!(e, OpenError::Replayed) {
+                    self.reject(from, data, e.explain());
+                }
+            }
+        }
+    }
+
+    /// Reports a source whose datagrams are dropped, once per reason.
+    fn reject(&mut self, from: SocketAddr, data: &[u8], reason: &'static str) {
+        const MAX_REPORTED: usize = 1024;
+        let node_id = data.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        if self.rejected.len() < MAX_REPORTED && self.rejected.insert((node_id, reason)) {
+            self.events.push_back(ReceiverEvent::Rejected { from, node_id, reason: reason.to_string() });
+        }
+    }
+
+    /// A datagram that is not sealed, or was opened.
+    fn handle_opened(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
         let packet = match Packet::decode(data) {
             Ok(p) => p,
             Err(_) => {

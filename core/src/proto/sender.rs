@@ -12,6 +12,7 @@ use super::common::{secs, BlockLayout, Clock};
 use super::stream::{unwrap_u24, wire_block, StreamParity, TxStream};
 use super::{Destination, ObjectKind, ObjectSource};
 use crate::fec::Rs8;
+use crate::seal::{self, Key, Seal};
 use crate::wire::{
     self, ack_type, fec_id, flags, nack_flags, nack_form, quant, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info,
     ObjectHeader, Packet, RepairItem, SenderHeader,
@@ -64,6 +65,16 @@ pub struct SenderConfig {
     /// rest keep sent data for repairs. Data that has left the buffer can no
     /// longer be repaired (its NACKs are answered with NORM_CMD(SQUELCH)).
     pub stream_buffer_blocks: usize,
+    /// A sealed channel's key (see [`crate::seal`]): every datagram is
+    /// sealed, object content and NORM_INFO encrypted, and only sealed
+    /// feedback from receivers with the key is heard. Sealing takes
+    /// [`seal::OVERHEAD`] (44) bytes of each datagram: segments then carry
+    /// `segment_size - 44` bytes of content, so datagrams stay the size
+    /// they are without a key.
+    pub key: Option<Key>,
+    /// With a key: feedback sealed longer ago than this (by this host's
+    /// clock) is dropped as replayed; `None`: no age limit.
+    pub seal_max_age: Option<Duration>,
 }
 
 impl Default for SenderConfig {
@@ -85,6 +96,8 @@ impl Default for SenderConfig {
             group_size: 1000,
             robust_factor: 20,
             stream_buffer_blocks: 64,
+            key: None,
+            seal_max_age: Some(seal::DEFAULT_MAX_AGE),
         }
     }
 }
@@ -157,6 +170,14 @@ pub struct SenderStats {
     pub objects_purged: u64,
     pub objects_aborted: u64,
     pub malformed_received: u64,
+    /// Sealed channels: feedback that failed authentication (forged,
+    /// altered, another key).
+    pub datagrams_unauthenticated: u64,
+    /// Sealed channels: feedback seen before or too old.
+    pub datagrams_replayed: u64,
+    /// Unsealed feedback on a sealed channel, or sealed feedback at a
+    /// sender without a key.
+    pub datagrams_seal_mismatch: u64,
     /// Current advertised GRTT in microseconds.
     pub grtt_us: u64,
     /// Current transmission rate in bits per second (congestion control
@@ -373,6 +394,7 @@ pub struct Sender {
     grtt_peak: f64,
     /// NORM-CC; `None` at a fixed rate.
     cc: Option<TxCc>,
+    seal: Option<Seal>,
     probe_seq: u16,
     next_probe: Option<Instant>,
 
@@ -406,11 +428,18 @@ impl Sender {
                 return Err(Error::InvalidArgument(format!("node id {n:#x} is reserved")));
             }
         }
-        if config.segment_size < 16 || config.segment_size > 8192 {
+        let min_segment = if config.key.is_some() { 16 + seal::OVERHEAD as u16 } else { 16 };
+        if config.segment_size < min_segment || config.segment_size > 8192 {
             return Err(Error::InvalidArgument(format!(
-                "segment size {} is out of range (16..=8192 bytes)",
-                config.segment_size
+                "segment size {} is out of range ({min_segment}..=8192 bytes{})",
+                config.segment_size,
+                if config.key.is_some() { " with a key" } else { "" }
             )));
+        }
+        let seal = config.key.as_ref().map(|k| Seal::new(k, config.seal_max_age));
+        let mut config = config;
+        if seal.is_some() {
+            config.segment_size -= seal::OVERHEAD as u16;
         }
         if config.block_size == 0 || config.block_size as u32 + config.parity as u32 > 255 {
             return Err(Error::InvalidArgument(format!(
@@ -449,13 +478,16 @@ impl Sender {
         };
         let grtt = config.grtt_initial.as_secs_f64().clamp(GRTT_MIN, config.grtt_max.as_secs_f64().max(GRTT_MIN));
         let grtt_q = quant::quantize_rtt(grtt);
+        // A full data datagram on the wire: IPv6 + UDP headers, the seal.
+        let full = config.segment_size as f64 + 48.0 + if seal.is_some() { seal::OVERHEAD as f64 } else { 0.0 };
         let cc = config.congestion_control.then(|| {
-            let start = CC_START_SEGMENTS * (config.segment_size as f64 + 48.0) / grtt;
-            TxCc::new(config.rate_min_bps as f64 / 8.0, config.rate_bps as f64 / 8.0, start, config.segment_size as f64 + 48.0)
+            let start = CC_START_SEGMENTS * full / grtt;
+            TxCc::new(config.rate_min_bps as f64 / 8.0, config.rate_bps as f64 / 8.0, start, full)
         });
         let tx_rate_bps = cc.as_ref().map_or(config.rate_bps, |c| (c.rate() * 8.0) as u64);
         Ok(Sender {
             cc,
+            seal,
             gsize_q: quant::quantize_gsize(config.group_size.max(1) as f64),
             cfg: config,
             node_id,
@@ -950,12 +982,40 @@ impl Sender {
     // ---- receiving ----
 
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let _ = from;
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += data.len() as u64;
         if self.closed {
             return;
         }
+        // A sealed channel opens (authenticates) every datagram before
+        // anything else reads it.
+        let Some(seal) = self.seal.as_mut() else {
+            if seal::is_sealed(data) {
+                self.stats.datagrams_seal_mismatch += 1;
+                return;
+            }
+            return self.handle_opened(now, from, data);
+        };
+        match seal.open(data) {
+            Ok(buf) => {
+                self.handle_opened(now, from, &buf);
+                if let Some(seal) = self.seal.as_mut() {
+                    seal.give_back(buf);
+                }
+            }
+            Err(e) => {
+                let mut c = seal::SealStats::default();
+                c.count(e);
+                self.stats.datagrams_unauthenticated += c.unauthenticated;
+                self.stats.datagrams_replayed += c.replayed;
+                self.stats.datagrams_seal_mismatch += c.seal_mismatch;
+            }
+        }
+    }
+
+    /// A datagram that is not sealed, or was opened.
+    fn handle_opened(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let _ = from;
         let packet = match Packet::decode(data) {
             Ok(p) => p,
             Err(_) => {
@@ -1482,6 +1542,12 @@ impl Sender {
                     return None;
                 }
             }
+        }
+        if let Some(seal) = self.seal.as_mut() {
+            // Every message we write has a header with room (hdr_len well
+            // under 255 - 11 words).
+            let sealed = seal.sealer.seal(buf, seal::unix_micros());
+            debug_assert!(sealed, "a message we wrote could not be sealed");
         }
         self.account(now, buf.len());
         if self.objects.iter().any(|o| o.stream.as_ref().is_some_and(|st| st.end_pending || st.vacancy_wanted)) {

@@ -44,6 +44,10 @@ pub mod ext {
     pub const FTI: u8 = 64;
     pub const CC: u8 = 3;
     pub const RATE: u8 = 128;
+    /// EXT_SEAL, mcast's sealed channels (not an IANA value; libnorm uses
+    /// 65 for its application-defined ACK extension and nothing near 100).
+    /// Always the last extension of a sealed message (see `crate::seal`).
+    pub const SEAL: u8 = 100;
 }
 
 /// FEC encoding IDs we understand (RFC 5510 / libnorm).

@@ -80,6 +80,8 @@ pub struct RxNode {
     /// FILE objects being assembled from `ReceiverEvent::FileData`, as the
     /// engine writes them to disk (`ReceiverConfig::file_dir`).
     pub files: std::collections::HashMap<u64, Vec<u8>>,
+    /// `ReceiverEvent::Rejected` (source node id, reason), in order.
+    pub rejected: Vec<(u32, String)>,
 }
 
 /// A stream the simulated application writes whenever the sender has room.
@@ -148,6 +150,9 @@ pub struct Sim {
     pub bottleneck_drops: u64,
     /// When the bottleneck has sent everything queued so far.
     bottleneck_free: Duration,
+    /// Every datagram the sender sent, when `record_wire` is set.
+    pub record_wire: bool,
+    pub wire: Vec<Vec<u8>>,
 }
 
 fn addr(i: u16) -> SocketAddr {
@@ -178,6 +183,7 @@ impl Sim {
                 stream_gaps: 0,
                 stream_ended: false,
                 files: Default::default(),
+                rejected: Vec::new(),
             })
             .collect();
         Sim {
@@ -201,6 +207,8 @@ impl Sim {
             shared_drops: 0,
             bottleneck_drops: 0,
             bottleneck_free: Duration::ZERO,
+            record_wire: false,
+            wire: Vec::new(),
         }
     }
 
@@ -349,6 +357,9 @@ impl Sim {
         let mut buf = Vec::new();
         self.pump_stream();
         while let Some(dest) = self.sender.poll_transmit(now, &mut buf) {
+            if self.record_wire {
+                self.wire.push(buf.clone());
+            }
             let b = std::mem::take(&mut buf);
             self.route(SENDER, dest, &b);
             buf = b;
@@ -400,6 +411,7 @@ impl Sim {
                         r.stream_gaps += 1;
                     }
                     ReceiverEvent::StreamEnd { .. } => self.receivers[i].stream_ended = true,
+                    ReceiverEvent::Rejected { node_id, reason, .. } => self.receivers[i].rejected.push((node_id, reason)),
                     _ => {}
                 }
             }
