@@ -53,8 +53,48 @@ pub enum Command {
     Blast(BlastArgs),
     /// Show the multicast address and port a channel name maps to
     Channel(ChannelArgs),
+    /// Write a new random key for sealed channels (--key) to FILE, or to
+    /// standard output without FILE
+    Keygen(KeygenArgs),
     /// List network interfaces and which ones mcast would use
     Interfaces,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// Where to write the key (created with mode 0600; never overwritten
+    /// unless --force)
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Replace FILE if it exists
+    #[arg(long, requires = "file")]
+    pub force: bool,
+}
+
+/// Sealed channels: the options `mcast send` and `mcast recv` share.
+#[derive(Debug, Clone, Args)]
+pub struct SealArgs {
+    /// Seal the channel with the key in FILE (from `mcast keygen`): content
+    /// and names travel encrypted, every datagram is authenticated, and
+    /// only peers with the same key are heard
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// With --key: drop datagrams sealed longer ago than this many seconds
+    /// by this host's clock, as replays (0: no limit; the hosts' clocks must
+    /// agree this well)
+    #[arg(long, value_name = "SECS", default_value = "120", requires = "key", value_parser = parse_duration_secs)]
+    pub seal_max_age: Duration,
+}
+
+impl SealArgs {
+    /// The key, read from its file, and the maximum age.
+    pub fn load(&self) -> Result<(Option<mcast::Key>, Option<Duration>), String> {
+        let Some(path) = &self.key else { return Ok((None, None)) };
+        let key = mcast::Key::from_file(path).map_err(|e| format!("--key {}: {e}", path.display()))?;
+        Ok((Some(key), (!self.seal_max_age.is_zero()).then_some(self.seal_max_age)))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -145,6 +185,9 @@ pub struct SendArgs {
     #[command(flatten)]
     pub group: GroupArgs,
 
+    #[command(flatten)]
+    pub seal: SealArgs,
+
     /// The most the sender sends, in bits per second (default 100M): NORM-CC
     /// congestion control keeps the rate at or under what the slowest
     /// receiver's path takes; with --fixed-rate, the rate itself. Suffixes
@@ -161,7 +204,8 @@ pub struct SendArgs {
     #[arg(long)]
     pub fixed_rate: bool,
 
-    /// Payload bytes per data segment (keep segment + ~50 bytes of headers under the path MTU)
+    /// Payload bytes per data segment (keep segment + ~50 bytes of headers
+    /// under the path MTU; with --key, 44 of them carry the seal)
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..))]
     pub segment: Option<u16>,
 
@@ -217,6 +261,9 @@ pub struct SendArgs {
 pub struct RecvArgs {
     #[command(flatten)]
     pub group: GroupArgs,
+
+    #[command(flatten)]
+    pub seal: SealArgs,
 
     /// Do not compute the SHA-256 of received FILE objects (all zeros in
     /// --json, and same-named files then replace each other): `mcast bench`

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::args::{ChannelArgs, Common};
+use crate::args::{ChannelArgs, Common, KeygenArgs};
 use crate::stats::print_summary;
 use crate::util::CliResult;
 
@@ -19,6 +19,37 @@ pub fn channel(common: &Common, args: &ChannelArgs) -> CliResult {
         }));
     } else {
         println!("{addr} {port}");
+    }
+    Ok(())
+}
+
+/// `mcast keygen [FILE]`: a new key, as 64 hexadecimal digits and a newline.
+pub fn keygen(common: &Common, args: &KeygenArgs) -> CliResult {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key = mcast::Key::generate();
+    let mut text = key.to_hex();
+    text.push('\n');
+    let Some(path) = &args.file else {
+        print!("{text}");
+        return Ok(());
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).mode(0o600);
+    if args.force {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
+    let mut f = opts.open(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists { " (it exists; --force replaces it)" } else { "" };
+        crate::util::Failure::new(format!("cannot create key file {}: {e}{hint}", path.display()))
+    })?;
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| crate::util::Failure::new(format!("cannot write key file {}: {e}", path.display())))?;
+    if common.json {
+        print_summary(&json!({"key_file": path.display().to_string(), "key_id": key.id()}));
+    } else if !common.quiet {
+        eprintln!("wrote a new key to {} (keep it secret; give it to every sender and receiver of the channel)", path.display());
     }
     Ok(())
 }

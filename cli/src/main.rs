@@ -44,6 +44,7 @@ fn main() {
         args::Command::Bench(a) => bench::run(&cli.common, a),
         args::Command::Blast(a) => bench::blast(a),
         args::Command::Channel(a) => info::channel(&cli.common, a),
+        args::Command::Keygen(a) => info::keygen(&cli.common, a),
         args::Command::Interfaces => info::interfaces(&cli.common),
     };
     if let Err(f) = result {

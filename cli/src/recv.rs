@@ -86,10 +86,13 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     // Fail now, not after the first 20 MB have arrived.
     check_writable(out)?;
 
+    let (key, seal_max_age) = args.seal.load().map_err(Failure::new)?;
     let g = &args.group;
     let group = g.resolve()?.with_sources(&args.sources)?;
     let ctx = crate::util::context(g)?;
     let config = mcast::ReceiverConfig {
+        key,
+        seal_max_age,
         unicast_nacks: args.unicast_nacks,
         silent: args.silent,
         node_id: args.node_id,
@@ -124,6 +127,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     let mut saved: Vec<Saved> = Vec::new();
     let mut streams: HashMap<(std::net::SocketAddr, u64), StreamFile> = HashMap::new();
     let mut aborted: Vec<Value> = Vec::new();
+    let mut rejected: Vec<Value> = Vec::new();
     let mut first_data: Option<Instant> = None;
     let mut last_object: Option<Instant> = None;
     let mut last_progress = start;
@@ -191,6 +195,16 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                     eprintln!("mcast: warning: {text}");
                 }
                 aborted.push(json!({"object_id": object_id, "sender": sender.to_string(), "reason": reason.to_string()}));
+            }
+            Err(mcast::Error::Rejected { sender, sender_node_id, reason }) => {
+                // A sealed channel's key is missing or differs, or someone
+                // sends forgeries: said once per source, then counted.
+                if args.report {
+                    emit_line(&json!({"type": "rejected", "sender": sender.to_string(), "reason": reason}));
+                } else if !common.quiet {
+                    eprintln!("mcast: warning: datagrams from {sender} (node {sender_node_id:#x}) are dropped: {reason}");
+                }
+                rejected.push(json!({"sender": sender.to_string(), "node_id": sender_node_id, "reason": reason}));
             }
             Err(e) => return Err(Failure::new(format!("receiving: {e}"))),
         }
@@ -304,6 +318,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
             "out": out,
             "files": saved.iter().map(Saved::json).collect::<Vec<_>>(),
             "aborted": aborted,
+            "rejected": rejected,
             "objects": saved.len(),
             "bytes": bytes,
             "elapsed_secs": elapsed.as_secs_f64(),

@@ -44,6 +44,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     let total: u64 = items.iter().map(|i| i.size).sum();
 
     let mut config = mcast::SenderConfig::default();
+    (config.key, config.seal_max_age) = args.seal.load().map_err(Failure::new)?;
     if let Some(r) = args.rate {
         config.rate_bps = r;
     }

@@ -22,6 +22,9 @@ pub fn sender_stats_json(s: &mcast::SenderStats) -> Value {
         "tx_rate_bps": s.tx_rate_bps,
         "cc_feedback_received": s.cc_feedback_received,
         "cc_clr": s.cc_clr,
+        "datagrams_unauthenticated": s.datagrams_unauthenticated,
+        "datagrams_replayed": s.datagrams_replayed,
+        "datagrams_seal_mismatch": s.datagrams_seal_mismatch,
     })
 }
 
@@ -46,6 +49,9 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "malformed_received": s.malformed_received,
         "senders_evicted": s.senders_evicted,
         "objects_rejected": s.objects_rejected,
+        "datagrams_unauthenticated": s.datagrams_unauthenticated,
+        "datagrams_replayed": s.datagrams_replayed,
+        "datagrams_seal_mismatch": s.datagrams_seal_mismatch,
     })
 }
 

@@ -13,6 +13,9 @@
 //!   size 0 or 65535, block 255 + parity 255, blocks past the end);
 //! - `object-flood`: one node id sending NORM_INFO for COUNT object ids;
 //! - `garbage`: COUNT random datagrams, and truncated or corrupted NORM.
+//! - `tamper`: an on-path attacker of a sealed channel: joins the group and,
+//!   for each datagram it hears, sends a copy with one bit flipped and, a
+//!   little later, an unaltered replay; COUNT datagrams in all.
 //!
 //! Used by `tests/net/hostile_netns.sh`; run it only inside a network
 //! namespace (it sends multicast).
@@ -53,6 +56,9 @@ fn main() -> ExitCode {
             sent += 1;
         }
     };
+    if a[3] == "tamper" {
+        return tamper(&socket, group, port, ifindex, &to, count, &mut rand);
+    }
     let sender = |instance: u16| SenderHeader { instance_id: instance, grtt: 60, backoff: 4, gsize: 3 };
     let payload = vec![0xa5u8; 1400];
     for i in 0..count {
@@ -108,6 +114,42 @@ fn main() -> ExitCode {
             m => {
                 eprintln!("hostile_peer: unknown mode {m}");
                 return ExitCode::from(2);
+            }
+        }
+    }
+    println!("{sent}");
+    ExitCode::SUCCESS
+}
+
+/// The `tamper` mode: altered copies and replays of what the group carries.
+fn tamper(socket: &Socket, group: Ipv6Addr, port: u16, ifindex: u32, to: &SockAddr, count: u32, rand: &mut impl FnMut() -> u64) -> ExitCode {
+    use std::mem::MaybeUninit;
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
+    socket.bind(&SockAddr::from(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0)))).expect("bind");
+    socket.join_multicast_v6(&group, ifindex).expect("join");
+    socket.set_multicast_loop_v6(false).expect("IPV6_MULTICAST_LOOP");
+    socket.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let mut heard: Vec<Vec<u8>> = Vec::new();
+    let mut buf = [MaybeUninit::<u8>::uninit(); 9000];
+    let mut sent = 0u32;
+    while sent < count {
+        let Ok(n) = socket.recv(&mut buf) else { break };
+        // SAFETY: recv initialised the first n bytes.
+        let d: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+        if d.len() < 8 {
+            continue;
+        }
+        let mut altered = d.clone();
+        let at = 8 + (rand() as usize) % (altered.len() - 8);
+        altered[at] ^= 1 << (rand() % 8);
+        if socket.send_to(&altered, to).is_ok() {
+            sent += 1;
+        }
+        heard.push(d);
+        if heard.len() > 50 {
+            let old = heard.remove((rand() as usize) % 25);
+            if socket.send_to(&old, to).is_ok() {
+                sent += 1;
             }
         }
     }
