@@ -11,6 +11,7 @@ export type McastErrorCode =
   | 'MCAST_WOULD_BLOCK'
   | 'MCAST_CACHE_FULL'
   | 'MCAST_ABORTED'
+  | 'MCAST_REJECTED'
   | 'MCAST_IO'
   | 'MCAST_INTERNAL';
 
@@ -19,10 +20,43 @@ export interface McastError extends Error {
   code: McastErrorCode;
   /** For MCAST_IO: the operating system's errno, when there is one. */
   errno?: number;
-  /** For MCAST_ABORTED: the object that will never arrive, and why. */
+  /** For MCAST_ABORTED: the object that will never arrive. */
   objectId?: bigint;
+  /** For MCAST_ABORTED and MCAST_REJECTED: '[address]:port' of the sender. */
   sender?: string;
+  /** For MCAST_REJECTED: the NORM node id of the source whose datagrams are dropped. */
+  senderNodeId?: number;
+  /**
+   * For MCAST_ABORTED: why the object will never arrive. For MCAST_REJECTED:
+   * why the source's datagrams are dropped, e.g. 'its datagrams are sealed
+   * with a different key' or 'its datagrams are sealed, and this receiver
+   * has no key'.
+   */
   reason?: string;
+}
+
+/**
+ * Sealed channels. With a `key` (the same 32 bytes at the sender and every
+ * receiver) every datagram is authenticated and object content and info are
+ * encrypted (XChaCha20-Poly1305); datagrams without the key are dropped and
+ * counted in the stats, and a receiver reports each source it drops once
+ * (per reason) with an MCAST_REJECTED error from recv() (or a 'rejected'
+ * event). Sealing takes 44 bytes of every data segment: segments carry
+ * segmentSize - 44 bytes of content (segmentSize must be at least 60).
+ */
+export interface SealOptions {
+  /**
+   * The channel key: exactly 32 bytes, from generateKey() or loadKey().
+   * Default: none (an unsealed channel; sealed datagrams are dropped).
+   */
+  key?: Buffer | Uint8Array;
+  /**
+   * With a key: datagrams sealed longer ago than this many milliseconds (by
+   * this host's clock) are dropped as replays, so the hosts' clocks must
+   * agree this well. 0: no age limit (replays of a sender instance already
+   * heard are refused all the same). Default 120000.
+   */
+  sealMaxAgeMs?: number;
 }
 
 export interface ContextOptions {
@@ -42,7 +76,7 @@ export interface GroupOptions {
   interface?: string;
 }
 
-export interface SenderOptions extends GroupOptions {
+export interface SenderOptions extends GroupOptions, SealOptions {
   /** Payload bytes per data segment (default 1400). */
   segmentSize?: number;
   /** Data segments per FEC block (default 64). */
@@ -82,7 +116,7 @@ export interface SenderOptions extends GroupOptions {
   streamBufferBlocks?: number;
 }
 
-export interface ReceiverOptions extends GroupOptions {
+export interface ReceiverOptions extends GroupOptions, SealOptions {
   /** Objects to ask for from a sender heard mid-session (default 'all'). */
   syncPolicy?: 'all' | 'current';
   syncWindow?: number;
@@ -151,6 +185,12 @@ export interface SenderStats {
   objectsPurged: number;
   objectsAborted: number;
   malformedReceived: number;
+  /** Sealed channels: feedback that failed authentication (forged, altered, another key). */
+  datagramsUnauthenticated: number;
+  /** Sealed channels: feedback seen before or older than sealMaxAgeMs. */
+  datagramsReplayed: number;
+  /** Unsealed feedback on a sealed channel, or sealed feedback at a sender without a key. */
+  datagramsSealMismatch: number;
   grttUs: number;
   /** Current transmission rate in bits per second. */
   txRateBps: number;
@@ -176,6 +216,12 @@ export interface ReceiverStats {
   objectsCompleted: number;
   objectsAborted: number;
   malformedReceived: number;
+  /** Sealed channels: datagrams that failed authentication (forged, altered, another key). */
+  datagramsUnauthenticated: number;
+  /** Sealed channels: datagrams seen before, from an older instance of their sender, or older than sealMaxAgeMs. */
+  datagramsReplayed: number;
+  /** Unsealed datagrams on a sealed channel, or sealed ones at a receiver without a key. */
+  datagramsSealMismatch: number;
   senders: number;
 }
 
@@ -207,8 +253,15 @@ export class Sender {
 /** Receives what is sent to one group, in order per sender. */
 export class Receiver extends EventEmitter implements AsyncIterable<Message> {
   private constructor();
-  /** The next message; rejects with code MCAST_TIMEOUT after `timeout` ms. */
+  /**
+   * The next message; rejects with code MCAST_TIMEOUT after `timeout` ms,
+   * MCAST_ABORTED for an object that will never arrive, MCAST_REJECTED for a
+   * source whose datagrams are dropped (sealed channels: once per source and
+   * reason; later messages from other sources still come), MCAST_CLOSED once
+   * closed.
+   */
   recv(options?: { timeout?: number }): Promise<Message>;
+  /** Ends when the receiver closes; throws what recv() rejects with otherwise. */
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   stats(): ReceiverStats;
   readonly nodeId: number;
@@ -217,10 +270,13 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
 
   on(event: 'message', listener: (msg: Message) => void): this;
   on(event: 'aborted', listener: (err: McastError) => void): this;
+  /** A source's datagrams are dropped (code MCAST_REJECTED); messages keep coming. */
+  on(event: 'rejected', listener: (err: McastError) => void): this;
   on(event: 'error', listener: (err: McastError) => void): this;
   on(event: 'close', listener: () => void): this;
   once(event: 'message', listener: (msg: Message) => void): this;
   once(event: 'aborted', listener: (err: McastError) => void): this;
+  once(event: 'rejected', listener: (err: McastError) => void): this;
   once(event: 'error', listener: (err: McastError) => void): this;
   once(event: 'close', listener: () => void): this;
 }
@@ -230,3 +286,14 @@ export function channelAddress(
   name: string,
   options?: { scope?: 'link' | 'site' | 'org' | 'global'; ssm?: boolean },
 ): { group: string; port: number };
+
+/** A new random 32-byte channel key (from the operating system's generator), for the `key` option. */
+export function generateKey(): Buffer;
+
+/**
+ * Reads a key file: 64 hexadecimal digits (what `mcast keygen` writes;
+ * surrounding whitespace is ignored) or exactly 32 raw bytes. Throws
+ * MCAST_IO when the file cannot be read, MCAST_INVALID_ARGUMENT when it
+ * holds no key.
+ */
+export function loadKey(path: string): Buffer;

@@ -32,6 +32,7 @@ const CODES = new Set([
   'MCAST_WOULD_BLOCK',
   'MCAST_CACHE_FULL',
   'MCAST_ABORTED',
+  'MCAST_REJECTED',
   'MCAST_IO',
   'MCAST_INTERNAL',
 ]);
@@ -54,6 +55,14 @@ function fixError(e) {
           e.objectId = BigInt(a[1]);
           e.sender = a[2];
           e.reason = a[3];
+        }
+      }
+      if (m[1] === 'MCAST_REJECTED') {
+        const r = /^datagrams from (\S+) \(node (0x[0-9a-f]+)\) are dropped: ([\s\S]*)$/.exec(e.message);
+        if (r) {
+          e.sender = r[1];
+          e.senderNodeId = Number(r[2]);
+          e.reason = r[3];
         }
       }
     }
@@ -86,11 +95,12 @@ async function settle(promise) {
 const SENDER_OPTIONS = new Set([
   'group', 'port', 'interface', 'segmentSize', 'blockSize', 'parity', 'autoParity', 'rateBps',
   'congestionControl', 'rateMinBps', 'waitForAcks', 'cacheMaxObjects', 'cacheMaxBytes', 'grttInitial', 'grttMax', 'backoffFactor', 'groupSize',
-  'robustFactor', 'streamBufferBlocks',
+  'robustFactor', 'streamBufferBlocks', 'key', 'sealMaxAgeMs',
 ]);
 const RECEIVER_OPTIONS = new Set([
   'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
-  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId', 'fileDir',
+  'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId', 'fileDir', 'key',
+  'sealMaxAgeMs',
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
@@ -112,6 +122,11 @@ function checkOptions(what, options, allowed, required) {
     }
   }
   for (const [k, v] of Object.entries(options)) {
+    if (k === 'key') {
+      if (!(v instanceof Uint8Array)) throw invalid(`${what} option key must be a Buffer or Uint8Array of 32 bytes (see generateKey() and loadKey())`);
+      if (v.byteLength !== 32) throw invalid(`${what} option key must be exactly 32 bytes, not ${v.byteLength}`);
+      continue;
+    }
     if (k === 'fileDir') {
       if (typeof v !== 'string' || v === '') throw invalid(`${what} option fileDir must be a directory path`);
       continue;
@@ -147,6 +162,13 @@ function timeoutOf(options) {
   if (t === undefined || t === null) return undefined;
   if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw invalid(`timeout must be a number of milliseconds >= 0, not ${String(t)}`);
   return t;
+}
+
+/** The options as the native side takes them: a key as a Buffer. */
+function nativeOptions(options) {
+  if (options.key === undefined || Buffer.isBuffer(options.key)) return options;
+  const k = options.key;
+  return { ...options, key: Buffer.from(k.buffer, k.byteOffset, k.byteLength) };
 }
 
 /** Sends objects to one group. */
@@ -221,7 +243,8 @@ class Sender {
  * Receives what is sent to one group. Use `await recv()`, `for await (const
  * msg of receiver)`, or `receiver.on('message', fn)` (one of them at a time).
  * Events: 'message' (msg), 'aborted' (error with code MCAST_ABORTED),
- * 'error', 'close'.
+ * 'rejected' (error with code MCAST_REJECTED: a source's datagrams are
+ * dropped, on sealed channels), 'error', 'close'.
  */
 class Receiver extends EventEmitter {
   #native;
@@ -273,6 +296,10 @@ class Receiver extends EventEmitter {
             this.emit('aborted', e);
             continue;
           }
+          if (e && e.code === 'MCAST_REJECTED') {
+            this.emit('rejected', e);
+            continue;
+          }
           if (this.listenerCount('error') > 0) this.emit('error', e);
           break;
         }
@@ -313,7 +340,7 @@ class Context {
   /** A sender on { group, port, interface, ...config }. */
   sender(options) {
     checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port']);
-    const s = new Sender(call(() => this.#native.sender(options)));
+    const s = new Sender(call(() => this.#native.sender(nativeOptions(options))));
     this.#handles.add(s);
     return s;
   }
@@ -324,7 +351,7 @@ class Context {
     if (options.syncPolicy !== undefined && !['all', 'current'].includes(options.syncPolicy)) {
       throw invalid(`receiver option syncPolicy must be 'all' or 'current', not ${String(options.syncPolicy)}`);
     }
-    const r = new Receiver(call(() => this.#native.receiver(options)));
+    const r = new Receiver(call(() => this.#native.receiver(nativeOptions(options))));
     this.#handles.add(r);
     return r;
   }
@@ -353,4 +380,18 @@ function channelAddress(name, options) {
   return call(() => native.channelAddress(name, o.scope, o.ssm));
 }
 
-module.exports = { Context, Sender, Receiver, channelAddress };
+/** A new random 32-byte channel key (a Buffer) for the `key` option. */
+function generateKey() {
+  return call(() => native.generateKey());
+}
+
+/**
+ * Reads a key file: 64 hexadecimal digits (what `mcast keygen` writes) or
+ * exactly 32 raw bytes. Returns the key as a 32-byte Buffer.
+ */
+function loadKey(file) {
+  if (typeof file !== 'string' || file === '') throw invalid('key file path must be a string');
+  return call(() => native.loadKey(path.resolve(file)));
+}
+
+module.exports = { Context, Sender, Receiver, channelAddress, generateKey, loadKey };

@@ -34,6 +34,7 @@ fn code_of(e: &core::Error) -> &'static str {
         core::Error::WouldBlock(_) => "MCAST_WOULD_BLOCK",
         core::Error::CacheFull(_) => "MCAST_CACHE_FULL",
         core::Error::Aborted { .. } => "MCAST_ABORTED",
+        core::Error::Rejected { .. } => "MCAST_REJECTED",
         core::Error::Io { .. } => "MCAST_IO",
         _ => "MCAST_INTERNAL",
     }
@@ -205,6 +206,10 @@ pub struct SenderOptions {
     pub group_size: Option<u32>,
     pub robust_factor: Option<u32>,
     pub stream_buffer_blocks: Option<u32>,
+    /// A sealed channel's 32-byte key (index.js passes Uint8Arrays as Buffers).
+    pub key: Option<Buffer>,
+    /// Milliseconds; 0: no age limit. Default 120000.
+    pub seal_max_age_ms: Option<f64>,
 }
 
 #[napi(object)]
@@ -230,6 +235,10 @@ pub struct ReceiverOptions {
     pub node_id: Option<u32>,
     /// FILE objects go to files in this directory (message.path).
     pub file_dir: Option<String>,
+    /// A sealed channel's 32-byte key (index.js passes Uint8Arrays as Buffers).
+    pub key: Option<Buffer>,
+    /// Milliseconds; 0: no age limit. Default 120000.
+    pub seal_max_age_ms: Option<f64>,
 }
 
 fn u16_of(v: u32, name: &str) -> Result<u16> {
@@ -250,6 +259,23 @@ fn secs_of(v: f64, name: &str) -> Result<Duration> {
     } else {
         Err(invalid(format!("{name} must be a number of seconds >= 0, not {v}")))
     }
+}
+
+fn key_of(key: Option<&Buffer>) -> Result<Option<core::Key>> {
+    match key {
+        None => Ok(None),
+        Some(k) => core::Key::from_slice(k)
+            .map(Some)
+            .map_err(|_| invalid(format!("key must be exactly {} bytes (generateKey() makes one), not {}", core::seal::KEY_LEN, k.len()))),
+    }
+}
+
+/// `sealMaxAgeMs` (0: no age limit) as the configs' `seal_max_age`.
+fn max_age_of(ms: f64) -> Result<Option<Duration>> {
+    if !(ms.is_finite() && ms >= 0.0) {
+        return Err(invalid(format!("sealMaxAgeMs must be a number of milliseconds >= 0 (0: no limit), not {ms}")));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_secs_f64(ms.min(1e12) / 1000.0)))
 }
 
 fn group(addr: &str, port: u32, interface: Option<&str>) -> Result<core::Group> {
@@ -314,6 +340,10 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
     if let Some(v) = o.stream_buffer_blocks {
         c.stream_buffer_blocks = v as usize;
     }
+    c.key = key_of(o.key.as_ref())?;
+    if let Some(v) = o.seal_max_age_ms {
+        c.seal_max_age = max_age_of(v)?;
+    }
     Ok(c)
 }
 
@@ -357,6 +387,10 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
     }
     if let Some(d) = &o.file_dir {
         c.file_dir = Some(d.into());
+    }
+    c.key = key_of(o.key.as_ref())?;
+    if let Some(v) = o.seal_max_age_ms {
+        c.seal_max_age = max_age_of(v)?;
     }
     Ok(c)
 }
@@ -464,6 +498,9 @@ pub struct SenderStats {
     pub objects_purged: i64,
     pub objects_aborted: i64,
     pub malformed_received: i64,
+    pub datagrams_unauthenticated: i64,
+    pub datagrams_replayed: i64,
+    pub datagrams_seal_mismatch: i64,
     pub grtt_us: i64,
     pub tx_rate_bps: i64,
     pub cc_feedback_received: i64,
@@ -487,6 +524,9 @@ pub struct ReceiverStats {
     pub objects_completed: i64,
     pub objects_aborted: i64,
     pub malformed_received: i64,
+    pub datagrams_unauthenticated: i64,
+    pub datagrams_replayed: i64,
+    pub datagrams_seal_mismatch: i64,
     pub senders: i64,
 }
 
@@ -565,6 +605,9 @@ impl NativeSender {
             objects_purged: i(st.objects_purged),
             objects_aborted: i(st.objects_aborted),
             malformed_received: i(st.malformed_received),
+            datagrams_unauthenticated: i(st.datagrams_unauthenticated),
+            datagrams_replayed: i(st.datagrams_replayed),
+            datagrams_seal_mismatch: i(st.datagrams_seal_mismatch),
             grtt_us: i(st.grtt_us),
             tx_rate_bps: i(st.tx_rate_bps),
             cc_feedback_received: i(st.cc_feedback_received),
@@ -605,7 +648,9 @@ impl NativeReceiver {
 impl NativeReceiver {
     /// Resolves to the next message; rejects with MCAST_TIMEOUT after
     /// `timeoutMs` (undefined: wait), MCAST_ABORTED for an object that will
-    /// never arrive, MCAST_CLOSED once closed.
+    /// never arrive, MCAST_REJECTED for a source whose datagrams are dropped
+    /// (sealed channels; once per source and reason), MCAST_CLOSED once
+    /// closed.
     #[napi(ts_return_type = "Promise<Message>")]
     pub fn recv<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
         let r = self.get()?;
@@ -657,6 +702,9 @@ impl NativeReceiver {
             objects_completed: i(st.objects_completed),
             objects_aborted: i(st.objects_aborted),
             malformed_received: i(st.malformed_received),
+            datagrams_unauthenticated: i(st.datagrams_unauthenticated),
+            datagrams_replayed: i(st.datagrams_replayed),
+            datagrams_seal_mismatch: i(st.datagrams_seal_mismatch),
             senders: i(st.senders),
         })
     }
@@ -690,4 +738,28 @@ pub fn channel_address(name: String, scope: Option<String>, ssm: Option<bool>) -
     };
     let (addr, port) = core::channel_address(&name, scope, ssm.unwrap_or(false)).map_err(js_err)?;
     Ok(ChannelAddress { group: addr.to_string(), port: port as u32 })
+}
+
+/// A new random 32-byte channel key (from the operating system's generator).
+#[napi]
+pub fn generate_key() -> Buffer {
+    core::Key::generate().as_bytes().to_vec().into()
+}
+
+/// Reads a key file: 64 hexadecimal digits (as `mcast keygen` writes;
+/// surrounding whitespace is ignored) or exactly 32 raw bytes.
+#[napi]
+pub fn load_key(path: String) -> Result<Buffer> {
+    let mut text = std::fs::read(&path).map_err(|source| js_err(core::Error::Io { context: format!("cannot read the key file {path}"), source }))?;
+    let key = core::Key::parse(&text);
+    // Wipe the file's content (the key lives on in the Buffer, which is the
+    // caller's to keep).
+    for b in text.iter_mut() {
+        // SAFETY: `b` is a valid, aligned, exclusive reference.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    match key {
+        Ok(k) => Ok(k.as_bytes().to_vec().into()),
+        Err(e) => Err(invalid(format!("key file {path}: {e}"))),
+    }
 }

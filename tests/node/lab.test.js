@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { Lab, ROOT } = require('./lab.js');
+const { generateKey } = require('mcast');
 
 const GROUP = 'ff3e::4d43:61';
 const PEER = path.join(__dirname, 'peer.js');
@@ -124,6 +125,68 @@ test('Node receivers get what libnorm sends', async () => {
     const objs = lines.filter((o) => o.objectId !== undefined);
     assert.deepEqual(objs.map((o) => [o.info, o.sha256]), fl.map((f) => [path.basename(f), sha(f)]), RX[i]);
     assert.ok(lines.at(-1).stats.nacksSent > 0, `${RX[i]}: no NACKs (was there loss?)`);
+  }
+});
+
+/**
+ * The one-byte key id a sealed datagram carries (core/src/seal.rs, Key::id):
+ * keys whose ids differ are told apart ("different key"); equal ids (1 in
+ * 256) would be reported as failed authentication instead.
+ */
+const keyId = (k) => crypto.createHash('sha256').update('mcast seal key id').update(k).digest()[0];
+
+test('sealed channel: the key holder gets everything at 5% loss; a different key and no key are rejected', async () => {
+  const port = 6550;
+  const n = 50;
+  const size = 10000;
+  const key = generateKey();
+  let other = generateKey();
+  while (keyId(other) === keyId(key)) other = generateKey();
+  const keyFile = path.join(dir, 'channel.key');
+  const otherFile = path.join(dir, 'other.key');
+  // One as `mcast keygen` writes it (hex), one as raw bytes: loadKey reads both.
+  fs.writeFileSync(keyFile, `${key.toString('hex')}\n`);
+  fs.writeFileSync(otherFile, other);
+  lab.loss('r1', 5, port);
+  const recv = (host, keyArgs, count, timeoutMs) =>
+    lab.run(host, [process.execPath, PEER, ...keyArgs, 'recv', GROUP, String(port), 'eth0', String(count), String(timeoutMs)]);
+  const holder = recv('r1', ['--key', keyFile], n, 60000);
+  // The others hear the whole transfer (it takes well under 3 s) and time out.
+  const stranger = recv('r2', ['--key', otherFile], 1, 3000);
+  const keyless = recv('r3', [], 1, 3000);
+  for (const h of RX) await lab.waitJoined(h, GROUP);
+  const stats = jsonLines(await lab.run('s', [process.execPath, PEER, '--key', keyFile, 'send', GROUP, String(port), 'eth0', String(n), String(size)]), 'sender').pop();
+
+  const objs = jsonLines(await holder, 'r1').filter((o) => o.objectId !== undefined);
+  assert.equal(objs.length, n);
+  objs.forEach((o, k) => {
+    const head = Buffer.from(String(k).padStart(8, '0'));
+    const whole = Buffer.concat([head, Buffer.alloc(size - head.length, k % 251)]);
+    assert.equal(o.sha256, crypto.createHash('sha256').update(whole).digest('hex'), `r1: message ${k}`);
+    assert.equal(o.info, `m${k}`);
+  });
+  assert.ok(lab.dropped('r1') > 0, 'r1: no loss injected');
+  // Repairs need the receiver's sealed NACKs to be heard.
+  assert.ok(stats.nacksReceived > 0 && stats.repairSegmentsSent > 0, JSON.stringify(stats));
+  assert.equal(stats.datagramsUnauthenticated, 0, JSON.stringify(stats));
+
+  for (const [host, proc, reason, counter] of [
+    ['r2', stranger, /different key/, 'datagramsUnauthenticated'],
+    ['r3', keyless, /no key/, 'datagramsSealMismatch'],
+  ]) {
+    const r = await proc;
+    assert.equal(r.code, 3, `${host} should time out without a message: ${r.stderr} ${r.stdout}`);
+    const lines = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    assert.equal(lines.filter((o) => o.objectId !== undefined).length, 0, `${host} got a message`);
+    // Reported once for the sender (and once for r1, whose sealed NACKs
+    // are multicast to the group too).
+    const rejected = lines.filter((o) => o.rejected !== undefined);
+    const fromSender = rejected.filter((o) => o.senderNodeId === stats.nodeId);
+    assert.equal(fromSender.length, 1, `${host}: ${r.stdout}`);
+    assert.match(fromSender[0].sender, /^\[fd6d:6361:7374::1\]:\d+$/);
+    for (const o of rejected) assert.match(o.rejected, reason, `${host}: ${r.stdout}`);
+    const rs = lines.at(-1).stats;
+    assert.ok(rs[counter] > 0 && rs.objectsCompleted === 0 && rs.senders === 0, `${host}: ${JSON.stringify(rs)}`);
   }
 });
 

@@ -8,7 +8,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Context, channelAddress } = require('mcast');
+const { Context, channelAddress, generateKey, loadKey } = require('mcast');
 
 const GROUP = 'ff3e::4d43:60';
 let nextPort = 7400;
@@ -185,6 +185,10 @@ test('stats', async () => {
   // Congestion control is on by default: the receiver gave feedback.
   assert.ok(s.ccFeedbackReceived > 0 && s.ccClr !== 0, JSON.stringify(s));
   assert.ok(s.txRateBps >= 64e3 && s.txRateBps <= 200e6, JSON.stringify(s));
+  // Unsealed on both ends: the sealed-channel counters stay at zero.
+  for (const st of [s, r]) {
+    assert.deepEqual([st.datagramsUnauthenticated, st.datagramsReplayed, st.datagramsSealMismatch], [0, 0, 0], JSON.stringify(st));
+  }
   ctx.close();
 });
 
@@ -281,5 +285,124 @@ test('without an interface, mcast picks one', () => {
   const ctx = new Context();
   const rx = ctx.receiver({ group: GROUP, port: nextPort++ });
   assert.ok(rx.nodeId > 0);
+  ctx.close();
+});
+
+test('generateKey: 32 random bytes', () => {
+  const a = generateKey();
+  const b = generateKey();
+  assert.ok(Buffer.isBuffer(a) && Buffer.isBuffer(b));
+  assert.equal(a.length, 32);
+  assert.equal(b.length, 32);
+  assert.ok(!a.equals(b));
+});
+
+test('loadKey reads hex and raw key files and says what is wrong with others', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcast-node-keys-'));
+  const key = generateKey();
+  const file = (name, content) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, content);
+    return p;
+  };
+  // As `mcast keygen` writes it: 64 hex digits and a newline.
+  assert.ok(loadKey(file('hex.key', `${key.toString('hex')}\n`)).equals(key));
+  assert.ok(loadKey(file('HEX.key', `  ${key.toString('hex').toUpperCase()}\r\n`)).equals(key));
+  const raw = Buffer.from(key);
+  raw[0] = 0xff; // not a hex digit: 32 raw bytes, never read as hex
+  const got = loadKey(file('raw.key', raw));
+  assert.ok(Buffer.isBuffer(got) && got.length === 32 && got.equals(raw));
+  for (const [name, content] of [
+    ['short.key', key.toString('hex').slice(1)],
+    ['long.key', `${key.toString('hex')}00`],
+    ['nothex.key', 'z'.repeat(64)],
+    ['raw31.key', raw.subarray(0, 31)],
+    ['empty.key', ''],
+  ]) {
+    assert.throws(() => loadKey(file(name, content)), (e) => {
+      assert.equal(e.code, 'MCAST_INVALID_ARGUMENT', `${name}: ${e.message}`);
+      assert.match(e.message, /64 hexadecimal digits .* or 32 raw bytes/);
+      assert.ok(e.message.includes(name), e.message);
+      return true;
+    });
+  }
+  const missing = path.join(dir, 'missing.key');
+  assert.throws(() => loadKey(missing), (e) => e.code === 'MCAST_IO' && e.errno === 2 && e.message.includes(missing) && /key file/.test(e.message));
+  assert.throws(() => loadKey(dir), (e) => e.code === 'MCAST_IO' && e.errno === 21);
+  assert.throws(() => loadKey(42), { code: 'MCAST_INVALID_ARGUMENT', message: /path must be a string/ });
+  assert.throws(() => loadKey(), { code: 'MCAST_INVALID_ARGUMENT' });
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('key and sealMaxAgeMs options are checked', () => {
+  const ctx = new Context();
+  const where = { group: GROUP, port: 5000 };
+  for (const [make, iface] of [[(o) => ctx.sender(o), 'va'], [(o) => ctx.receiver(o), 'vb']]) {
+    const o = { ...where, interface: iface };
+    const bad = (extra, message) => assert.throws(() => make({ ...o, ...extra }), { code: 'MCAST_INVALID_ARGUMENT', message });
+    bad({ key: Buffer.alloc(16) }, /key must be exactly 32 bytes, not 16/);
+    bad({ key: new Uint8Array(33) }, /key must be exactly 32 bytes, not 33/);
+    bad({ key: Buffer.alloc(0) }, /key must be exactly 32 bytes, not 0/);
+    bad({ key: generateKey().toString('hex') }, /key must be a Buffer or Uint8Array/);
+    bad({ key: [...generateKey()] }, /key must be a Buffer or Uint8Array/);
+    bad({ key: new Uint16Array(16) }, /key must be a Buffer or Uint8Array/);
+    bad({ key: null }, /key must be a Buffer or Uint8Array/);
+    bad({ sealMaxAgeMs: -1 }, /sealMaxAgeMs must be a number >= 0/);
+    bad({ sealMaxAgeMs: NaN }, /sealMaxAgeMs/);
+    bad({ sealMaxAgeMs: '1000' }, /sealMaxAgeMs/);
+    bad({ keyFile: 'x' }, /unknown .* option "keyFile"/);
+    // Good ones: a Buffer, a Uint8Array view into a larger buffer, no age limit.
+    make({ ...o, key: generateKey() }).close();
+    make({ ...o, key: new Uint8Array(64).subarray(16, 48), sealMaxAgeMs: 0 }).close();
+    make({ ...o, key: generateKey(), sealMaxAgeMs: 5000 }).close();
+    make({ ...o, sealMaxAgeMs: 1000 }).close();
+  }
+  // Sealing takes 44 bytes of each segment.
+  assert.throws(() => ctx.sender({ ...where, interface: 'va', key: generateKey(), segmentSize: 59 }), { code: 'MCAST_INVALID_ARGUMENT', message: /segment size 59/ });
+  ctx.sender({ ...where, interface: 'va', key: generateKey(), segmentSize: 60 }).close();
+  ctx.close();
+
+  // The native layer checks too (and never aborts the process).
+  const native = require('mcast/mcast.node');
+  const n = new native.NativeContext({});
+  assert.throws(() => n.sender({ ...where, interface: 'va', key: Buffer.alloc(31) }), { message: 'MCAST_INVALID_ARGUMENT: key must be exactly 32 bytes (generateKey() makes one), not 31' });
+  assert.throws(() => n.receiver({ ...where, interface: 'vb', key: Buffer.alloc(64) }), { message: /^MCAST_INVALID_ARGUMENT: key must be exactly 32 bytes .*not 64$/ });
+  assert.throws(() => n.receiver({ ...where, interface: 'vb', sealMaxAgeMs: -5 }), { message: /^MCAST_INVALID_ARGUMENT: sealMaxAgeMs must be/ });
+  assert.throws(() => n.sender({ ...where, interface: 'va', key: 'not a buffer' }));
+  n.close();
+});
+
+test("sealed: a receiver reports a source it drops ('rejected', MCAST_REJECTED) and goes on", async () => {
+  const port = nextPort++;
+  const key = generateKey();
+  const ctx = new Context();
+  const rx = ctx.receiver({ group: GROUP, port, interface: 'vb', key });
+  const plain = ctx.sender({ group: GROUP, port, interface: 'va' });
+  const sealed = ctx.sender({ group: GROUP, port, interface: 'va', key, rateBps: 200e6 });
+  const rejected = [];
+  const messages = [];
+  const gotRejected = new Promise((resolve) => rx.on('rejected', (e) => resolve(rejected.push(e))));
+  const gotMessage = new Promise((resolve) => rx.on('message', (m) => resolve(messages.push(m))));
+  await plain.send('not sealed');
+  await gotRejected;
+  const e = rejected[0];
+  assert.ok(e instanceof Error);
+  assert.equal(e.code, 'MCAST_REJECTED');
+  assert.match(e.message, /are dropped: its datagrams are not sealed/);
+  assert.match(e.reason, /not sealed/);
+  assert.equal(e.senderNodeId, plain.nodeId);
+  assert.match(e.sender, /^\[fe80::/);
+  // The receiver goes on: a sealed sender's message arrives, decrypted.
+  const data = Buffer.alloc(5000, 'sealed ');
+  await sealed.send(data, { info: 'secret info' });
+  await gotMessage;
+  assert.ok(messages[0].data.equals(data));
+  assert.equal(messages[0].info.toString(), 'secret info');
+  assert.equal(messages[0].senderNodeId, sealed.nodeId);
+  assert.equal(rejected.length, 1);
+  rx.removeAllListeners('message');
+  const st = rx.stats();
+  assert.ok(st.datagramsSealMismatch > 0 && st.datagramsUnauthenticated === 0, JSON.stringify(st));
+  assert.equal(st.objectsCompleted, 1);
   ctx.close();
 });

@@ -5,13 +5,22 @@
 //   node peer.js send-files GROUP PORT IFACE FILE...
 //   node peer.js recv GROUP PORT IFACE COUNT [TIMEOUT_MS]
 // recv prints one JSON line per object and exits 0 after COUNT, 3 on timeout.
+// Before the mode, `--key FILE` makes a sealed channel with the key in FILE
+// (loadKey); recv then prints a JSON line { rejected, sender, senderNodeId }
+// for each MCAST_REJECTED and goes on.
 const crypto = require('node:crypto');
-const { Context } = require('mcast');
+const { Context, loadKey } = require('mcast');
 
 async function main() {
-  const [mode, group, port, iface, ...rest] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  let key;
+  if (argv[0] === '--key') {
+    key = loadKey(argv[1]);
+    argv.splice(0, 2);
+  }
+  const [mode, group, port, iface, ...rest] = argv;
   const ctx = new Context();
-  const where = { group, port: Number(port), interface: iface };
+  const where = { group, port: Number(port), interface: iface, ...(key ? { key } : {}) };
   try {
     if (mode === 'send') {
       const [count, size] = rest.map(Number);
@@ -24,7 +33,7 @@ async function main() {
       }
       await Promise.all(pending);
       await tx.flush({ timeout: 120000 });
-      console.log(JSON.stringify(tx.stats()));
+      console.log(JSON.stringify({ ...tx.stats(), nodeId: tx.nodeId }));
     } else if (mode === 'send-files') {
       const tx = ctx.sender({ ...where, rateBps: 100e6 });
       for (const f of rest) await tx.sendFile(f);
@@ -43,6 +52,11 @@ async function main() {
             console.log(JSON.stringify({ error: 'timeout', stats: rx.stats() }));
             process.exitCode = 3;
             return;
+          }
+          if (e.code === 'MCAST_REJECTED') {
+            console.log(JSON.stringify({ rejected: e.reason, sender: e.sender, senderNodeId: e.senderNodeId }));
+            i--;
+            continue;
           }
           throw e;
         }
