@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mcast::proto::{ObjectKind, Receiver, ReceiverConfig, ReceiverEvent, Sender, SenderConfig};
 use mcast::wire::{
-    fec_id, nack_flags, nack_form, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info, Nack, NormTime, ObjectHeader, Packet,
+    fec_id, flags, nack_flags, nack_form, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info, Nack, NormTime, ObjectHeader, Packet,
     RepairItem, RepairRequest, SenderHeader,
 };
 use proptest::prelude::*;
@@ -179,4 +179,63 @@ fn sender_squelches_unknown_objects() {
         }
     }
     assert!(squelched, "no squelch sent");
+}
+
+/// No amplification: one forged NACK asking for a whole 40 MB object again
+/// gets at most one repair round's worth (a second at the rate cap, at least
+/// 8 MiB), not the object; nobody asks for the rest, so nothing more goes.
+#[test]
+fn one_nack_cannot_make_the_sender_resend_a_whole_large_object() {
+    let t0 = Instant::now();
+    let cfg = SenderConfig { congestion_control: false, rate_bps: 100_000_000, ..Default::default() };
+    let segment = cfg.segment_size as usize;
+    let mut tx = Sender::new(cfg, 5, 7, t0).unwrap();
+    let size = 40_000_000usize;
+    tx.enqueue(t0, ObjectKind::Data, Box::new(vec![7u8; size]), None).unwrap();
+    let mut buf = Vec::new();
+    let mut now = t0;
+    let mut first_pass = 0usize;
+    let step = |tx: &mut Sender, now: Instant, buf: &mut Vec<u8>| {
+        if tx.poll_timeout().is_some_and(|t| t <= now) {
+            tx.handle_timeout(now);
+        }
+        let mut repairs = 0;
+        while tx.poll_transmit(now, buf).is_some() {
+            if let Ok(Packet { body: Body::Data(d), .. }) = Packet::decode(buf) {
+                if d.object.flags & flags::REPAIR != 0 {
+                    repairs += 1;
+                }
+            }
+        }
+        repairs
+    };
+    while now < t0 + Duration::from_secs(5) {
+        now += Duration::from_millis(1);
+        first_pass += step(&mut tx, now, &mut buf);
+    }
+    assert_eq!(first_pass, 0);
+    assert!(tx.stats().data_segments_sent as usize >= size / segment, "first pass over");
+    let nack = Nack {
+        server_id: 5,
+        instance_id: 7,
+        grtt_response: NormTime::default(),
+        cc: None,
+        requests: vec![RepairRequest {
+            form: nack_form::ITEMS,
+            flags: nack_flags::OBJECT,
+            items: vec![RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId::default() }],
+        }],
+    };
+    let mut out = Vec::new();
+    Packet { sequence: 0, source_id: 9, body: Body::Nack(nack) }.encode(&mut out);
+    tx.handle_datagram(now, addr(2), &out);
+    let mut repairs = 0;
+    let end = now + Duration::from_secs(10);
+    while now < end {
+        now += Duration::from_millis(1);
+        repairs += step(&mut tx, now, &mut buf);
+    }
+    let budget = 12_500_000 / segment;
+    assert!(repairs > budget / 2, "the request was served ({repairs} segments)");
+    assert!(repairs <= budget, "{repairs} repair segments for one NACK (at most {budget}; the object has {})", size / segment);
 }

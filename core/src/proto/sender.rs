@@ -191,6 +191,9 @@ pub struct SenderStats {
 
 
 /// Most transmission time a paced sender may catch up on in one burst.
+/// Least repair volume one repair round may queue (see
+/// `Sender::repair_round_budget`).
+const REPAIR_ROUND_MIN_BYTES: u64 = 8 << 20;
 const PACING_CREDIT: Duration = Duration::from_millis(4);
 
 /// Smallest spacing of NORM_CMD(FLUSH) messages. The RFC spaces them 2*GRTT,
@@ -293,7 +296,7 @@ enum TxItem {
     Segment { obj: u64, block: u32, symbol: u16 },
     Parity { obj: u64, block: u32, index: u16 },
     /// Whole-object retransmission, expanded block by block when reached.
-    Blocks { obj: u64, next: u32 },
+    Blocks { obj: u64, next: u32, end: u32 },
     /// A stream data segment.
     StreamSegment { obj: u64, block: u64, symbol: u16 },
     /// A parity segment of a full stream block.
@@ -1423,8 +1426,19 @@ impl Sender {
     }
 
     /// Turns the NACKs aggregated over the last period into repair transmissions.
+    /// Segments one repair round may queue (less what is still queued):
+    /// a second of transmission at the rate cap, at least 8 MiB. This is
+    /// what bounds the traffic one NACK can cause (a forged one included):
+    /// a receiver that needs more asks again next round for what is left.
+    fn repair_round_budget(&self) -> usize {
+        let bytes = (self.cfg.rate_bps / 8).max(REPAIR_ROUND_MIN_BYTES);
+        let segments = (bytes / self.cfg.segment_size.max(1) as u64) as usize;
+        segments.saturating_sub(self.repair_queue.len())
+    }
+
     fn schedule_repairs(&mut self, now: Instant) {
         let flow = self.flow_delay();
+        let mut budget = self.repair_round_budget();
         let pending = std::mem::take(&mut self.pending);
         for (id, rep) in pending {
             let Some(idx) = self.object_index(id) else { continue };
@@ -1438,7 +1452,9 @@ impl Sender {
                     let Some(block) = st.block_mut(b) else { continue };
                     let sent = block.parity_sent;
                     let avail = if self.rs.is_some() && full { self.cfg.parity.saturating_sub(sent) } else { 0 };
-                    let fresh = br.erasures.min(avail);
+                    let before = budget;
+                    let fresh = br.erasures.min(avail).min(budget as u16);
+                    budget -= fresh as usize;
                     for index in sent..sent + fresh {
                         self.repair_queue.push_back(TxItem::StreamParity { obj: id, block: b, index });
                     }
@@ -1446,16 +1462,30 @@ impl Sender {
                     block.hold_until = block.hold_until.max(Some(now + flow));
                     if br.erasures > fresh {
                         let explicit: Vec<u16> = if br.explicit.is_empty() { (0..sent_data).collect() } else { br.explicit.into_iter().collect() };
-                        for symbol in explicit {
+                        for symbol in explicit.into_iter().take(budget) {
                             self.repair_queue.push_back(TxItem::StreamSegment { obj: id, block: b, symbol });
+                            budget -= 1;
                         }
+                    }
+                    if budget == before {
+                        continue; // nothing queued: not repaired this round
                     }
                     self.stream_repaired_at.insert((id, b), now);
                 }
                 continue;
             }
             if rep.whole {
-                self.repair_queue.push_back(TxItem::Blocks { obj: id, next: 0 });
+                // As many whole blocks as the budget allows, from the start.
+                let layout = self.objects[idx].layout;
+                let (mut end, mut segments) = (0u32, 0usize);
+                while end < layout.num_blocks && segments + layout.block_len(end) as usize <= budget {
+                    segments += layout.block_len(end) as usize;
+                    end += 1;
+                }
+                if end > 0 {
+                    budget -= segments;
+                    self.repair_queue.push_back(TxItem::Blocks { obj: id, next: 0, end });
+                }
                 continue;
             }
             for (block, br) in rep.blocks {
@@ -1463,7 +1493,9 @@ impl Sender {
                 let block_len = o.layout.block_len(block);
                 let sent = o.parity_sent.get(&block).copied().unwrap_or(0);
                 let avail = if self.rs.is_some() { self.cfg.parity.saturating_sub(sent) } else { 0 };
-                let fresh = br.erasures.min(avail);
+                let before = budget;
+                let fresh = br.erasures.min(avail).min(budget as u16);
+                budget -= fresh as usize;
                 for index in sent..sent + fresh {
                     self.repair_queue.push_back(TxItem::Parity { obj: id, block, index });
                 }
@@ -1473,9 +1505,13 @@ impl Sender {
                 if br.erasures > fresh {
                     // Parity is used up: send the named segments themselves.
                     let explicit: Vec<u16> = if br.explicit.is_empty() { (0..block_len).collect() } else { br.explicit.into_iter().collect() };
-                    for symbol in explicit {
+                    for symbol in explicit.into_iter().take(budget) {
                         self.repair_queue.push_back(TxItem::Segment { obj: id, block, symbol });
+                        budget -= 1;
                     }
+                }
+                if budget == before {
+                    continue; // nothing queued: not repaired this round
                 }
                 self.repaired_at.insert((id, block), now);
             }
@@ -1652,11 +1688,14 @@ impl Sender {
         if matches!(item, TxItem::StreamSegment { .. } | TxItem::StreamParity { .. }) {
             return self.write_stream_item(now, idx, item, repair, buf);
         }
-        if let TxItem::Blocks { obj, next } = item {
+        if let TxItem::Blocks { obj, next, end } = item {
             // Expand one block of a whole-object repair, keep the rest queued.
             let layout = self.objects[idx].layout;
-            if next + 1 < layout.num_blocks {
-                self.repair_queue.push_front(TxItem::Blocks { obj, next: next + 1 });
+            if next >= layout.num_blocks {
+                return false;
+            }
+            if next + 1 < end.min(layout.num_blocks) {
+                self.repair_queue.push_front(TxItem::Blocks { obj, next: next + 1, end });
             }
             for symbol in (0..layout.block_len(next)).rev() {
                 self.repair_queue.push_front(TxItem::Segment { obj, block: next, symbol });
