@@ -53,6 +53,18 @@
 #define MCAST_WAIT_FOR_ACKS_MAX 16
 
 /**
+ * Bytes of a sealed channel's key (`mcast_sender_config.key`,
+ * `mcast_receiver_config.key`, `mcast_key_generate`, `mcast_key_from_file`).
+ */
+#define MCAST_KEY_LEN 32
+
+/**
+ * The default `seal_max_age_ms` of sender and receiver configs: sealed
+ * datagrams older than this (two minutes) are dropped as replays.
+ */
+#define MCAST_SEAL_MAX_AGE_DEFAULT_MS 120000
+
+/**
  * Longest address text `mcast_channel_address` writes, with its NUL.
  */
 #define MCAST_ADDRESS_TEXT_MAX 46
@@ -109,6 +121,17 @@ typedef enum mcast_status {
      * The message says where; please report it.
      */
     MCAST_ERR_INTERNAL = 9,
+    /**
+     * A receiver drops a sender's datagrams: on a sealed channel (a
+     * receiver with a key) they are not sealed, sealed with a different
+     * key, or fail authentication; or they are sealed and the receiver has
+     * no key. Reported once per sender and reason; the receiver goes on
+     * with other senders. `mcast_recv` hands out a message of kind
+     * `MCAST_KIND_REJECTED` that names the sender, and `mcast_last_error()`
+     * says why (e.g. "... sealed with a different key", "... this receiver
+     * has no key").
+     */
+    MCAST_ERR_REJECTED = 10,
 } mcast_status;
 
 /**
@@ -133,6 +156,13 @@ typedef enum mcast_kind {
      * which object; the data and info are empty.
      */
     MCAST_KIND_ABORTED = 3,
+    /**
+     * Not data: the report that this receiver drops a sender's datagrams
+     * (`mcast_recv` returned `MCAST_ERR_REJECTED`; `mcast_last_error()`
+     * says why). Sender address and node id say which sender; the object
+     * id is 0 and the data and info are empty.
+     */
+    MCAST_KIND_REJECTED = 4,
 } mcast_kind;
 
 /**
@@ -347,6 +377,29 @@ typedef struct mcast_sender_config {
      * `mcast_receiver_config.node_id`).
      */
     uint32_t wait_for_acks_nodes[MCAST_WAIT_FOR_ACKS_MAX];
+    /**
+     * NULL (the default): an open channel. Otherwise a sealed channel's key:
+     * `MCAST_KEY_LEN` (32) bytes, copied during `mcast_sender_new` (the
+     * caller may wipe its copy afterwards). Every datagram is then sealed
+     * (authenticated; object content and info encrypted) and only sealed
+     * feedback from receivers with the same key is heard. Sealing takes 44
+     * bytes of each datagram: segments carry `segment_size - 44` bytes of
+     * content (datagrams stay the size they are without a key). Receivers
+     * without this key report the sender with `MCAST_ERR_REJECTED`. Get a
+     * key from `mcast_key_generate` or `mcast_key_from_file`.
+     */
+    const uint8_t *key;
+    /**
+     * With a key: feedback sealed longer ago than this many milliseconds
+     * (by this host's clock) is dropped as replayed; 0: no age limit.
+     * Default `MCAST_SEAL_MAX_AGE_DEFAULT_MS` (120000). Ignored without a
+     * key.
+     */
+    uint32_t seal_max_age_ms;
+    /**
+     * Must be 0 (keeps the struct free of implicit padding).
+     */
+    uint32_t reserved2;
 } mcast_sender_config;
 
 /**
@@ -421,6 +474,29 @@ typedef struct mcast_receiver_config {
      * `mcast_receiver_new` only; the directory must exist and be writable.
      */
     const char *file_dir;
+    /**
+     * NULL (the default): no key; sealed datagrams are dropped and their
+     * sender reported once with `MCAST_ERR_REJECTED`. Otherwise a sealed
+     * channel's key: `MCAST_KEY_LEN` (32) bytes, copied during
+     * `mcast_receiver_new`. Only datagrams sealed with it are heard (each
+     * is authenticated before anything else reads it) and NACKs and ACKs
+     * go out sealed; a sender whose datagrams are not sealed, are sealed
+     * with another key or fail authentication is reported once per reason
+     * with `MCAST_ERR_REJECTED` and ignored.
+     */
+    const uint8_t *key;
+    /**
+     * With a key: datagrams sealed longer ago than this many milliseconds
+     * (by this host's clock) are dropped as replayed; 0: no age limit
+     * (replays of a sender instance already heard are refused all the
+     * same). Default `MCAST_SEAL_MAX_AGE_DEFAULT_MS` (120000): the clocks
+     * of a channel's hosts must agree this well. Ignored without a key.
+     */
+    uint32_t seal_max_age_ms;
+    /**
+     * Must be 0 (keeps the struct free of implicit padding).
+     */
+    uint32_t reserved2;
 } mcast_receiver_config;
 
 /**
@@ -514,6 +590,21 @@ typedef struct mcast_sender_stats {
      * congestion control follows (0: none).
      */
     uint64_t cc_clr;
+    /**
+     * Sealed channels: feedback that failed authentication (forged,
+     * altered, sealed with another key).
+     */
+    uint64_t datagrams_unauthenticated;
+    /**
+     * Sealed channels: feedback seen before, or sealed longer ago than
+     * `seal_max_age_ms`.
+     */
+    uint64_t datagrams_replayed;
+    /**
+     * Unsealed feedback at a sender with a key, or sealed feedback at a
+     * sender without one.
+     */
+    uint64_t datagrams_seal_mismatch;
 } mcast_sender_stats;
 
 /**
@@ -521,10 +612,11 @@ typedef struct mcast_sender_stats {
  *
  * `user_data`: the pointer given to `mcast_receiver_set_callback`.
  * `status`: `MCAST_OK` for a message, `MCAST_ERR_ABORTED` for the report of
- * an object that will never come (then `mcast_last_error()`, on this
- * thread, says why).
- * `msg`: the message (or abort report); the callback owns it and must
- * free it with `mcast_msg_free`, at once or later from any thread.
+ * an object that will never come, `MCAST_ERR_REJECTED` for the report of a
+ * sender whose datagrams are dropped (for both, `mcast_last_error()`, on
+ * this thread, says why).
+ * `msg`: the message (or abort or rejection report); the callback owns it
+ * and must free it with `mcast_msg_free`, at once or later from any thread.
  *
  * Runs on the context's engine thread, which also runs every other sender
  * and receiver of the context: return quickly. Functions that wait for the
@@ -606,6 +698,21 @@ typedef struct mcast_receiver_stats {
      * Senders currently tracked.
      */
     uint64_t senders;
+    /**
+     * Sealed channels: datagrams that failed authentication (forged,
+     * altered, sealed with another key).
+     */
+    uint64_t datagrams_unauthenticated;
+    /**
+     * Sealed channels: datagrams seen before, from an older instance of
+     * their sender, or sealed longer ago than `seal_max_age_ms`.
+     */
+    uint64_t datagrams_replayed;
+    /**
+     * Unsealed datagrams at a receiver with a key, or sealed ones at a
+     * receiver without one.
+     */
+    uint64_t datagrams_seal_mismatch;
 } mcast_receiver_stats;
 
 #ifdef __cplusplus
@@ -694,6 +801,38 @@ enum mcast_status mcast_sender_config_init_sized(struct mcast_sender_config *cfg
  */
 enum mcast_status mcast_receiver_config_init_sized(struct mcast_receiver_config *cfg,
                                                    size_t size);
+
+/**
+ * Fills `out` with a new random key for a sealed channel, from the
+ * operating system's generator.
+ *
+ * `out`: `MCAST_KEY_LEN` (32) writable bytes. Give the same key to every
+ * sender and receiver of the channel (`mcast_sender_config.key`,
+ * `mcast_receiver_config.key`); to share it through a file, write it as 64
+ * hexadecimal digits (what `mcast keygen` writes and `mcast_key_from_file`
+ * reads).
+ * Thread safety: safe from any thread. Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL `out`), `MCAST_ERR_INTERNAL`
+ * (the operating system's generator failed; `out` is then zeroed).
+ */
+enum mcast_status mcast_key_generate(uint8_t *out);
+
+/**
+ * Reads a sealed channel's key from a file: 64 hexadecimal digits (what
+ * `mcast keygen` writes; whitespace around them is ignored) or exactly 32
+ * raw bytes. Keep key files readable only by their owner.
+ *
+ * `path`: a NUL-terminated path. `out`: `MCAST_KEY_LEN` (32) writable
+ * bytes; receives the key, or zeroes on failure.
+ * Thread safety: safe from any thread. Blocking: reads the file.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or empty `path`, NULL `out`,
+ * a directory, content that is not a key), `MCAST_ERR_IO` (the file
+ * cannot be read; `mcast_last_os_error()` has errno when the file could
+ * not be opened, e.g. ENOENT). The message names the file and the
+ * problem.
+ */
+enum mcast_status mcast_key_from_file(const char *path,
+                                      uint8_t *out);
 
 /**
  * Creates a context: one engine thread that will run every sender and
@@ -990,13 +1129,18 @@ enum mcast_status mcast_receiver_new_ssm(struct mcast_ctx *ctx,
 /**
  * Takes the next complete object. Objects of one sender come in the order
  * they were sent; one that will never complete comes as an abort report in
- * its place (and the next call goes on with later objects).
+ * its place (and the next call goes on with later objects). A sender whose
+ * datagrams this receiver drops (sealed channels: see
+ * `mcast_receiver_config.key`) comes as a rejection report, once per
+ * sender and reason.
  *
  * `out`: receives the message; the caller owns it and frees it with
  * `mcast_msg_free`. With `MCAST_OK` it is a received object; with
  * `MCAST_ERR_ABORTED` it is a report of kind `MCAST_KIND_ABORTED` naming
- * the sender and object id (also to be freed); with any other status it is
- * NULL.
+ * the sender and object id, with `MCAST_ERR_REJECTED` one of kind
+ * `MCAST_KIND_REJECTED` naming the sender (both also to be freed; the
+ * last error says why); with any other status it is NULL. Neither report
+ * ends the receiver: call `mcast_recv` again for what follows.
  * `timeout_ms`: < 0 waits as long as needed; 0 does not wait
  * (`MCAST_ERR_WOULD_BLOCK` if nothing is ready: use it after the
  * receiver's fd became readable); > 0 waits at most that many
@@ -1007,9 +1151,9 @@ enum mcast_status mcast_receiver_new_ssm(struct mcast_ctx *ctx,
  * ends the wait with `MCAST_ERR_CLOSED`. In a receiver callback only
  * `timeout_ms` 0 is allowed (else `MCAST_ERR_WOULD_BLOCK`).
  * Errors: `MCAST_ERR_INVALID_ARGUMENT`, `MCAST_ERR_TIMEOUT`,
- * `MCAST_ERR_WOULD_BLOCK`, `MCAST_ERR_ABORTED` (see above),
- * `MCAST_ERR_CLOSED` (the context was freed and every queued message was
- * taken).
+ * `MCAST_ERR_WOULD_BLOCK`, `MCAST_ERR_ABORTED` and `MCAST_ERR_REJECTED`
+ * (see above), `MCAST_ERR_CLOSED` (the context was freed and every queued
+ * message was taken).
  */
 enum mcast_status mcast_recv(struct mcast_receiver *receiver,
                              struct mcast_msg **out,
@@ -1017,8 +1161,8 @@ enum mcast_status mcast_recv(struct mcast_receiver *receiver,
 
 /**
  * A file descriptor that is readable exactly while `mcast_recv(receiver,
- * &msg, 0)` would return at once (a message, an abort report, or
- * `MCAST_ERR_CLOSED`), for waiting in the application's own
+ * &msg, 0)` would return at once (a message, an abort or rejection
+ * report, or `MCAST_ERR_CLOSED`), for waiting in the application's own
  * epoll/poll/select/libuv loop. Level-triggered use is simplest; with
  * edge-triggered epoll, call `mcast_recv(..., 0)` until it returns
  * `MCAST_ERR_WOULD_BLOCK` after each wake-up.
@@ -1034,7 +1178,7 @@ enum mcast_status mcast_recv(struct mcast_receiver *receiver,
 int mcast_receiver_fd(const struct mcast_receiver *receiver);
 
 /**
- * Hands every message (and abort report) of this receiver to `callback`
+ * Hands every message (and report) of this receiver to `callback`
  * instead of queueing it for `mcast_recv`; NULL goes back to queueing.
  * Messages queued before the call stay queued for `mcast_recv`.
  *
@@ -1125,8 +1269,8 @@ const uint8_t *mcast_msg_info(const struct mcast_msg *msg,
 const char *mcast_msg_sender(const struct mcast_msg *msg);
 
 /**
- * The sender's NORM node id (0 for `MCAST_KIND_ABORTED` reports, or if
- * `msg` is not a live message).
+ * The sender's NORM node id (also for `MCAST_KIND_ABORTED` and
+ * `MCAST_KIND_REJECTED` reports), or 0 if `msg` is not a live message.
  *
  * Thread safety: safe from any thread. Blocking: no.
  */
@@ -1134,15 +1278,16 @@ uint32_t mcast_msg_sender_node_id(const struct mcast_msg *msg);
 
 /**
  * The object's id: increasing per sender, equal to what the sender's
- * `mcast_send*` returned (the low 16 bits are NORM's transport id). 0 if
- * `msg` is not a live message.
+ * `mcast_send*` returned (the low 16 bits are NORM's transport id). 0 for
+ * `MCAST_KIND_REJECTED` reports, and if `msg` is not a live message.
  *
  * Thread safety: safe from any thread. Blocking: no.
  */
 uint64_t mcast_msg_object_id(const struct mcast_msg *msg);
 
 /**
- * What the message holds (data, file, stream, or an abort report).
+ * What the message holds (data, file, stream, or an abort or rejection
+ * report).
  * `MCAST_KIND_ABORTED` if `msg` is not a live message (see
  * `mcast_last_error()`).
  *

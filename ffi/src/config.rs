@@ -12,14 +12,15 @@
 //!   fields, which must be 0), so an old struct's tail never overlaps a
 //!   new field (the `no_padding` test checks this);
 //! - only use integer types (any bit pattern is a valid value), or a
-//!   `const char *` that NULL (what init sets) leaves at its default and
-//!   that the library reads only during the call it is passed to.
+//!   pointer (`const char *file_dir`, `const uint8_t *key`) that NULL (what
+//!   init sets) leaves at its default and that the library reads only
+//!   during the call it is passed to.
 
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;
 use std::time::Duration;
 
-use mcast_core::{ContextConfig, Error, FlowControl, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
+use mcast_core::{ContextConfig, Error, FlowControl, Key, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
 
 use crate::error::{guard, invalid, mcast_status};
 
@@ -56,6 +57,14 @@ pub enum mcast_flow_control {
 
 /// Most node ids in `mcast_sender_config.wait_for_acks_nodes`.
 pub const MCAST_WAIT_FOR_ACKS_MAX: usize = 16;
+
+/// Bytes of a sealed channel's key (`mcast_sender_config.key`,
+/// `mcast_receiver_config.key`, `mcast_key_generate`, `mcast_key_from_file`).
+pub const MCAST_KEY_LEN: usize = 32;
+
+/// The default `seal_max_age_ms` of sender and receiver configs: sealed
+/// datagrams older than this (two minutes) are dropped as replays.
+pub const MCAST_SEAL_MAX_AGE_DEFAULT_MS: u32 = 120_000;
 
 /// Settings of a context (`mcast_ctx_new`), applied to every socket of it.
 /// Initialise with `mcast_config_init` before setting fields.
@@ -134,6 +143,23 @@ pub struct mcast_sender_config {
     /// NORM node ids of the receivers to wait for (their
     /// `mcast_receiver_config.node_id`).
     pub wait_for_acks_nodes: [u32; MCAST_WAIT_FOR_ACKS_MAX],
+    /// NULL (the default): an open channel. Otherwise a sealed channel's key:
+    /// `MCAST_KEY_LEN` (32) bytes, copied during `mcast_sender_new` (the
+    /// caller may wipe its copy afterwards). Every datagram is then sealed
+    /// (authenticated; object content and info encrypted) and only sealed
+    /// feedback from receivers with the same key is heard. Sealing takes 44
+    /// bytes of each datagram: segments carry `segment_size - 44` bytes of
+    /// content (datagrams stay the size they are without a key). Receivers
+    /// without this key report the sender with `MCAST_ERR_REJECTED`. Get a
+    /// key from `mcast_key_generate` or `mcast_key_from_file`.
+    pub key: *const u8,
+    /// With a key: feedback sealed longer ago than this many milliseconds
+    /// (by this host's clock) is dropped as replayed; 0: no age limit.
+    /// Default `MCAST_SEAL_MAX_AGE_DEFAULT_MS` (120000). Ignored without a
+    /// key.
+    pub seal_max_age_ms: u32,
+    /// Must be 0 (keeps the struct free of implicit padding).
+    pub reserved2: u32,
 }
 
 /// Settings of a receiver (`mcast_receiver_new`). Initialise with
@@ -182,6 +208,23 @@ pub struct mcast_receiver_config {
     /// file (`mcast_msg_path`). A NUL-terminated path, read during
     /// `mcast_receiver_new` only; the directory must exist and be writable.
     pub file_dir: *const c_char,
+    /// NULL (the default): no key; sealed datagrams are dropped and their
+    /// sender reported once with `MCAST_ERR_REJECTED`. Otherwise a sealed
+    /// channel's key: `MCAST_KEY_LEN` (32) bytes, copied during
+    /// `mcast_receiver_new`. Only datagrams sealed with it are heard (each
+    /// is authenticated before anything else reads it) and NACKs and ACKs
+    /// go out sealed; a sender whose datagrams are not sealed, are sealed
+    /// with another key or fail authentication is reported once per reason
+    /// with `MCAST_ERR_REJECTED` and ignored.
+    pub key: *const u8,
+    /// With a key: datagrams sealed longer ago than this many milliseconds
+    /// (by this host's clock) are dropped as replayed; 0: no age limit
+    /// (replays of a sender instance already heard are refused all the
+    /// same). Default `MCAST_SEAL_MAX_AGE_DEFAULT_MS` (120000): the clocks
+    /// of a channel's hosts must agree this well. Ignored without a key.
+    pub seal_max_age_ms: u32,
+    /// Must be 0 (keeps the struct free of implicit padding).
+    pub reserved2: u32,
 }
 
 /// A config struct as defined here: `size` first, integers only.
@@ -233,6 +276,9 @@ impl Versioned for mcast_sender_config {
             flow_control: mcast_flow_control::MCAST_FLOW_LEAVE_BEHIND as u32,
             wait_for_acks_count: 0,
             wait_for_acks_nodes: [0; MCAST_WAIT_FOR_ACKS_MAX],
+            key: std::ptr::null(),
+            seal_max_age_ms: max_age_ms(d.seal_max_age),
+            reserved2: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -261,6 +307,9 @@ impl Versioned for mcast_receiver_config {
             node_id: 0,
             reserved1: 0,
             file_dir: std::ptr::null(),
+            key: std::ptr::null(),
+            seal_max_age_ms: max_age_ms(d.seal_max_age),
+            reserved2: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -336,6 +385,29 @@ fn flag(v: c_int) -> bool {
     v != 0
 }
 
+/// A core `seal_max_age` as `seal_max_age_ms` (0: no limit).
+fn max_age_ms(d: Option<Duration>) -> u32 {
+    d.map_or(0, |d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1))
+}
+
+/// `seal_max_age_ms` as a core `seal_max_age`.
+fn max_age(ms: u32) -> Option<Duration> {
+    (ms != 0).then(|| Duration::from_millis(u64::from(ms)))
+}
+
+/// The key a config's `key` points to (NULL: none).
+///
+/// # Safety
+/// `key` is NULL or points at `MCAST_KEY_LEN` readable bytes.
+pub(crate) unsafe fn key_arg(key: *const u8) -> Result<Option<Key>, Error> {
+    if key.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract above.
+    let bytes = unsafe { std::slice::from_raw_parts(key, MCAST_KEY_LEN) };
+    Key::from_slice(bytes).map(Some).map_err(|e| invalid(format!("key: {e}")))
+}
+
 impl mcast_config {
     pub(crate) fn to_core(self) -> Result<ContextConfig, Error> {
         Ok(ContextConfig {
@@ -350,9 +422,11 @@ impl mcast_config {
 }
 
 impl mcast_sender_config {
-    pub(crate) fn to_core(self) -> Result<SenderConfig, Error> {
-        if self.reserved0 != 0 || self.reserved1 != 0 {
-            return Err(invalid("mcast_sender_config.reserved0 and reserved1 must be 0"));
+    /// # Safety
+    /// `key` is NULL or points at `MCAST_KEY_LEN` bytes (the header says so).
+    pub(crate) unsafe fn to_core(self) -> Result<SenderConfig, Error> {
+        if self.reserved0 != 0 || self.reserved1 != 0 || self.reserved2 != 0 {
+            return Err(invalid("mcast_sender_config.reserved0, reserved1 and reserved2 must be 0"));
         }
         let count = self.wait_for_acks_count as usize;
         let flow_control = match self.flow_control {
@@ -387,13 +461,17 @@ impl mcast_sender_config {
             flow_control,
             // Streams are not in the C API yet.
             stream_buffer_blocks: SenderConfig::default().stream_buffer_blocks,
+            // SAFETY: the caller's contract above.
+            key: unsafe { key_arg(self.key) }?,
+            seal_max_age: max_age(self.seal_max_age_ms),
         })
     }
 }
 
 impl mcast_receiver_config {
     /// # Safety
-    /// `file_dir` is NULL or a NUL-terminated string (the header says so).
+    /// `file_dir` is NULL or a NUL-terminated string, `key` NULL or
+    /// `MCAST_KEY_LEN` bytes (the header says so).
     pub(crate) unsafe fn to_core(self) -> Result<ReceiverConfig, Error> {
         let file_dir = if self.file_dir.is_null() {
             None
@@ -410,8 +488,8 @@ impl mcast_receiver_config {
             1 => SyncPolicy::All,
             v => return Err(invalid(format!("sync_policy {v} is not an mcast_sync_policy value"))),
         };
-        if self.reserved1 != 0 {
-            return Err(invalid("mcast_receiver_config.reserved1 must be 0"));
+        if self.reserved1 != 0 || self.reserved2 != 0 {
+            return Err(invalid("mcast_receiver_config.reserved1 and reserved2 must be 0"));
         }
         Ok(ReceiverConfig {
             sync_policy,
@@ -431,6 +509,9 @@ impl mcast_receiver_config {
                 n => Some(n),
             },
             file_dir,
+            // SAFETY: the caller's contract above.
+            key: unsafe { key_arg(self.key) }?,
+            seal_max_age: max_age(self.seal_max_age_ms),
         })
     }
 }
@@ -504,8 +585,8 @@ mod tests {
     fn no_padding() {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
-        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16);
-        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4 + 8);
+        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16 + 8 + 4 + 4);
+        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);
     }
@@ -516,18 +597,47 @@ mod tests {
         assert_eq!(unsafe { mcast_sender_config_init_sized(c.as_mut_ptr(), size_of::<mcast_sender_config>()) }, MCAST_OK);
         let c = unsafe { c.assume_init() };
         assert_eq!(c.size, size_of::<mcast_sender_config>());
-        let core = unsafe { read_config(&c) }.unwrap().to_core().unwrap();
+        let core = unsafe { read_config(&c).unwrap().to_core() }.unwrap();
         let d = SenderConfig::default();
         assert_eq!((core.segment_size, core.rate_bps, core.grtt_initial, core.robust_factor), (d.segment_size, d.rate_bps, d.grtt_initial, d.robust_factor));
+        assert_eq!((c.key, c.seal_max_age_ms), (std::ptr::null(), MCAST_SEAL_MAX_AGE_DEFAULT_MS));
+        assert_eq!((core.key, core.seal_max_age), (None, d.seal_max_age));
+        assert_eq!(Some(Duration::from_millis(MCAST_SEAL_MAX_AGE_DEFAULT_MS.into())), mcast_core::seal::DEFAULT_MAX_AGE.into());
+        assert_eq!(MCAST_KEY_LEN, mcast_core::seal::KEY_LEN);
 
         let mut r = MaybeUninit::<mcast_receiver_config>::uninit();
         assert_eq!(unsafe { mcast_receiver_config_init_sized(r.as_mut_ptr(), size_of::<mcast_receiver_config>()) }, MCAST_OK);
         let r = unsafe { read_config(r.as_ptr()).unwrap().to_core() }.unwrap();
         assert_eq!(r.sync_policy, SyncPolicy::All);
         assert_eq!(r.inactivity_timeout, ReceiverConfig::default().inactivity_timeout);
+        assert_eq!((r.key, r.seal_max_age), (None, ReceiverConfig::default().seal_max_age));
 
         let c = unsafe { read_config::<mcast_config>(std::ptr::null()) }.unwrap().to_core().unwrap();
         assert_eq!(c, ContextConfig::default());
+    }
+
+    #[test]
+    fn keys_and_max_ages() {
+        let bytes: [u8; MCAST_KEY_LEN] = std::array::from_fn(|i| i as u8);
+        let mut s = mcast_sender_config::defaults();
+        s.key = bytes.as_ptr();
+        s.seal_max_age_ms = 0;
+        let core = unsafe { s.to_core() }.unwrap();
+        assert_eq!(core.key, Some(Key::from_bytes(bytes)));
+        assert_eq!(core.seal_max_age, None, "0: no age limit");
+        let mut r = mcast_receiver_config::defaults();
+        r.key = bytes.as_ptr();
+        r.seal_max_age_ms = 1500;
+        let core = unsafe { r.to_core() }.unwrap();
+        assert_eq!((core.key, core.seal_max_age), (Some(Key::from_bytes(bytes)), Some(Duration::from_millis(1500))));
+        // A caller built before keys existed gets no key and the default age.
+        let mut old = mcast_receiver_config::defaults();
+        old.size = std::mem::offset_of!(mcast_receiver_config, key);
+        old.key = bytes.as_ptr(); // beyond the old size: ignored
+        old.seal_max_age_ms = 7;
+        let got = unsafe { read_config(&old) }.unwrap();
+        assert_eq!((got.key, got.seal_max_age_ms), (std::ptr::null(), MCAST_SEAL_MAX_AGE_DEFAULT_MS));
+        assert_eq!(max_age_ms(Some(Duration::from_micros(10))), 1, "a tiny limit is not 0 (no limit)");
     }
 
     #[test]
@@ -571,12 +681,18 @@ mod tests {
         r.sync_policy = 0;
         r.sync_window = 70000;
         assert!(unsafe { r.to_core() }.is_err());
+        r.sync_window = 256;
+        r.reserved2 = 1;
+        assert!(unsafe { r.to_core() }.is_err());
         let mut s = mcast_sender_config::defaults();
         s.backoff_factor = 256;
-        assert!(s.to_core().is_err());
+        assert!(unsafe { s.to_core() }.is_err());
         s.backoff_factor = 4;
         s.reserved0 = 1;
-        assert!(s.to_core().is_err());
+        assert!(unsafe { s.to_core() }.is_err());
+        s.reserved0 = 0;
+        s.reserved2 = 1;
+        assert!(unsafe { s.to_core() }.is_err());
         assert_eq!(unsafe { mcast_config_init_sized(std::ptr::null_mut(), 32) }, MCAST_ERR_INVALID_ARGUMENT);
     }
 }

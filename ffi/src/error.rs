@@ -39,6 +39,15 @@ pub enum mcast_status {
     /// A bug in libmcast (a Rust panic was caught, or an invariant broke).
     /// The message says where; please report it.
     MCAST_ERR_INTERNAL = 9,
+    /// A receiver drops a sender's datagrams: on a sealed channel (a
+    /// receiver with a key) they are not sealed, sealed with a different
+    /// key, or fail authentication; or they are sealed and the receiver has
+    /// no key. Reported once per sender and reason; the receiver goes on
+    /// with other senders. `mcast_recv` hands out a message of kind
+    /// `MCAST_KIND_REJECTED` that names the sender, and `mcast_last_error()`
+    /// says why (e.g. "... sealed with a different key", "... this receiver
+    /// has no key").
+    MCAST_ERR_REJECTED = 10,
 }
 
 use mcast_status::*;
@@ -66,6 +75,7 @@ pub(crate) fn status_of(e: &Error) -> mcast_status {
         Error::WouldBlock(_) => MCAST_ERR_WOULD_BLOCK,
         Error::CacheFull(_) => MCAST_ERR_CACHE_FULL,
         Error::Aborted { .. } => MCAST_ERR_ABORTED,
+        Error::Rejected { .. } => MCAST_ERR_REJECTED,
         Error::Internal(_) => MCAST_ERR_INTERNAL,
         _ => MCAST_ERR_INTERNAL,
     }
@@ -222,6 +232,7 @@ pub extern "C" fn mcast_status_str(status: c_int) -> *const c_char {
         7 => c"transmit cache full",
         8 => c"object aborted",
         9 => c"internal error",
+        10 => c"datagrams rejected",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -255,6 +266,13 @@ mod tests {
         assert_eq!(st, MCAST_ERR_IO);
         assert_eq!(mcast_last_os_error(), libc::EADDRINUSE);
         assert!(last().starts_with("g: binding: "));
+        let rejected = Error::Rejected {
+            sender: "[fe80::1%2]:5000".parse().unwrap(),
+            sender_node_id: 0x1234,
+            reason: "its datagrams are sealed with a different key".into(),
+        };
+        assert_eq!(guard("mcast_recv", || Err(rejected)), MCAST_ERR_REJECTED);
+        assert!(last().starts_with("mcast_recv: datagrams from [fe80::1%2]:5000") && last().ends_with("different key"), "{}", last());
         // Messages with NUL bytes survive.
         guard("h", || Err(invalid("a\0b")));
         assert_eq!(last(), "h: invalid argument: a\\0b");
@@ -281,7 +299,12 @@ mod tests {
 
     #[test]
     fn status_strings() {
-        for (s, text) in [(MCAST_OK, "ok"), (MCAST_ERR_INTERNAL, "internal error"), (MCAST_ERR_ABORTED, "object aborted")] {
+        for (s, text) in [
+            (MCAST_OK, "ok"),
+            (MCAST_ERR_INTERNAL, "internal error"),
+            (MCAST_ERR_ABORTED, "object aborted"),
+            (MCAST_ERR_REJECTED, "datagrams rejected"),
+        ] {
             assert_eq!(unsafe { CStr::from_ptr(mcast_status_str(s as c_int)) }.to_str().unwrap(), text);
         }
         assert_eq!(unsafe { CStr::from_ptr(mcast_status_str(-5)) }.to_str().unwrap(), "unknown status");

@@ -23,6 +23,7 @@
 mod error;
 mod handles;
 mod config;
+mod key;
 mod ctx;
 mod sender;
 mod receiver;
@@ -31,6 +32,7 @@ mod msg;
 pub use config::*;
 pub use ctx::*;
 pub use error::*;
+pub use key::*;
 pub use handles::{mcast_ctx, mcast_msg, mcast_receiver, mcast_sender};
 pub use msg::*;
 pub use receiver::*;

@@ -22,6 +22,11 @@ pub enum mcast_kind {
     /// (`mcast_recv` returned `MCAST_ERR_ABORTED`). Sender and object id say
     /// which object; the data and info are empty.
     MCAST_KIND_ABORTED = 3,
+    /// Not data: the report that this receiver drops a sender's datagrams
+    /// (`mcast_recv` returned `MCAST_ERR_REJECTED`; `mcast_last_error()`
+    /// says why). Sender address and node id say which sender; the object
+    /// id is 0 and the data and info are empty.
+    MCAST_KIND_REJECTED = 4,
 }
 
 /// What an `mcast_msg` handle points to.
@@ -68,8 +73,9 @@ impl Msg {
         }
     }
 
-    /// The report of an aborted object, if `e` is one.
-    pub(crate) fn from_abort(e: &Error) -> Option<Msg> {
+    /// The report of an aborted object or of a rejected sender, if `e` is
+    /// one.
+    pub(crate) fn from_report(e: &Error) -> Option<Msg> {
         match e {
             Error::Aborted { sender, sender_node_id, object_id, .. } => Some(Msg {
                 data: Vec::new(),
@@ -78,6 +84,18 @@ impl Msg {
                 sender_node_id: *sender_node_id,
                 object_id: *object_id,
                 kind: mcast_kind::MCAST_KIND_ABORTED,
+                message_end: true,
+                lost_before: 0,
+                stream_end: false,
+                path: None,
+            }),
+            Error::Rejected { sender, sender_node_id, .. } => Some(Msg {
+                data: Vec::new(),
+                info: Vec::new(),
+                sender: addr_text(sender),
+                sender_node_id: *sender_node_id,
+                object_id: 0,
+                kind: mcast_kind::MCAST_KIND_REJECTED,
                 message_end: true,
                 lost_before: 0,
                 stream_end: false,
@@ -152,8 +170,8 @@ pub unsafe extern "C" fn mcast_msg_sender(msg: *const mcast_msg) -> *const c_cha
     guard_value("mcast_msg_sender", std::ptr::null(), || Ok(handles::msg(msg)?.sender.as_ptr()))
 }
 
-/// The sender's NORM node id (0 for `MCAST_KIND_ABORTED` reports, or if
-/// `msg` is not a live message).
+/// The sender's NORM node id (also for `MCAST_KIND_ABORTED` and
+/// `MCAST_KIND_REJECTED` reports), or 0 if `msg` is not a live message.
 ///
 /// Thread safety: safe from any thread. Blocking: no.
 #[no_mangle]
@@ -162,8 +180,8 @@ pub unsafe extern "C" fn mcast_msg_sender_node_id(msg: *const mcast_msg) -> u32 
 }
 
 /// The object's id: increasing per sender, equal to what the sender's
-/// `mcast_send*` returned (the low 16 bits are NORM's transport id). 0 if
-/// `msg` is not a live message.
+/// `mcast_send*` returned (the low 16 bits are NORM's transport id). 0 for
+/// `MCAST_KIND_REJECTED` reports, and if `msg` is not a live message.
 ///
 /// Thread safety: safe from any thread. Blocking: no.
 #[no_mangle]
@@ -171,7 +189,8 @@ pub unsafe extern "C" fn mcast_msg_object_id(msg: *const mcast_msg) -> u64 {
     guard_value("mcast_msg_object_id", 0, || Ok(handles::msg(msg)?.object_id))
 }
 
-/// What the message holds (data, file, stream, or an abort report).
+/// What the message holds (data, file, stream, or an abort or rejection
+/// report).
 /// `MCAST_KIND_ABORTED` if `msg` is not a live message (see
 /// `mcast_last_error()`).
 ///
@@ -296,6 +315,25 @@ mod tests {
         unsafe { mcast_msg_free(p) };
         unsafe { mcast_msg_free(e) };
         assert_eq!(unsafe { mcast_msg_stream_end(e) }, 0);
+    }
+
+    #[test]
+    fn reports_name_the_sender() {
+        let sender: SocketAddr = "[fe80::1%2]:5000".parse().unwrap();
+        let rejected = Error::Rejected { sender, sender_node_id: 0x77, reason: "no key".into() };
+        let m = handles::add_msg(Msg::from_report(&rejected).unwrap());
+        assert_eq!(unsafe { mcast_msg_kind(m) }, mcast_kind::MCAST_KIND_REJECTED);
+        assert_eq!(unsafe { CStr::from_ptr(mcast_msg_sender(m)) }.to_str().unwrap(), "[fe80::1%2]:5000");
+        assert_eq!(unsafe { (mcast_msg_sender_node_id(m), mcast_msg_object_id(m)) }, (0x77, 0));
+        let mut len = 9;
+        assert!(!unsafe { mcast_msg_data(m, &mut len) }.is_null());
+        assert_eq!(len, 0);
+        unsafe { mcast_msg_free(m) };
+        let aborted = Error::Aborted { sender, sender_node_id: 0x78, object_id: 9, reason: "gone".into() };
+        let m = handles::add_msg(Msg::from_report(&aborted).unwrap());
+        assert_eq!(unsafe { (mcast_msg_kind(m), mcast_msg_sender_node_id(m), mcast_msg_object_id(m)) }, (mcast_kind::MCAST_KIND_ABORTED, 0x78, 9));
+        unsafe { mcast_msg_free(m) };
+        assert!(Msg::from_report(&Error::Timeout).is_none());
     }
 
     #[test]

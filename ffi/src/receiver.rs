@@ -48,6 +48,15 @@ pub struct mcast_receiver_stats {
     pub malformed_received: u64,
     /// Senders currently tracked.
     pub senders: u64,
+    /// Sealed channels: datagrams that failed authentication (forged,
+    /// altered, sealed with another key).
+    pub datagrams_unauthenticated: u64,
+    /// Sealed channels: datagrams seen before, from an older instance of
+    /// their sender, or sealed longer ago than `seal_max_age_ms`.
+    pub datagrams_replayed: u64,
+    /// Unsealed datagrams at a receiver with a key, or sealed ones at a
+    /// receiver without one.
+    pub datagrams_seal_mismatch: u64,
 }
 
 impl From<ReceiverStats> for mcast_receiver_stats {
@@ -69,6 +78,9 @@ impl From<ReceiverStats> for mcast_receiver_stats {
             objects_aborted: s.objects_aborted,
             malformed_received: s.malformed_received,
             senders: s.senders,
+            datagrams_unauthenticated: s.datagrams_unauthenticated,
+            datagrams_replayed: s.datagrams_replayed,
+            datagrams_seal_mismatch: s.datagrams_seal_mismatch,
         }
     }
 }
@@ -77,10 +89,11 @@ impl From<ReceiverStats> for mcast_receiver_stats {
 ///
 /// `user_data`: the pointer given to `mcast_receiver_set_callback`.
 /// `status`: `MCAST_OK` for a message, `MCAST_ERR_ABORTED` for the report of
-/// an object that will never come (then `mcast_last_error()`, on this
-/// thread, says why).
-/// `msg`: the message (or abort report); the callback owns it and must
-/// free it with `mcast_msg_free`, at once or later from any thread.
+/// an object that will never come, `MCAST_ERR_REJECTED` for the report of a
+/// sender whose datagrams are dropped (for both, `mcast_last_error()`, on
+/// this thread, says why).
+/// `msg`: the message (or abort or rejection report); the callback owns it
+/// and must free it with `mcast_msg_free`, at once or later from any thread.
 ///
 /// Runs on the context's engine thread, which also runs every other sender
 /// and receiver of the context: return quickly. Functions that wait for the
@@ -176,13 +189,18 @@ pub unsafe extern "C" fn mcast_receiver_new_ssm(
 
 /// Takes the next complete object. Objects of one sender come in the order
 /// they were sent; one that will never complete comes as an abort report in
-/// its place (and the next call goes on with later objects).
+/// its place (and the next call goes on with later objects). A sender whose
+/// datagrams this receiver drops (sealed channels: see
+/// `mcast_receiver_config.key`) comes as a rejection report, once per
+/// sender and reason.
 ///
 /// `out`: receives the message; the caller owns it and frees it with
 /// `mcast_msg_free`. With `MCAST_OK` it is a received object; with
 /// `MCAST_ERR_ABORTED` it is a report of kind `MCAST_KIND_ABORTED` naming
-/// the sender and object id (also to be freed); with any other status it is
-/// NULL.
+/// the sender and object id, with `MCAST_ERR_REJECTED` one of kind
+/// `MCAST_KIND_REJECTED` naming the sender (both also to be freed; the
+/// last error says why); with any other status it is NULL. Neither report
+/// ends the receiver: call `mcast_recv` again for what follows.
 /// `timeout_ms`: < 0 waits as long as needed; 0 does not wait
 /// (`MCAST_ERR_WOULD_BLOCK` if nothing is ready: use it after the
 /// receiver's fd became readable); > 0 waits at most that many
@@ -193,9 +211,9 @@ pub unsafe extern "C" fn mcast_receiver_new_ssm(
 /// ends the wait with `MCAST_ERR_CLOSED`. In a receiver callback only
 /// `timeout_ms` 0 is allowed (else `MCAST_ERR_WOULD_BLOCK`).
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT`, `MCAST_ERR_TIMEOUT`,
-/// `MCAST_ERR_WOULD_BLOCK`, `MCAST_ERR_ABORTED` (see above),
-/// `MCAST_ERR_CLOSED` (the context was freed and every queued message was
-/// taken).
+/// `MCAST_ERR_WOULD_BLOCK`, `MCAST_ERR_ABORTED` and `MCAST_ERR_REJECTED`
+/// (see above), `MCAST_ERR_CLOSED` (the context was freed and every queued
+/// message was taken).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_recv(receiver: *mut mcast_receiver, out: *mut *mut mcast_msg, timeout_ms: c_int) -> mcast_status {
     unsafe { put(out, std::ptr::null_mut()) };
@@ -219,7 +237,8 @@ pub unsafe extern "C" fn mcast_recv(receiver: *mut mcast_receiver, out: *mut *mu
     })
 }
 
-/// Registers the message (or abort report) of `item` and stores it in `out`.
+/// Registers the message (or abort or rejection report) of `item` and
+/// stores it in `out`.
 fn deliver(item: Result<Message, Error>, out: *mut *mut mcast_msg) -> Result<(), Error> {
     match item {
         Ok(m) => {
@@ -227,7 +246,7 @@ fn deliver(item: Result<Message, Error>, out: *mut *mut mcast_msg) -> Result<(),
             Ok(())
         }
         Err(e) => {
-            if let Some(m) = Msg::from_abort(&e) {
+            if let Some(m) = Msg::from_report(&e) {
                 unsafe { put(out, handles::add_msg(m)) };
             }
             Err(e)
@@ -236,8 +255,8 @@ fn deliver(item: Result<Message, Error>, out: *mut *mut mcast_msg) -> Result<(),
 }
 
 /// A file descriptor that is readable exactly while `mcast_recv(receiver,
-/// &msg, 0)` would return at once (a message, an abort report, or
-/// `MCAST_ERR_CLOSED`), for waiting in the application's own
+/// &msg, 0)` would return at once (a message, an abort or rejection
+/// report, or `MCAST_ERR_CLOSED`), for waiting in the application's own
 /// epoll/poll/select/libuv loop. Level-triggered use is simplest; with
 /// edge-triggered epoll, call `mcast_recv(..., 0)` until it returns
 /// `MCAST_ERR_WOULD_BLOCK` after each wake-up.
@@ -272,8 +291,8 @@ impl CCallback {
             Err(e) => set_error("receiver callback", &e),
         };
         if msg.is_null() {
-            // Not a message and not an abort report: nothing to hand over
-            // (the engine only delivers those two).
+            // Not a message and not a report: nothing to hand over (the
+            // engine only delivers those).
             return;
         }
         let _scope = CallbackScope::enter();
@@ -282,7 +301,7 @@ impl CCallback {
     }
 }
 
-/// Hands every message (and abort report) of this receiver to `callback`
+/// Hands every message (and report) of this receiver to `callback`
 /// instead of queueing it for `mcast_recv`; NULL goes back to queueing.
 /// Messages queued before the call stay queued for `mcast_recv`.
 ///

@@ -60,6 +60,15 @@ pub struct mcast_sender_stats {
     /// Node id of the current limiting receiver, the slowest one that
     /// congestion control follows (0: none).
     pub cc_clr: u64,
+    /// Sealed channels: feedback that failed authentication (forged,
+    /// altered, sealed with another key).
+    pub datagrams_unauthenticated: u64,
+    /// Sealed channels: feedback seen before, or sealed longer ago than
+    /// `seal_max_age_ms`.
+    pub datagrams_replayed: u64,
+    /// Unsealed feedback at a sender with a key, or sealed feedback at a
+    /// sender without one.
+    pub datagrams_seal_mismatch: u64,
 }
 
 impl From<SenderStats> for mcast_sender_stats {
@@ -86,6 +95,9 @@ impl From<SenderStats> for mcast_sender_stats {
             tx_rate_bps: s.tx_rate_bps,
             cc_feedback_received: s.cc_feedback_received,
             cc_clr: s.cc_clr as u64,
+            datagrams_unauthenticated: s.datagrams_unauthenticated,
+            datagrams_replayed: s.datagrams_replayed,
+            datagrams_seal_mismatch: s.datagrams_seal_mismatch,
         }
     }
 }
@@ -140,7 +152,7 @@ pub unsafe extern "C" fn mcast_sender_new(
         }
         let c = handles::ctx(ctx)?;
         let g = unsafe { group_arg(group, port, ifname) }?;
-        let cfg = unsafe { read_config(cfg_or_null) }?.to_core()?;
+        let cfg = unsafe { read_config(cfg_or_null)?.to_core() }?;
         not_in_callback("mcast_sender_new")?;
         let s = c.sender(&g, cfg)?;
         unsafe { put(out, handles::add_sender(s)) };

@@ -5,7 +5,7 @@
  *
  * Run it inside a network namespace (tests/c/c_api.sh does, with IFNAME
  * eth0 of a lab host): it sends multicast on IFNAME, to itself (loopback),
- * on ports PORT and PORT+1.
+ * on ports PORT to PORT+9.
  *
  * Checks: version macros, status strings, thread-local last error, config
  * init and versioning (older and newer struct sizes), argument checks (NULL,
@@ -14,6 +14,9 @@
  * objects through mcast_recv, the receiver fd (poll) and the engine-thread
  * callback (including what a callback may not do), stats, concurrent senders,
  * and freeing a context while another thread is blocked in mcast_recv.
+ * Sealed channels: keys (mcast_key_generate, mcast_key_from_file), config
+ * defaults, a sealed exchange, and MCAST_ERR_REJECTED reports at receivers
+ * with another key, without a key, and with a key facing an unsealed sender.
  *
  * Prints one line per check and ends with "api_test: N passed, N failed";
  * exits 0 only if nothing failed. Meant to run clean under valgrind.
@@ -335,6 +338,81 @@ static void test_configs(void)
           "a newer config with a non-zero unknown field is refused: \"%s\"", mcast_last_error());
 }
 
+/* ------------------------------------------------------------ keys */
+
+static int all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (b[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Writes len bytes to a new temporary file; returns 0 on success. */
+static int write_temp(char *path, const void *data, size_t len)
+{
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        return -1;
+    }
+    int ok = write(fd, data, len) == (ssize_t)len;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+static void test_keys(void)
+{
+    uint8_t a[MCAST_KEY_LEN], b[MCAST_KEY_LEN], got[MCAST_KEY_LEN];
+    check(MCAST_KEY_LEN == 32, "MCAST_KEY_LEN is 32");
+    check(mcast_key_generate(NULL) == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), "mcast_key_generate"),
+          "mcast_key_generate(NULL) -> MCAST_ERR_INVALID_ARGUMENT: \"%s\"", mcast_last_error());
+    check(mcast_key_generate(a) == MCAST_OK && mcast_key_generate(b) == MCAST_OK, "mcast_key_generate twice");
+    check(memcmp(a, b, sizeof a) != 0 && !all_zero(a, sizeof a), "... gives two different keys");
+
+    /* A key file as `mcast keygen` writes it: 64 hex digits and a newline. */
+    char hex[2 * MCAST_KEY_LEN + 2];
+    for (size_t i = 0; i < MCAST_KEY_LEN; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", a[i]);
+    }
+    strcat(hex, "\n");
+    char good[] = "/tmp/mcast-api-key-XXXXXX";
+    char raw[] = "/tmp/mcast-api-raw-XXXXXX";
+    char bad[] = "/tmp/mcast-api-bad-XXXXXX";
+    int files = write_temp(good, hex, strlen(hex)) == 0 && write_temp(raw, b, sizeof b) == 0 &&
+                write_temp(bad, "not a key\n", 10) == 0;
+    check(files, "three key files");
+    memset(got, 0xab, sizeof got);
+    check(mcast_key_from_file(good, got) == MCAST_OK && memcmp(got, a, sizeof a) == 0,
+          "mcast_key_from_file reads a file of 64 hex digits");
+    check(mcast_key_from_file(raw, got) == MCAST_OK && memcmp(got, b, sizeof b) == 0,
+          "mcast_key_from_file reads a file of 32 raw bytes");
+    mcast_status st = mcast_key_from_file(bad, got);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && contains(mcast_last_error(), bad) &&
+              contains(mcast_last_error(), "64 hexadecimal digits"),
+          "a file that holds no key -> MCAST_ERR_INVALID_ARGUMENT: \"%s\"", mcast_last_error());
+    check(all_zero(got, sizeof got), "... and the output is zeroed");
+    st = mcast_key_from_file("/nonexistent/mcast.key", got);
+    check(st == MCAST_ERR_IO && mcast_last_os_error() == ENOENT && contains(mcast_last_error(), "/nonexistent/mcast.key"),
+          "a missing key file -> MCAST_ERR_IO, errno ENOENT: \"%s\"", mcast_last_error());
+    check(mcast_key_from_file("/tmp", got) == MCAST_ERR_INVALID_ARGUMENT, "a directory is not a key file");
+    check(mcast_key_from_file(NULL, got) == MCAST_ERR_INVALID_ARGUMENT && mcast_key_from_file(good, NULL) == MCAST_ERR_INVALID_ARGUMENT,
+          "mcast_key_from_file with NULL path or out -> MCAST_ERR_INVALID_ARGUMENT");
+    unlink(good);
+    unlink(raw);
+    unlink(bad);
+
+    mcast_sender_config sc;
+    mcast_receiver_config rc;
+    mcast_sender_config_init(&sc);
+    mcast_receiver_config_init(&rc);
+    check(sc.key == NULL && sc.seal_max_age_ms == 120000 && sc.reserved2 == 0 && rc.key == NULL &&
+              rc.seal_max_age_ms == 120000 && rc.reserved2 == 0 && MCAST_SEAL_MAX_AGE_DEFAULT_MS == 120000,
+          "sender and receiver configs default to no key and seal_max_age_ms 120000 (%" PRIu32 ", %" PRIu32 ")",
+          sc.seal_max_age_ms, rc.seal_max_age_ms);
+}
+
 /* ------------------------------------------------------------ arguments */
 
 static void test_arguments(mcast_ctx *ctx)
@@ -571,6 +649,145 @@ static void test_exchange(mcast_ctx *ctx, mcast_sender *s, mcast_receiver *r)
     (void)ctx;
 }
 
+/* ------------------------------------------------------------ sealed channels */
+
+/* Takes everything r delivers within wait_ms (then 0.5 s more after each
+ * item): counts messages, and rejection reports naming node `from` whose
+ * reason contains `why`; other rejection reports (of other peers) are only
+ * counted. Each report must be a MCAST_KIND_REJECTED message. */
+struct drained {
+    int messages, rejections, matching, bad_reports;
+    char last[512];
+};
+
+static struct drained drain(mcast_receiver *r, int wait_ms, uint32_t from, const char *why)
+{
+    struct drained d;
+    memset(&d, 0, sizeof d);
+    for (;;) {
+        mcast_msg *m = NULL;
+        mcast_status st = mcast_recv(r, &m, wait_ms);
+        wait_ms = 500;
+        if (st == MCAST_OK) {
+            d.messages++;
+        } else if (st == MCAST_ERR_REJECTED) {
+            d.rejections++;
+            const char *e = mcast_last_error();
+            if (mcast_msg_sender_node_id(m) == from) {
+                snprintf(d.last, sizeof d.last, "%s", e);
+                d.matching += contains(e, why);
+            }
+            d.bad_reports += !m || mcast_msg_kind(m) != MCAST_KIND_REJECTED || mcast_msg_object_id(m) != 0 ||
+                             !mcast_msg_sender(m) || mcast_msg_sender(m)[0] != '[' || !contains(e, "dropped");
+        } else {
+            mcast_msg_free(m);
+            break;
+        }
+        mcast_msg_free(m);
+    }
+    return d;
+}
+
+static void test_sealed(mcast_ctx *ctx)
+{
+    uint16_t port = (uint16_t)(PORT + 2);
+    uint8_t key[MCAST_KEY_LEN], other[MCAST_KEY_LEN];
+    mcast_key_generate(key);
+    mcast_key_generate(other);
+    mcast_receiver_config rc;
+    mcast_receiver_config_init(&rc);
+    mcast_receiver *same = NULL, *wrong = NULL, *none = NULL;
+    rc.key = key;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &same) == MCAST_OK, "a receiver with the channel's key");
+    rc.key = other;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &wrong) == MCAST_OK, "a receiver with another key");
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, NULL, &none) == MCAST_OK, "a receiver without a key");
+    mcast_sender_config sc;
+    mcast_sender_config_init(&sc);
+    sc.grtt_initial_us = 10000;
+    sc.key = key;
+    sc.reserved2 = 1;
+    mcast_sender *s = NULL;
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT && !s, "reserved2 != 0 refused");
+    sc.reserved2 = 0;
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s) == MCAST_OK && s, "a sender with the channel's key");
+    memset(key, 0, sizeof key); /* the library took its own copy */
+    if (!same || !wrong || !none || !s) {
+        mcast_sender_free(s);
+        mcast_receiver_free(same);
+        mcast_receiver_free(wrong);
+        mcast_receiver_free(none);
+        return;
+    }
+
+    size_t big_len = 100 * 1000;
+    uint8_t *big = malloc(big_len);
+    for (size_t i = 0; i < big_len; i++) {
+        big[i] = (uint8_t)(i * 13 + i / 997);
+    }
+    check(mcast_send_with_info(s, "sealed hello", 12, "sealed info", 11, NULL) == MCAST_OK &&
+              mcast_send(s, big, big_len, NULL) == MCAST_OK,
+          "sealed send of a message with info and of 100 kB");
+    mcast_msg *m = NULL;
+    mcast_status st = mcast_recv(same, &m, 10000);
+    check(st == MCAST_OK && msg_is(m, "sealed hello", 12, "sealed info") && mcast_msg_sender_node_id(m) == mcast_sender_node_id(s),
+          "the receiver with the key gets the message and its info intact (%s)", mcast_status_str(st));
+    mcast_msg_free(m);
+    m = NULL;
+    st = mcast_recv(same, &m, 10000);
+    check(st == MCAST_OK && msg_is(m, big, big_len, ""), "... and the 100 kB object intact (%s)", mcast_status_str(st));
+    mcast_msg_free(m);
+    free(big);
+
+    uint32_t sender_id = mcast_sender_node_id(s);
+    struct drained d = drain(wrong, 10000, sender_id, "different key");
+    check(d.matching == 1 && d.messages == 0,
+          "the receiver with another key: MCAST_ERR_REJECTED once for the sender, no message (%d reports, %d messages): \"%s\"",
+          d.rejections, d.messages, d.last);
+    check(d.bad_reports == 0, "... each report a MCAST_KIND_REJECTED message naming a sender, object id 0");
+    d = drain(none, 10000, sender_id, "no key");
+    check(d.matching == 1 && d.messages == 0,
+          "the receiver without a key: MCAST_ERR_REJECTED once for the sender, no message (%d reports, %d messages): \"%s\"",
+          d.rejections, d.messages, d.last);
+    check(d.bad_reports == 0, "... each report a MCAST_KIND_REJECTED message");
+
+    mcast_receiver_stats rs_same, rs_wrong, rs_none;
+    mcast_sender_stats ss;
+    check(mcast_receiver_get_stats(same, &rs_same) == MCAST_OK && mcast_receiver_get_stats(wrong, &rs_wrong) == MCAST_OK &&
+              mcast_receiver_get_stats(none, &rs_none) == MCAST_OK && mcast_sender_get_stats(s, &ss) == MCAST_OK,
+          "stats of the sealed channel");
+    check(rs_same.objects_completed == 2 && rs_same.datagrams_unauthenticated == 0 && rs_same.datagrams_seal_mismatch == 0,
+          "the receiver with the key: 2 objects, nothing refused");
+    check(rs_wrong.datagrams_unauthenticated > 0 && rs_wrong.objects_completed == 0,
+          "the receiver with another key counts datagrams_unauthenticated (%" PRIu64 ")", rs_wrong.datagrams_unauthenticated);
+    check(rs_none.datagrams_seal_mismatch > 0 && rs_none.objects_completed == 0,
+          "the receiver without a key counts datagrams_seal_mismatch (%" PRIu64 ")", rs_none.datagrams_seal_mismatch);
+    check(ss.datagrams_unauthenticated == 0 && ss.datagrams_seal_mismatch == 0, "the sender refused no feedback");
+    mcast_sender_free(s);
+    mcast_receiver_free(same);
+    mcast_receiver_free(wrong);
+    mcast_receiver_free(none);
+
+    /* A receiver with a key hears a sender without one. */
+    port = (uint16_t)(PORT + 3);
+    mcast_receiver *keyed = NULL;
+    rc.key = other;
+    rc.seal_max_age_ms = 0; /* no age limit */
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &keyed) == MCAST_OK, "a receiver with a key and no age limit");
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, NULL, &s) == MCAST_OK, "an unsealed sender");
+    if (keyed && s) {
+        mcast_send(s, "open", 4, NULL);
+        d = drain(keyed, 10000, mcast_sender_node_id(s), "not sealed");
+        check(d.matching == 1 && d.messages == 0 && d.bad_reports == 0,
+              "the keyed receiver: MCAST_ERR_REJECTED for the unsealed sender, no message: \"%s\"", d.last);
+        mcast_receiver_stats rs;
+        check(mcast_receiver_get_stats(keyed, &rs) == MCAST_OK && rs.datagrams_seal_mismatch > 0,
+              "... counted in datagrams_seal_mismatch");
+    }
+    mcast_sender_free(s);
+    mcast_receiver_free(keyed);
+}
+
 /* ------------------------------------------------------------ callback */
 
 struct cb_state {
@@ -732,6 +949,7 @@ int main(int argc, char **argv)
     test_basics();
     test_channels();
     test_configs();
+    test_keys();
 
     mcast_ctx *ctx = NULL;
     check(mcast_ctx_new(NULL, &ctx) == MCAST_OK && ctx, "mcast_ctx_new with the defaults");
@@ -760,6 +978,7 @@ int main(int argc, char **argv)
         test_flush_acked(ctx);
         test_file_dir(ctx);
         test_ssm(ctx);
+        test_sealed(ctx);
         test_callback(s, r);
         test_threads(s, r);
 
