@@ -141,7 +141,7 @@ int main(int argc, char **argv)
                     if (++got == count && rc < 0) {
                         rc = 0;
                     }
-                } else if (st == MCAST_ERR_ABORTED) {
+                } else if (st == MCAST_ERR_ABORTED || st == MCAST_ERR_REJECTED) {
                     fprintf(stderr, "epoll_receiver: %s\n", mcast_last_error());
                 } else {
                     fprintf(stderr, "epoll_receiver: %s\n", mcast_last_error());

@@ -6,10 +6,12 @@
 #             its output held to its rate (no amplification)
 # Any crash, panic, failed assertion or over-allocation found by libFuzzer
 # fails the test; the crashing input is kept in fuzz/artifacts/TARGET/.
-# FUZZ_SECS (default 20) is the time per target. Ends with "N passed, N failed".
+# Each run starts from the checked-in seed corpus fuzz/seeds/TARGET (read
+# only; what a run finds goes to fuzz/corpus/TARGET, not checked in).
+# FUZZ_SECS (default 60) is the time per target. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-secs=${FUZZ_SECS:-20}
+secs=${FUZZ_SECS:-60}
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "FAIL: cargo-fuzz is not installed (run scripts/setup.sh)"
     echo "0 passed, 1 failed"
@@ -25,7 +27,13 @@ for target in decode receiver sender; do
         decode) limit=64 ;;
         *) limit=256 ;;
     esac
-    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=1024 \
+    if [ -z "$(ls -A "fuzz/seeds/$target" 2>/dev/null)" ]; then
+        echo "FAIL: no seed corpus in fuzz/seeds/$target"
+        failed=$((failed + 1))
+        continue
+    fi
+    mkdir -p "fuzz/corpus/$target"
+    RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- -max_total_time="$secs" -rss_limit_mb=1024 \
         -malloc_limit_mb="$limit" -max_len=65535 2>&1 | tail -6
     status=${PIPESTATUS[0]}
     if [ "$status" = 0 ]; then
