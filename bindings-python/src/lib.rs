@@ -59,6 +59,14 @@ fn to_py(py: Python<'_>, e: core::Error) -> PyErr {
             ];
             raise(py, "Aborted", msg, &attrs)
         }
+        core::Error::Rejected { sender, sender_node_id, reason } => {
+            let attrs: Vec<(&str, Py<PyAny>)> = vec![
+                ("sender", sender.to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ("sender_node_id", sender_node_id.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ("reason", reason.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+            ];
+            raise(py, "Rejected", msg, &attrs)
+        }
         core::Error::Io { source, .. } => match source.raw_os_error() {
             // OSError(errno, text) becomes the matching subclass
             // (PermissionError, FileNotFoundError, ...).
@@ -167,8 +175,50 @@ impl<'a, 'py> Kwargs<'a, 'py> {
     fn secs(&mut self, key: &str) -> PyResult<Option<Duration>> {
         match self.take::<f64>(key)? {
             None => Ok(None),
-            Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+            // try_: a number of seconds too large for a Duration is refused,
+            // not a panic.
+            Some(s) if s.is_finite() && s >= 0.0 => Duration::try_from_secs_f64(s)
+                .map(Some)
+                .map_err(|_| invalid(self.py, format!("{} option {key}: {s} seconds is too long", self.what))),
             Some(s) => Err(invalid(self.py, format!("{} option {key}: {s} is not a number of seconds >= 0", self.what))),
+        }
+    }
+
+    /// `key=`: a sealed channel's key, 32 bytes (None or absent: no key).
+    fn key(&mut self) -> PyResult<Option<core::Key>> {
+        let what = self.what;
+        let Some(v) = self.map.remove("key") else { return Ok(None) };
+        if v.is_none() {
+            return Ok(None);
+        }
+        if v.is_instance_of::<pyo3::types::PyString>() {
+            return Err(invalid(
+                self.py,
+                format!("{what} option key: a key is 32 bytes (bytes, bytearray or memoryview), not str; bytes.fromhex() or mcast.load_key() make one"),
+            ));
+        }
+        let bytes = bytes_of(&v).map_err(|_| {
+            let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            invalid(self.py, format!("{what} option key: a key is 32 bytes (bytes, bytearray or memoryview), not {ty}"))
+        })?;
+        core::Key::from_slice(&bytes).map(Some).map_err(|e| invalid(self.py, format!("{what} option key: {e}")))
+    }
+
+    /// `seal_max_age=`: seconds > 0, or None for no limit (absent: the
+    /// default, 120 s).
+    fn max_age(&mut self) -> PyResult<Option<Option<Duration>>> {
+        let key = "seal_max_age";
+        match self.map.get(key) {
+            None => return Ok(None),
+            Some(v) if v.is_none() => {
+                self.map.remove(key);
+                return Ok(Some(None));
+            }
+            Some(_) => {}
+        }
+        match self.secs(key)? {
+            Some(d) if d > Duration::ZERO => Ok(Some(Some(d))),
+            _ => Err(invalid(self.py, format!("{} option {key}: 0 would drop every datagram (None: no limit)", self.what))),
         }
     }
 
@@ -199,6 +249,10 @@ fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     if let Some(nodes) = k.take::<Vec<u32>>("wait_for_acks")? {
         c.flow_control = core::FlowControl::WaitForAcks(nodes);
     }
+    c.key = k.key()?;
+    if let Some(age) = k.max_age()? {
+        c.seal_max_age = age;
+    }
     k.finish()?;
     Ok(c)
 }
@@ -221,6 +275,10 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     }
     if let Some(v) = k.secs("inactivity_timeout")? {
         c.inactivity_timeout = v;
+    }
+    c.key = k.key()?;
+    if let Some(age) = k.max_age()? {
+        c.seal_max_age = age;
     }
     match k.take::<String>("sync_policy")?.as_deref() {
         None => {}
@@ -420,6 +478,9 @@ impl Sender {
                 ("objects_purged", st.objects_purged),
                 ("objects_aborted", st.objects_aborted),
                 ("malformed_received", st.malformed_received),
+                ("datagrams_unauthenticated", st.datagrams_unauthenticated),
+                ("datagrams_replayed", st.datagrams_replayed),
+                ("datagrams_seal_mismatch", st.datagrams_seal_mismatch),
                 ("grtt_us", st.grtt_us),
                 ("tx_rate_bps", st.tx_rate_bps),
                 ("cc_feedback_received", st.cc_feedback_received),
@@ -576,7 +637,8 @@ impl Receiver {
 
 #[pymethods]
 impl Receiver {
-    /// The next message (None: wait forever); raises Timeout, Aborted, Closed.
+    /// The next message (None: wait forever); raises Timeout, Aborted,
+    /// Rejected (a sealed channel drops a source's datagrams), Closed.
     #[pyo3(signature = (timeout=None))]
     fn recv(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Message> {
         let py = slf.py();
@@ -604,7 +666,8 @@ impl Receiver {
         slf.py().import("mcast._aio")?.getattr("aiter")?.call1((slf,))
     }
 
-    /// The next message if one is ready; raises WouldBlock otherwise.
+    /// The next message if one is ready; raises WouldBlock otherwise (and
+    /// Aborted, Rejected, Closed as recv does).
     fn try_recv(&self, py: Python<'_>) -> PyResult<Message> {
         let r = self.get(py)?;
         let m = r.try_recv().map_err(|e| to_py(py, e))?;
@@ -637,6 +700,9 @@ impl Receiver {
                 ("objects_completed", st.objects_completed),
                 ("objects_aborted", st.objects_aborted),
                 ("malformed_received", st.malformed_received),
+                ("datagrams_unauthenticated", st.datagrams_unauthenticated),
+                ("datagrams_replayed", st.datagrams_replayed),
+                ("datagrams_seal_mismatch", st.datagrams_seal_mismatch),
                 ("senders", st.senders),
             ],
         )
@@ -690,6 +756,34 @@ fn channel_address(py: Python<'_>, name: &str, scope: &str, ssm: bool) -> PyResu
     Ok((addr.to_string(), port))
 }
 
+/// A new random channel key: 32 bytes from the operating system's generator
+/// (pass it as `key=` to senders and receivers of a sealed channel).
+#[pyfunction]
+fn generate_key(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, core::Key::generate().as_bytes())
+}
+
+/// Reads a key file: 64 hexadecimal digits (as `mcast keygen` writes them;
+/// surrounding whitespace is ignored) or exactly 32 raw bytes. Returns the
+/// 32-byte key; raises OSError (FileNotFoundError, ...) if the file cannot
+/// be read and InvalidArgument if it holds no key.
+#[pyfunction]
+fn load_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    // Read here rather than with Key::from_file: an OSError keeps its errno.
+    let mut text = py.detach(|| std::fs::read(&path)).map_err(|e| {
+        let msg = format!("cannot read the key file {}: {e}", path.display());
+        match e.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, msg)),
+            None => PyOSError::new_err(msg),
+        }
+    })?;
+    let key = core::Key::parse(&text);
+    text.fill(0);
+    std::hint::black_box(&text);
+    let key = key.map_err(|e| invalid(py, format!("key file {}: {e}", path.display())))?;
+    Ok(PyBytes::new(py, key.as_bytes()))
+}
+
 /// The version of the mcast library.
 #[pyfunction]
 fn version() -> &'static str {
@@ -706,5 +800,7 @@ fn mcast_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Message>()?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(channel_address, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_key, m)?)?;
+    m.add_function(wrap_pyfunction!(load_key, m)?)?;
     Ok(())
 }

@@ -4,11 +4,14 @@ lab namespace by test_lab.py).
     peer.py send GROUP PORT IFACE --messages N [--size BYTES]
     peer.py send-files GROUP PORT IFACE FILE...
     peer.py recv GROUP PORT IFACE --count N [--timeout SECS] [--sync all|current]
+    (each mode also takes --key-file PATH: a sealed channel's key file)
 
 send: N DATA objects, object i = b"%08d" % i padded to --size with a pattern,
-      info b"m<i>"; then flush; prints one JSON line with the stats.
+      info b"m<i>"; then flush; prints one JSON line with the stats (and
+      node_id).
 recv: prints one JSON line per object (object_id, info, size, sha256, head)
-      and exits 0 after --count objects, 3 on timeout.
+      and one per mcast.Rejected (rejected: the reason, sender,
+      sender_node_id), and exits 0 after --count objects, 3 on timeout.
 """
 
 from __future__ import annotations
@@ -34,32 +37,39 @@ def main() -> int:
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--sync", default="all")
+    p.add_argument("--key-file")
     a = p.parse_args()
+    key = mcast.load_key(a.key_file) if a.key_file else None
 
     with mcast.Context() as ctx:
         if a.mode == "send":
-            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=50_000_000)
+            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=50_000_000, key=key)
             for i in range(a.messages):
                 head = b"%08d" % i
                 tx.send(head + bytes((i + j) % 251 for j in range(max(0, a.size - len(head)))), info=b"m%d" % i)
             tx.flush(timeout=120)
-            print(json.dumps(tx.stats()), flush=True)
+            print(json.dumps({**tx.stats(), "node_id": tx.node_id}), flush=True)
         elif a.mode == "send-files":
-            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=100_000_000)
+            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=100_000_000, key=key)
             for f in a.files:
                 tx.send_file(f)
             tx.flush(timeout=120)
             print(json.dumps(tx.stats()), flush=True)
         else:
-            rx = ctx.receiver(a.group, a.port, a.iface, sync_policy=a.sync)
+            rx = ctx.receiver(a.group, a.port, a.iface, sync_policy=a.sync, key=key)
             # Ready: the group is joined (the test waits for the join itself).
             deadline = time.monotonic() + a.timeout
-            for _ in range(a.count):
+            got = 0
+            while got < a.count:
                 try:
                     m = rx.recv(timeout=max(0.0, deadline - time.monotonic()))
                 except mcast.Timeout:
                     print(json.dumps({"error": "timeout", "stats": rx.stats()}), flush=True)
                     return 3
+                except mcast.Rejected as e:
+                    print(json.dumps({"rejected": e.reason, "sender": e.sender, "sender_node_id": e.sender_node_id}), flush=True)
+                    continue
+                got += 1
                 print(
                     json.dumps(
                         {

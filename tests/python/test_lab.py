@@ -1,6 +1,7 @@
 """Python senders and receivers in separate processes on the lab's bridge
 (tests/lab/lab.sh): 5 % loss per receiver, against each other, against the
-mcast command and against libnorm (tests/interop/normpeer)."""
+mcast command and against libnorm (tests/interop/normpeer); a sealed channel
+(key=) against receivers with another key or none."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+import mcast
 from conftest import ROOT, Lab
 
 GROUP = "ff3e::4d43:51"
@@ -107,6 +109,60 @@ def test_the_mcast_command_gets_what_python_sends(lab: Lab, tmp_path: Path) -> N
     for i in range(50):
         data = (out / f"m{i}").read_bytes()
         assert data[:8] == b"%08d" % i and len(data) == 3000
+    lab.loss("r1", 0, port)
+
+
+def test_a_sealed_channel_reaches_only_receivers_with_its_key(lab: Lab, tmp_path: Path) -> None:
+    """One sealed sender; r1 has the key (5 % loss: its NACKs go sealed), r2
+    another key, r3 none. r1 gets everything intact; r2 and r3 get nothing
+    and one Rejected per source (the sender, r1), saying why."""
+    port, n = 6450, 200
+    key_file = tmp_path / "channel.key"
+    key_file.write_text(mcast.generate_key().hex() + "\n")  # as `mcast keygen` writes it
+    other_file = tmp_path / "other.key"
+    other_file.write_bytes(mcast.generate_key())  # the raw form
+    os.chmod(tmp_path, 0o755)
+    lab.loss("r1", 5, port)
+    common = ["recv", GROUP, str(port), "eth0"]
+    sealed = lab.peer("r1", *common, "--count", str(n), "--timeout", "60", "--key-file", str(key_file))
+    # r2 and r3 listen for 3 s (the sender starts well within it), then time out.
+    wrong = lab.peer("r2", *common, "--count", "1", "--timeout", "3", "--key-file", str(other_file))
+    keyless = lab.peer("r3", *common, "--count", "1", "--timeout", "3")
+    for r in ("r1", "r2", "r3"):
+        lab.wait_joined(r, GROUP)
+    sender = lab.peer("s", "send", GROUP, str(port), "eth0", "--messages", str(n), "--size", "3000", "--key-file", str(key_file))
+    stats = lines(sender, 60)[-1]
+
+    got = lines(sealed, 60)
+    objs = [g for g in got if "object_id" in g]
+    assert [g["head"] for g in objs] == ["%08d" % i for i in range(n)], "r1: missing, out of order or corrupt"
+    assert [g["info"] for g in objs] == ["m%d" % i for i in range(n)] and all(g["size"] == 3000 for g in objs)
+    want = [hashlib.sha256(b"%08d" % i + bytes((i + j) % 251 for j in range(3000 - 8))).hexdigest() for i in range(n)]
+    assert [g["sha256"] for g in objs] == want, "r1: content differs from what was sent"
+    assert not [g for g in got if "rejected" in g], got
+    r1 = got[-1]["stats"]
+    assert r1["datagrams_unauthenticated"] == 0 and r1["datagrams_seal_mismatch"] == 0
+    assert lab.dropped("r1") > 0, "r1: no loss was injected"
+    # The sender heard r1's sealed NACKs, and nothing it could not open.
+    assert stats["nacks_received"] > 0 and stats["repair_segments_sent"] > 0
+    assert stats["datagrams_unauthenticated"] == 0 and stats["datagrams_seal_mismatch"] == 0
+
+    for host, p, reason, counter in (
+        ("r2", wrong, "different key", "datagrams_unauthenticated"),
+        ("r3", keyless, "no key", "datagrams_seal_mismatch"),
+    ):
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 3, f"{host}: exit {p.returncode} (3: timed out): {err[-2000:]} {out[-500:]}"
+        got = [json.loads(l) for l in out.splitlines() if l.strip()]
+        assert not [g for g in got if "object_id" in g], f"{host} received a message: {got}"
+        # Once per source: the sender, and r1 (whose sealed NACKs and
+        # congestion feedback every receiver hears) if it spoke in time.
+        rejected = [g for g in got if "rejected" in g]
+        assert all(reason in g["rejected"] for g in rejected), f"{host}: {rejected}"
+        assert len({g["sender_node_id"] for g in rejected}) == len(rejected), f"{host}: reported twice: {rejected}"
+        assert [g["sender"] for g in rejected if g["sender_node_id"] == stats["node_id"]] == [objs[0]["sender"]], rejected
+        assert got[-1]["error"] == "timeout" and got[-1]["stats"][counter] > 0, got[-1]
+        assert got[-1]["stats"]["senders"] == 0 and got[-1]["stats"]["nacks_sent"] == 0
     lab.loss("r1", 0, port)
 
 

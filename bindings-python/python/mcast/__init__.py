@@ -12,6 +12,11 @@ every receiver gets every object, complete and in order, or is told why not.
         tx.flush()
         msg = rx.recv(timeout=5)
         print(msg.data, msg.info, msg.sender)
+
+Sealed channels: with key=mcast.generate_key() (or mcast.load_key(path) of a
+file `mcast keygen` wrote) on every sender and receiver, every datagram is
+authenticated and content is encrypted; a receiver raises mcast.Rejected
+(once per source) for senders whose datagrams it drops.
 """
 
 from __future__ import annotations
@@ -23,10 +28,21 @@ from ._errors import (
     Error,
     InvalidArgument,
     NoSuchInterface,
+    Rejected,
     Timeout,
     WouldBlock,
 )
-from ._mcast import Context, Message, Receiver, Sender, StreamWriter, channel_address, version
+from ._mcast import (
+    Context,
+    Message,
+    Receiver,
+    Sender,
+    StreamWriter,
+    channel_address,
+    generate_key,
+    load_key,
+    version,
+)
 
 __all__ = [
     "Aborted",
@@ -38,12 +54,15 @@ __all__ = [
     "Message",
     "NoSuchInterface",
     "Receiver",
+    "Rejected",
     "Sender",
     "StreamWriter",
     "Timeout",
     "WouldBlock",
     "__version__",
     "channel_address",
+    "generate_key",
+    "load_key",
     "version",
 ]
 

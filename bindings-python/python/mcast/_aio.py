@@ -19,7 +19,8 @@ _SLICE = 0.25
 async def recv_async(self: "Receiver", timeout: Optional[float] = None) -> Message:
     """Waits for the next message without blocking the event loop (the
     receiver's file descriptor is watched with loop.add_reader; a receiver
-    closed meanwhile is noticed within a quarter of a second)."""
+    closed meanwhile is noticed within a quarter of a second). Raises what
+    try_recv raises: Timeout, Aborted, Rejected, Closed."""
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     while True:
@@ -49,7 +50,9 @@ async def recv_async(self: "Receiver", timeout: Optional[float] = None) -> Messa
 
 
 async def aiter(self: "Receiver") -> AsyncIterator[Message]:
-    """`async for msg in receiver`: every message until the receiver closes."""
+    """`async for msg in receiver`: every message until the receiver closes
+    (Aborted and Rejected end the loop by propagating; iterate again to go
+    on)."""
     while True:
         try:
             yield await recv_async(self)

@@ -40,3 +40,15 @@ class Aborted(Error):
     sender_node_id: int
     object_id: int
     reason: str
+
+
+class Rejected(Error):
+    """A receiver drops a source's datagrams (sealed channels): they are not
+    sealed while the receiver has a key, sealed with a different key, fail
+    authentication, or are sealed while the receiver has no key. Raised by
+    recv() once per source and reason; the receiver goes on with other
+    senders (call recv() again)."""
+
+    sender: str
+    sender_node_id: int
+    reason: str

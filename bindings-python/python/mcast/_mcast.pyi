@@ -15,6 +15,18 @@ def channel_address(
     """The multicast address and port of a named channel (same in every language)."""
     ...
 
+def generate_key() -> bytes:
+    """A new random channel key: 32 bytes from the operating system's
+    generator, for key= of the senders and receivers of a sealed channel."""
+    ...
+
+def load_key(path: Union[str, os.PathLike[str]]) -> bytes:
+    """Reads a key file: 64 hexadecimal digits (as `mcast keygen` writes
+    them; surrounding whitespace is ignored) or exactly 32 raw bytes. Returns
+    the 32-byte key. Raises OSError (FileNotFoundError, PermissionError, ...)
+    if the file cannot be read, InvalidArgument if it holds no key."""
+    ...
+
 class Context:
     """Owns one mcast engine thread; make senders and receivers from it.
 
@@ -51,7 +63,19 @@ class Context:
         robust_factor: int = ...,
         stream_buffer_blocks: int = ...,
         wait_for_acks: Optional[Sequence[int]] = None,
-    ) -> Sender: ...
+        key: Optional[_Bytes] = None,
+        seal_max_age: Optional[float] = 120.0,
+    ) -> Sender:
+        """A sender to group:port on interface (None: the default one).
+
+        key: a sealed channel's 32-byte key (see generate_key, load_key):
+        every datagram is sealed (authenticated; object content and info
+        encrypted) and only feedback sealed with the same key is heard.
+        Sealing takes 44 bytes of each segment_size. seal_max_age: feedback
+        sealed longer ago than this many seconds is dropped as replayed
+        (None: no age limit). A key that is not 32 bytes raises
+        InvalidArgument."""
+        ...
     def receiver(
         self,
         group: str,
@@ -70,7 +94,20 @@ class Context:
         sources: list[str] = ...,
         node_id: int = ...,
         file_dir: Union[str, os.PathLike[str], None] = None,
-    ) -> Receiver: ...
+        key: Optional[_Bytes] = None,
+        seal_max_age: Optional[float] = 120.0,
+    ) -> Receiver:
+        """A receiver of group:port on interface (None: the default one).
+
+        key: a sealed channel's 32-byte key (see generate_key, load_key):
+        only datagrams sealed with it are heard, and NACKs and ACKs go out
+        sealed. Without a key, sealed datagrams are dropped. Either way,
+        recv() raises Rejected once for each source (and reason) whose
+        datagrams are dropped. seal_max_age: datagrams sealed longer ago than
+        this many seconds (by this host's clock) are dropped as replayed
+        (None: no age limit). A key that is not 32 bytes raises
+        InvalidArgument."""
+        ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...
@@ -92,7 +129,13 @@ class Sender:
         """Asks these receivers (node ids) to confirm everything sent so far: (acked, missing)."""
         ...
     def open_stream(self, info: Optional[_Bytes] = None) -> StreamWriter: ...
-    def stats(self) -> dict[str, int]: ...
+    def stats(self) -> dict[str, int]:
+        """Counters by name. Sealed channels add datagrams_unauthenticated
+        (feedback that failed authentication or used another key),
+        datagrams_replayed (seen before or older than seal_max_age) and
+        datagrams_seal_mismatch (unsealed feedback with a key, sealed
+        feedback without one)."""
+        ...
     @property
     def node_id(self) -> int: ...
     def close(self) -> None: ...
@@ -150,12 +193,26 @@ class Message:
 class Receiver:
     """Receives what is sent to one group, in order per sender."""
 
-    def recv(self, timeout: Optional[float] = None) -> Message: ...
+    def recv(self, timeout: Optional[float] = None) -> Message:
+        """The next message (timeout None: wait forever). Raises Timeout,
+        Aborted (an object will never arrive), Rejected (a sealed channel
+        drops a source's datagrams: reported once per source and reason,
+        recv again to go on) and Closed."""
+        ...
     async def recv_async(self, timeout: Optional[float] = None) -> Message: ...
     def __aiter__(self) -> AsyncIterator[Message]: ...
-    def try_recv(self) -> Message: ...
+    def try_recv(self) -> Message:
+        """The next message if one is ready; raises WouldBlock otherwise (and
+        Aborted, Rejected, Closed as recv does)."""
+        ...
     def fileno(self) -> int: ...
-    def stats(self) -> dict[str, int]: ...
+    def stats(self) -> dict[str, int]:
+        """Counters by name. Sealed channels add datagrams_unauthenticated
+        (failed authentication or sealed with another key),
+        datagrams_replayed (seen before, from an older instance of their
+        sender, or older than seal_max_age) and datagrams_seal_mismatch
+        (unsealed datagrams with a key, sealed ones without)."""
+        ...
     def progress(self) -> list[dict[str, Any]]: ...
     @property
     def node_id(self) -> int: ...
