@@ -394,6 +394,9 @@ struct Session {
     pending: VecDeque<(Vec<u8>, SocketAddr)>,
     /// Datagram buffers to reuse.
     spare: Vec<Vec<u8>>,
+    /// Send runs of equal datagrams with UDP GSO (off once the kernel
+    /// refuses it, or with MCAST_NO_GSO set, to measure without it).
+    gso: bool,
 }
 
 struct Engine {
@@ -653,7 +656,7 @@ impl Engine {
             .registry()
             .register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Error::io("registering the socket with the event loop", e))?;
-        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, pending: VecDeque::new(), spare: Vec::new() });
+        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, pending: VecDeque::new(), spare: Vec::new(), gso: std::env::var_os("MCAST_NO_GSO").is_none() });
         Ok(token)
     }
 
@@ -960,6 +963,11 @@ impl Session {
                 }
             }
             Role::Receiver(r) => {
+                // Statistics first: whoever takes a message or an error off
+                // the queue then sees counters that include it.
+                let mut st = r.proto.stats();
+                st.datagrams_foreign_source = r.foreign;
+                *lock(&r.stats) = st;
                 while let Some(ev) = r.proto.poll_event() {
                     match ev {
                         ReceiverEvent::Object(o) => {
@@ -1055,9 +1063,6 @@ impl Session {
                     tracing::debug!(group = %self.group, "application queue full: pausing reads");
                     r.paused = true;
                 }
-                let mut st = r.proto.stats();
-                st.datagrams_foreign_source = r.foreign;
-                *lock(&r.stats) = st;
             }
         }
         false
@@ -1111,7 +1116,18 @@ impl Session {
     /// (false: the socket is full, the rest waits for writability).
     fn flush_pending(&mut self) -> bool {
         while !self.pending.is_empty() {
-            match net::send_many(self.socket.as_raw_fd(), self.pending.make_contiguous()) {
+            let fd = self.socket.as_raw_fd();
+            let sent = if self.gso {
+                let r = net::send_many_gso(fd, self.pending.make_contiguous(), &mut self.gso);
+                if !self.gso {
+                    tracing::info!(error = ?r.as_ref().err(), "UDP GSO refused: sending datagram by datagram");
+                    continue;
+                }
+                r
+            } else {
+                net::send_many(fd, self.pending.make_contiguous())
+            };
+            match sent {
                 Ok(n) => {
                     for _ in 0..n {
                         let (buf, _) = self.pending.pop_front().expect("sent");

@@ -415,6 +415,9 @@ impl Receiver {
             return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
         }
         let _ = now;
+        if config.seal_max_age.is_some_and(|a| a.is_zero()) {
+            return Err(Error::InvalidArgument("a seal maximum age of 0 would drop every datagram (no limit is None)".into()));
+        }
         let seal = config.key.as_ref().map(|k| Seal::new(k, config.seal_max_age));
         Ok(Receiver {
             rng: SmallRng::seed_from_u64(node_id as u64 ^ 0x6d63_6173_7400),

@@ -439,6 +439,9 @@ impl Sender {
                 if config.key.is_some() { " with a key" } else { "" }
             )));
         }
+        if config.seal_max_age.is_some_and(|a| a.is_zero()) {
+            return Err(Error::InvalidArgument("a seal maximum age of 0 would drop every datagram (no limit is None)".into()));
+        }
         let seal = config.key.as_ref().map(|k| Seal::new(k, config.seal_max_age));
         let mut config = config;
         if seal.is_some() {
