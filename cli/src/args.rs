@@ -246,6 +246,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_duration_secs)]
     pub ack_timeout: Duration,
 
+    /// This sender's NORM node id (1..4294967294); default: a random one.
+    /// A sender restarted with the same id is known to receivers as a
+    /// restart: they report what it left unfinished at once
+    #[arg(long, value_name = "N", value_parser = parse_node_id)]
+    pub node_id: Option<u32>,
+
     /// Send standard input as one NORM stream named NAME (its NORM_INFO)
     /// instead of files: every line, or 64 KiB without a newline, is one
     /// message; the stream ends at end of input

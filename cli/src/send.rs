@@ -45,6 +45,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
 
     let mut config = mcast::SenderConfig::default();
     (config.key, config.seal_max_age) = args.seal.load().map_err(Failure::new)?;
+    config.node_id = args.node_id;
     if let Some(r) = args.rate {
         config.rate_bps = r;
     }

@@ -461,7 +461,7 @@ impl Engine {
         match cmd {
             Command::OpenSender { group, config, reply } => {
                 let r = self.open(&group, false).and_then(|(socket, group_addr)| {
-                    let node_id = random_node_id();
+                    let node_id = config.node_id.unwrap_or_else(random_node_id);
                     let instance = rand::thread_rng().gen::<u16>();
                     let proto = proto::Sender::new(config, node_id, instance, now)?;
                     let stats = Arc::new(Mutex::new(proto.stats()));

@@ -15,6 +15,26 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
+/// Removes the part files that receivers which are gone left in `dir` (a
+/// receiver killed with SIGKILL cannot remove its own): those named
+/// `.mcast-PID-*.part` for a PID no process has.
+fn remove_stale_parts(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(".mcast-")?.strip_suffix(".part")?.split('-').next()?.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if pid > 0 && gone {
+            tracing::info!(file = %e.path().display(), "removing a part file left by a receiver that is gone");
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// A part file being written; removed when dropped unless it was delivered.
 struct PartFile {
     path: PathBuf,
@@ -49,6 +69,7 @@ impl Spool {
         let probe = dir.join(format!(".mcast-probe-{}", std::process::id()));
         File::create(&probe).map_err(|e| Error::io(format!("cannot create files in file_dir {}", dir.display()), e))?;
         let _ = fs::remove_file(&probe);
+        remove_stale_parts(dir);
         Ok(Spool { dir: dir.to_path_buf(), files: HashMap::new(), failed: HashSet::new() })
     }
 

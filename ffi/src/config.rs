@@ -464,6 +464,8 @@ impl mcast_sender_config {
             // SAFETY: the caller's contract above.
             key: unsafe { key_arg(self.key) }?,
             seal_max_age: max_age(self.seal_max_age_ms),
+            // A fixed sender node id is not in the C API yet: random.
+            node_id: None,
         })
     }
 }

@@ -77,8 +77,15 @@ for r in r1 r2 r3; do wait_joined "$r" || ko "receiver $r ready"; done
 lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port "$PORT" --interface eth0 --rate 40M --json \
     --stream log.txt <"$WORK/input.txt" >"$WORK/s.json" 2>"$WORK/s.err" &
 spid=$!
-# The late joiner: a fourth receiver, only current data, 1.2 s into the stream.
-sleep 1.2
+# The late joiner: a fourth receiver, only current data, once r3 (no loss)
+# has had 1 MB of the stream (a fixed delay is not enough: how fast the
+# stream starts depends on congestion control at 5 % loss), at most 20 s.
+rx0=$(lab_exec "$LAB" r3 cat /sys/class/net/eth0/statistics/rx_bytes)
+for _ in $(seq 1 200); do
+    rx=$(lab_exec "$LAB" r3 cat /sys/class/net/eth0/statistics/rx_bytes)
+    [ $((rx - rx0)) -ge 1000000 ] && break
+    sleep 0.1
+done
 lab_exec "$LAB" r4 "$MCAST" recv --group "$GROUP" --port "$PORT" --interface eth0 --sync current \
     --out "$WORK/r4" --count 1 --timeout 60 --json >"$WORK/r4.json" 2>"$WORK/r4.err" &
 r4pid=$!

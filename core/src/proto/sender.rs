@@ -75,6 +75,12 @@ pub struct SenderConfig {
     /// With a key: feedback sealed longer ago than this (by this host's
     /// clock) is dropped as replayed; `None`: no age limit.
     pub seal_max_age: Option<Duration>,
+    /// The NORM node id to send as; `None`: a random one. Used by the
+    /// engine (`Sender::new` takes the id as an argument). A sender that
+    /// restarts with the same id (and, as always, a new instance id) is
+    /// recognised by receivers as a restart: they abort what they had
+    /// unfinished of it at once and keep what they completed.
+    pub node_id: Option<u32>,
 }
 
 impl Default for SenderConfig {
@@ -98,6 +104,7 @@ impl Default for SenderConfig {
             stream_buffer_blocks: 64,
             key: None,
             seal_max_age: Some(seal::DEFAULT_MAX_AGE),
+            node_id: None,
         }
     }
 }
