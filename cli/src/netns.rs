@@ -164,10 +164,10 @@ impl Net {
         self.ip(&["-n", &ns, "link", "set", "lo", "up"])?;
         let addr = format!("{ULA_PREFIX}{number:x}/64");
         self.ip(&["-n", &ns, "addr", "add", &addr, "dev", "eth0", "nodad"])?;
-        // Like a NIC without UDP segmentation offload: a UDP GSO send is cut
-        // into datagrams as it leaves the host (a veth would carry it whole
-        // to the receivers, and a loss rule there would drop whole runs).
-        self.ip(&["-n", &ns, "link", "set", "eth0", "gso_max_segs", "1"])?;
+        // The switch cuts GSO sends into datagrams as it forwards them, like
+        // a wire (a veth would carry a UDP GSO run whole to a receiver, and a
+        // loss rule there would drop whole runs); hosts keep their offloads.
+        self.ip(&["-n", &sw, "link", "set", host, "gso_max_segs", "1"])?;
         self.ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
         // Multicast route: sockets that do not pick an interface use eth0.
         let _ = self.ip(&["-n", &ns, "-6", "route", "replace", "multicast", "ff00::/8", "dev", "eth0", "table", "main"]);

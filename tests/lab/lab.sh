@@ -145,10 +145,11 @@ lab_add_host() {
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add "$LAB_ULA_PREFIX::$num/64" dev eth0 nodad ||
         { _lab_err "adding address to $ns failed"; return 1; }
-    # Like a NIC without UDP segmentation offload: a UDP GSO send is cut
-    # into datagrams as it leaves the host (a veth would carry it whole to
-    # the receivers, and a loss rule there would drop whole runs).
-    ip -n "$ns" link set eth0 gso_max_segs 1 || { _lab_err "gso_max_segs in $ns failed"; return 1; }
+    # The switch cuts GSO sends into datagrams as it forwards them, like a
+    # wire (a veth would carry a UDP GSO run whole to a receiver, and a loss
+    # rule there would drop whole runs). On the switch side, not the host's
+    # eth0: hosts keep their offloads (TCP without them falls behind).
+    ip -n "$sw" link set "$host" gso_max_segs 1 || { _lab_err "gso_max_segs of $host failed"; return 1; }
     ip -n "$ns" link set eth0 up || { _lab_err "link up in $ns failed"; return 1; }
     # Multicast route so sockets without IPV6_MULTICAST_IF use eth0.
     ip -n "$ns" -6 route replace multicast ff00::/8 dev eth0 table main 2>/dev/null ||
