@@ -36,6 +36,10 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=../lab/lab.sh
 source "$root/tests/lab/lab.sh"
 export LAB_QUIET=1
+# The capture is taken on the sender's own eth0, where a UDP GSO send is
+# still one large packet (the lab's switch cuts it into datagrams further
+# on, as a NIC would): without GSO every NORM message is its own frame here.
+export MCAST_NO_GSO=1
 
 MCAST=${MCAST:-$root/target/release/mcast}
 GROUP=ff3e::4d43:20
