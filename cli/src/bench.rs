@@ -587,8 +587,8 @@ pub fn blast(args: &BlastArgs) -> CliResult {
 }
 
 /// Sends `bytes` of payload as fast as the kernel takes it, in sendmmsg
-/// batches of UDP GSO runs (`mcast::net::send_many_gso`, falling back to
-/// `send_many`, as the engine sends: the machine's limit, not a paced
+/// batches of UDP GSO runs (`mcast::net::send_many_gso`, which falls back to
+/// plain datagrams, as the engine sends: the machine's limit, not a paced
 /// rate), then end markers.
 fn blast_send(sock: &socket2::Socket, args: &BlastArgs, index: u32) -> CliResult {
     sock.set_multicast_if_v6(index).context(|| "IPV6_MULTICAST_IF".into())?;
@@ -607,17 +607,7 @@ fn blast_send(sock: &socket2::Socket, args: &BlastArgs, index: u32) -> CliResult
         for (i, (d, _)) in datagrams.iter_mut().take(n).enumerate() {
             d[..8].copy_from_slice(&(seq + i as u64).to_be_bytes());
         }
-        let fd = std::os::fd::AsRawFd::as_raw_fd(sock);
-        let sent = if gso {
-            let r = mcast::net::send_many_gso(fd, &datagrams[..n], &mut gso);
-            if !gso {
-                continue;
-            }
-            r
-        } else {
-            mcast::net::send_many(fd, &datagrams[..n])
-        };
-        match sent {
+        match mcast::net::send_many_gso(std::os::fd::AsRawFd::as_raw_fd(sock), &datagrams[..n], &mut gso) {
             Ok(sent) => seq += sent as u64,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.raw_os_error() == Some(libc::ENOBUFS) => {
                 std::thread::yield_now();

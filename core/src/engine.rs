@@ -1116,18 +1116,7 @@ impl Session {
     /// (false: the socket is full, the rest waits for writability).
     fn flush_pending(&mut self) -> bool {
         while !self.pending.is_empty() {
-            let fd = self.socket.as_raw_fd();
-            let sent = if self.gso {
-                let r = net::send_many_gso(fd, self.pending.make_contiguous(), &mut self.gso);
-                if !self.gso {
-                    tracing::info!(error = ?r.as_ref().err(), "UDP GSO refused: sending datagram by datagram");
-                    continue;
-                }
-                r
-            } else {
-                net::send_many(fd, self.pending.make_contiguous())
-            };
-            match sent {
+            match net::send_many_gso(self.socket.as_raw_fd(), self.pending.make_contiguous(), &mut self.gso) {
                 Ok(n) => {
                     for _ in 0..n {
                         let (buf, _) = self.pending.pop_front().expect("sent");

@@ -389,17 +389,32 @@ pub fn send_many(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]) ->
 const GSO_MAX_SEGMENTS: usize = 64;
 const GSO_MAX_BYTES: usize = 65000;
 
-/// Like [`send_many`], but runs of datagrams to the same address with the
-/// same length (the last of a run may be shorter) go as one UDP GSO send
-/// (`UDP_SEGMENT`): the stack handles the run once and the kernel cuts it
-/// into datagrams at the end. Returns how many *datagrams* the kernel took.
-/// An error that says the kernel or device does not do GSO (EINVAL, EIO,
-/// ENOPROTOOPT, EOPNOTSUPP) clears `*gso`, after which the caller should use
-/// `send_many`.
+/// Like [`send_many`], but while `*gso` holds, runs of datagrams to the same
+/// address with the same length (the last of a run may be shorter) go as
+/// one UDP GSO send (`UDP_SEGMENT`): the stack handles the run once and the
+/// kernel cuts it into datagrams at the end. Returns how many *datagrams*
+/// the kernel took. An error that says the kernel or device does not do GSO
+/// (EINVAL, EIO, ENOPROTOOPT, EOPNOTSUPP) clears `*gso` for good and the
+/// batch goes out with `send_many`.
 ///
 /// Written by hand for the same reason as `send_many` (quinn-udp does GSO
 /// for its own sockets only).
 pub fn send_many_gso(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)], gso: &mut bool) -> io::Result<usize> {
+    if !*gso {
+        return send_many(fd, datagrams);
+    }
+    match send_gso_runs(fd, datagrams) {
+        Err((e, true)) => {
+            tracing::info!(error = %e, "UDP GSO refused: sending datagram by datagram");
+            *gso = false;
+            send_many(fd, datagrams)
+        }
+        r => r.map_err(|(e, _)| e),
+    }
+}
+
+/// One sendmmsg of GSO runs; an error says whether it refused GSO itself.
+fn send_gso_runs(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]) -> Result<usize, (io::Error, bool)> {
     // Runs: (first index, count).
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
@@ -431,6 +446,7 @@ pub fn send_many_gso(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]
         .collect();
     // One aligned control buffer per message, room for one u16 cmsg.
     let mut controls: Vec<[u64; 4]> = vec![[0u64; 4]; runs.len()];
+    // SAFETY: CMSG_SPACE only computes a size.
     let cmsg_space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<u16>() as u32) } as usize;
     let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(runs.len());
     for (k, &(first, n)) in runs.iter().enumerate() {
@@ -460,10 +476,8 @@ pub fn send_many_gso(fd: std::os::fd::RawFd, datagrams: &[(Vec<u8>, SocketAddr)]
     let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), msgs.len() as libc::c_uint, 0) };
     if r < 0 {
         let e = io::Error::last_os_error();
-        if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP)) && runs[0].1 > 1 {
-            *gso = false;
-        }
-        return Err(e);
+        let refused = matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP)) && runs[0].1 > 1;
+        return Err((e, refused));
     }
     Ok(runs[..r as usize].iter().map(|&(_, n)| n).sum())
 }

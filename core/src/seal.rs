@@ -448,27 +448,43 @@ impl Seal {
     }
 }
 
-/// Counters of datagrams a sealed (or unsealed) endpoint refused.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SealStats {
-    /// Sealed datagrams that failed authentication: forged, altered, sealed
-    /// with another key, or malformed.
-    pub unauthenticated: u64,
-    /// Sealed datagrams seen before, from an older instance, or older than
-    /// the maximum age.
-    pub replayed: u64,
-    /// Unsealed datagrams on a sealed channel, or sealed ones at an
-    /// endpoint without a key.
-    pub seal_mismatch: u64,
+/// Why an endpoint dropped an incoming datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Sealed, and this endpoint has no key.
+    NoKey,
+    /// This endpoint has a key and the datagram did not open.
+    Open(OpenError),
 }
 
-impl SealStats {
-    pub fn count(&mut self, e: OpenError) {
-        match e {
-            OpenError::NotSealed => self.seal_mismatch += 1,
-            OpenError::Replayed | OpenError::Stale => self.replayed += 1,
-            OpenError::WrongKey | OpenError::Forged | OpenError::Malformed => self.unauthenticated += 1,
+impl Refused {
+    /// What a receiver tells its application about the datagram's source.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Refused::NoKey => "its datagrams are sealed, and this receiver has no key",
+            Refused::Open(e) => e.explain(),
         }
+    }
+
+    /// Adds one to the counter it belongs to: the three seal counters of
+    /// `SenderStats` and `ReceiverStats`.
+    pub fn count(self, unauthenticated: &mut u64, replayed: &mut u64, seal_mismatch: &mut u64) {
+        *match self {
+            Refused::NoKey | Refused::Open(OpenError::NotSealed) => seal_mismatch,
+            Refused::Open(OpenError::Replayed | OpenError::Stale) => replayed,
+            Refused::Open(OpenError::WrongKey | OpenError::Forged | OpenError::Malformed) => unauthenticated,
+        } += 1;
+    }
+}
+
+/// Admits an incoming datagram at an endpoint with `seal`, or with no key:
+/// `Ok(None)`: read `data` as it is; `Ok(Some(buf))`: read the opened copy,
+/// then hand it back with [`Seal::give_back`]; `Err`: drop it.
+pub fn admit(seal: Option<&mut Seal>, data: &[u8]) -> Result<Option<Vec<u8>>, Refused> {
+    match seal {
+        None if is_sealed(data) => Err(Refused::NoKey),
+        None => Ok(None),
+        Some(seal) => seal.open(data).map(Some).map_err(Refused::Open),
     }
 }
 

@@ -514,31 +514,21 @@ impl Receiver {
         self.stats.bytes_received += data.len() as u64;
         // A sealed channel opens (authenticates) every datagram before
         // anything else reads it.
-        let Some(seal) = self.seal.as_mut() else {
-            if seal::is_sealed(data) {
-                self.stats.datagrams_seal_mismatch += 1;
-                self.reject(from, data, "its datagrams are sealed, and this receiver has no key");
-                return;
-            }
-            return self.handle_opened(now, from, data);
-        };
-        match seal.open(data) {
-            Ok(buf) => {
+        match seal::admit(self.seal.as_mut(), data) {
+            Ok(None) => self.handle_opened(now, from, data),
+            Ok(Some(buf)) => {
                 self.handle_opened(now, from, &buf);
                 if let Some(seal) = self.seal.as_mut() {
                     seal.give_back(buf);
                 }
             }
-            Err(e) => {
-                let mut c = seal::SealStats::default();
-                c.count(e);
-                self.stats.datagrams_unauthenticated += c.unauthenticated;
-                self.stats.datagrams_replayed += c.replayed;
-                self.stats.datagrams_seal_mismatch += c.seal_mismatch;
+            Err(r) => {
+                let st = &mut self.stats;
+                r.count(&mut st.datagrams_unauthenticated, &mut st.datagrams_replayed, &mut st.datagrams_seal_mismatch);
                 // Replays are the network's business (or an attacker's that
                 // achieves nothing): counted, not reported.
-                if !matches!(e, OpenError::Replayed) {
-                    self.reject(from, data, e.explain());
+                if r != seal::Refused::Open(OpenError::Replayed) {
+                    self.reject(from, data, r.explain());
                 }
             }
         }

@@ -1002,26 +1002,17 @@ impl Sender {
         }
         // A sealed channel opens (authenticates) every datagram before
         // anything else reads it.
-        let Some(seal) = self.seal.as_mut() else {
-            if seal::is_sealed(data) {
-                self.stats.datagrams_seal_mismatch += 1;
-                return;
-            }
-            return self.handle_opened(now, from, data);
-        };
-        match seal.open(data) {
-            Ok(buf) => {
+        match seal::admit(self.seal.as_mut(), data) {
+            Ok(None) => self.handle_opened(now, from, data),
+            Ok(Some(buf)) => {
                 self.handle_opened(now, from, &buf);
                 if let Some(seal) = self.seal.as_mut() {
                     seal.give_back(buf);
                 }
             }
-            Err(e) => {
-                let mut c = seal::SealStats::default();
-                c.count(e);
-                self.stats.datagrams_unauthenticated += c.unauthenticated;
-                self.stats.datagrams_replayed += c.replayed;
-                self.stats.datagrams_seal_mismatch += c.seal_mismatch;
+            Err(r) => {
+                let st = &mut self.stats;
+                r.count(&mut st.datagrams_unauthenticated, &mut st.datagrams_replayed, &mut st.datagrams_seal_mismatch);
             }
         }
     }
