@@ -458,7 +458,7 @@ impl Receiver {
             debug_assert!(sealed, "a message we wrote could not be sealed");
         }
         self.stats.datagrams_sent += 1;
-        self.stats.bytes_sent += bytes.len() as u64;
+        self.stats.bytes_sent += buf.len() as u64;
         Some(dest)
     }
 
