@@ -54,7 +54,8 @@ pub enum Command {
     /// Show the multicast address and port a channel name maps to
     Channel(ChannelArgs),
     /// Write a new random key for sealed channels (--key) to FILE, or to
-    /// standard output without FILE
+    /// standard output without FILE; with --sign, an Ed25519 signing key
+    /// (--sign-key) to FILE and its public key (--trust) to FILE.pub
     Keygen(KeygenArgs),
     /// List network interfaces and which ones mcast would use
     Interfaces,
@@ -70,6 +71,11 @@ pub struct KeygenArgs {
     /// Replace FILE if it exists
     #[arg(long, requires = "file")]
     pub force: bool,
+
+    /// Write an Ed25519 signing key for `mcast send --sign-key` to FILE
+    /// and its public key, for `mcast recv --trust`, to FILE.pub
+    #[arg(long, requires = "file")]
+    pub sign: bool,
 }
 
 /// Sealed channels: the options `mcast send` and `mcast recv` share.
@@ -86,6 +92,19 @@ pub struct SealArgs {
     /// agree this well)
     #[arg(long, value_name = "SECS", default_value = "120", requires = "key", value_parser = parse_duration_secs)]
     pub seal_max_age: Duration,
+}
+
+/// A `--trust` value: a public key file, or the key's hexadecimal digits.
+pub fn load_public_key(arg: &str) -> Result<mcast::PublicKey, String> {
+    let path = std::path::Path::new(arg);
+    let key = if path.exists() {
+        mcast::PublicKey::from_file(path)
+    } else if arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+        mcast::PublicKey::parse(arg.as_bytes())
+    } else {
+        return Err(format!("--trust {arg}: no such file, and not 64 hexadecimal digits"));
+    };
+    key.map_err(|e| format!("--trust {arg}: {e}"))
 }
 
 impl SealArgs {
@@ -188,6 +207,12 @@ pub struct SendArgs {
     #[command(flatten)]
     pub seal: SealArgs,
 
+    /// Sign every object with the Ed25519 key in FILE (from `mcast keygen
+    /// --sign FILE`), so that receivers trusting FILE.pub (`mcast recv
+    /// --trust`) can tell them from anyone else's. Streams cannot be signed
+    #[arg(long, value_name = "FILE", conflicts_with = "stream")]
+    pub sign_key: Option<PathBuf>,
+
     /// The most the sender sends, in bits per second (default 100M): NORM-CC
     /// congestion control keeps the rate at or under what the slowest
     /// receiver's path takes; with --fixed-rate, the rate itself. Suffixes
@@ -270,6 +295,13 @@ pub struct RecvArgs {
 
     #[command(flatten)]
     pub seal: SealArgs,
+
+    /// Accept only objects signed by this Ed25519 public key: a file (FILE.pub
+    /// from `mcast keygen --sign FILE`) or its 64 hexadecimal digits. Repeat
+    /// to trust several senders. Other objects (unsigned, signed by another
+    /// key, altered) are refused and reported; streams too
+    #[arg(long = "trust", value_name = "PUBKEY")]
+    pub trust: Vec<String>,
 
     /// Do not compute the SHA-256 of received FILE objects (all zeros in
     /// --json, and same-named files then replace each other): `mcast bench`

@@ -23,20 +23,54 @@ pub fn channel(common: &Common, args: &ChannelArgs) -> CliResult {
     Ok(())
 }
 
-/// `mcast keygen [FILE]`: a new key, as 64 hexadecimal digits and a newline.
+/// `mcast keygen [FILE]`: a new channel key, as 64 hexadecimal digits and
+/// a newline. `mcast keygen --sign FILE`: a signing key to FILE, its public
+/// key to FILE.pub.
 pub fn keygen(common: &Common, args: &KeygenArgs) -> CliResult {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    if args.sign {
+        let path = args.file.as_ref().expect("clap: --sign requires FILE");
+        let key = mcast::SigningKey::generate();
+        let public = key.public_key();
+        let mut pub_path = path.clone().into_os_string();
+        pub_path.push(".pub");
+        let pub_path = std::path::PathBuf::from(pub_path);
+        write_key_file(path, &key.to_hex(), 0o600, args.force)?;
+        write_key_file(&pub_path, &public.to_hex(), 0o644, args.force)?;
+        if common.json {
+            print_summary(&json!({"signing_key_file": path.display().to_string(),
+                "public_key_file": pub_path.display().to_string(), "public_key": public.to_hex()}));
+        } else if !common.quiet {
+            eprintln!(
+                "wrote a new signing key to {} (keep it secret: use it with mcast send --sign-key) and its public key {} to {} (give it to receivers: mcast recv --trust)",
+                path.display(),
+                public.to_hex(),
+                pub_path.display()
+            );
+        }
+        return Ok(());
+    }
     let key = mcast::Key::generate();
-    let mut text = key.to_hex();
-    text.push('\n');
     let Some(path) = &args.file else {
-        print!("{text}");
+        println!("{}", key.to_hex());
         return Ok(());
     };
+    write_key_file(path, &key.to_hex(), 0o600, args.force)?;
+    if common.json {
+        print_summary(&json!({"key_file": path.display().to_string(), "key_id": key.id()}));
+    } else if !common.quiet {
+        eprintln!("wrote a new key to {} (keep it secret; give it to every sender and receiver of the channel)", path.display());
+    }
+    Ok(())
+}
+
+/// Writes `hex` and a newline to a new file of mode `mode` (replacing an
+/// existing one only with `force`).
+fn write_key_file(path: &std::path::Path, hex: &str, mode: u32, force: bool) -> CliResult {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).mode(0o600);
-    if args.force {
+    opts.write(true).mode(mode);
+    if force {
         opts.create(true).truncate(true);
     } else {
         opts.create_new(true);
@@ -45,13 +79,8 @@ pub fn keygen(common: &Common, args: &KeygenArgs) -> CliResult {
         let hint = if e.kind() == std::io::ErrorKind::AlreadyExists { " (it exists; --force replaces it)" } else { "" };
         crate::util::Failure::new(format!("cannot create key file {}: {e}{hint}", path.display()))
     })?;
-    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| crate::util::Failure::new(format!("cannot write key file {}: {e}", path.display())))?;
-    if common.json {
-        print_summary(&json!({"key_file": path.display().to_string(), "key_id": key.id()}));
-    } else if !common.quiet {
-        eprintln!("wrote a new key to {} (keep it secret; give it to every sender and receiver of the channel)", path.display());
-    }
-    Ok(())
+    let text = format!("{hex}\n");
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| crate::util::Failure::new(format!("cannot write key file {}: {e}", path.display())))
 }
 
 pub fn interfaces(common: &Common) -> CliResult {

@@ -46,6 +46,8 @@ struct Saved {
     kind: &'static str,
     /// For a stream: bytes the sender's buffer lost before they could be repaired.
     lost_bytes: u64,
+    /// With --trust: the public key that signed it (hexadecimal).
+    signer: Option<String>,
 }
 
 /// A stream being written to the output directory (under a temporary name
@@ -70,6 +72,7 @@ impl Saved {
             "sender": self.sender,
             "kind": self.kind,
             "lost_bytes": self.lost_bytes,
+            "signer": self.signer,
         })
     }
 }
@@ -90,9 +93,11 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     let g = &args.group;
     let group = g.resolve()?.with_sources(&args.sources)?;
     let ctx = crate::util::context(g)?;
+    let trusted_signers = args.trust.iter().map(|t| crate::args::load_public_key(t)).collect::<Result<Vec<_>, _>>().map_err(Failure::new)?;
     let config = mcast::ReceiverConfig {
         key,
         seal_max_age,
+        trusted_signers,
         unicast_nacks: args.unicast_nacks,
         silent: args.silent,
         node_id: args.node_id,
@@ -168,11 +173,12 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                     emit_line(&v);
                 } else if !common.quiet {
                     let line = format!(
-                        "received {} ({}, sha256 {}) from {}",
+                        "received {} ({}, sha256 {}) from {}{}",
                         s.name,
                         human_bytes(s.size),
                         &hex(&s.sha256)[..16],
-                        s.sender
+                        s.sender,
+                        s.signer.as_ref().map_or(String::new(), |k| format!(", signed by {}", &k[..16]))
                     );
                     match &multi {
                         Some(m) => {
@@ -197,12 +203,13 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                 aborted.push(json!({"object_id": object_id, "sender": sender.to_string(), "reason": reason.to_string()}));
             }
             Err(mcast::Error::Rejected { sender, sender_node_id, reason }) => {
-                // A sealed channel's key is missing or differs, or someone
-                // sends forgeries: said once per source, then counted.
+                // A sealed channel's key is missing or differs, someone
+                // sends forgeries, or (--trust) objects are not signed by a
+                // trusted key: said once per source and reason, then counted.
                 if args.report {
                     emit_line(&json!({"type": "rejected", "sender": sender.to_string(), "reason": reason}));
                 } else if !common.quiet {
-                    eprintln!("mcast: warning: datagrams from {sender} (node {sender_node_id:#x}) are dropped: {reason}");
+                    eprintln!("mcast: warning: refusing {sender} (node {sender_node_id:#x}): {reason}");
                 }
                 rejected.push(json!({"sender": sender.to_string(), "node_id": sender_node_id, "reason": reason}));
             }
@@ -384,6 +391,7 @@ fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message, no_digest: bool) 
         sender: msg.sender.to_string(),
         kind: kind_name(msg.kind),
         lost_bytes: 0,
+        signer: msg.signer.map(|k| k.to_hex()),
     })
 }
 
@@ -414,6 +422,7 @@ fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path,
         sender: msg.sender.to_string(),
         kind: kind_name(msg.kind),
         lost_bytes: 0,
+        signer: msg.signer.map(|k| k.to_hex()),
     })
 }
 
@@ -464,6 +473,7 @@ fn stream_piece(
         sender: msg.sender.to_string(),
         kind: "stream",
         lost_bytes: st.lost,
+        signer: None,
     }))
 }
 

@@ -46,6 +46,10 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     let mut config = mcast::SenderConfig::default();
     (config.key, config.seal_max_age) = args.seal.load().map_err(Failure::new)?;
     config.node_id = args.node_id;
+    if let Some(path) = &args.sign_key {
+        let key = mcast::SigningKey::from_file(path).map_err(|e| Failure::new(format!("--sign-key {}: {e}", path.display())))?;
+        config.signing_key = Some(key);
+    }
     if let Some(r) = args.rate {
         config.rate_bps = r;
     }

@@ -52,6 +52,8 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "datagrams_unauthenticated": s.datagrams_unauthenticated,
         "datagrams_replayed": s.datagrams_replayed,
         "datagrams_seal_mismatch": s.datagrams_seal_mismatch,
+        "objects_unverified": s.objects_unverified,
+        "signatures_refused": s.signatures_refused,
     })
 }
 

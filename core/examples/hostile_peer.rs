@@ -68,7 +68,7 @@ fn main() -> ExitCode {
                 let fti = Fti { object_size: 1 << 30, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
                 let object = ObjectHeader { sender: sender(1), flags: flags::FILE | flags::INFO, fec_id: fec_id::RS8, object_id: 0, fti: Some(fti) };
                 let node = 0x1000_0000 + i;
-                Packet { sequence: 0, source_id: node, body: Body::Info(Info { object, info: b"fake.bin" }) }.encode(&mut buf);
+                Packet { sequence: 0, source_id: node, body: Body::Info(Info { object, info: b"fake.bin", signed: false }) }.encode(&mut buf);
                 send(&buf);
                 for s in 0..3u16 {
                     buf.clear();
@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             "object-flood" => {
                 let fti = Fti { object_size: 1 << 24, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
                 let object = ObjectHeader { sender: sender(4), flags: flags::INFO, fec_id: fec_id::RS8, object_id: i as u16, fti: Some(fti) };
-                Packet { sequence: i as u16, source_id: 0x4000_0001, body: Body::Info(Info { object, info: b"flood" }) }.encode(&mut buf);
+                Packet { sequence: i as u16, source_id: 0x4000_0001, body: Body::Info(Info { object, info: b"flood", signed: false }) }.encode(&mut buf);
                 send(&buf);
             }
             "garbage" => {

@@ -17,6 +17,7 @@ pub use crate::engine::AckReport;
 use crate::engine::{self, lock, Callback, Command, EngineShared, RxQueue, Wait};
 use crate::net::{Group, SocketConfig};
 use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats};
+use crate::sign::PublicKey;
 use crate::{Error, Result};
 
 /// A complete object handed to the application.
@@ -51,6 +52,10 @@ pub struct Message {
     /// application's: rename it (NORM_INFO, in `info`, is usually the name
     /// the sender gave it) or delete it.
     pub path: Option<std::path::PathBuf>,
+    /// At a receiver with `ReceiverConfig::trusted_signers`: the key that
+    /// signed this object (one of them; checked with its content). `None`
+    /// at other receivers, and for streams.
+    pub signer: Option<PublicKey>,
 }
 
 /// Settings of a [`Context`].
@@ -86,9 +91,12 @@ impl Context {
     /// hear NACKs) and returns once it is ready.
     pub fn sender(&self, group: &Group, config: SenderConfig) -> Result<Sender> {
         let group = group.clone();
+        // A signing sender works out each object's digest in the caller's
+        // thread (reading a whole file), not on the engine thread.
+        let signing = config.signing_key.is_some().then(|| config.clone());
         let (token, node_id, stats) =
             self.shared.call(|reply| Command::OpenSender { group: group.clone(), config, reply })?;
-        Ok(Sender { shared: self.shared.clone(), token, node_id, group, stats })
+        Ok(Sender { shared: self.shared.clone(), token, node_id, group, stats, signing })
     }
 
     /// Starts a receiver on the group; it hears senders from this moment on
@@ -132,6 +140,8 @@ pub struct Sender {
     node_id: u32,
     group: Group,
     stats: Arc<Mutex<SenderStats>>,
+    /// For a signing sender, what `proto::object_digest` needs of its config.
+    signing: Option<SenderConfig>,
 }
 
 impl Sender {
@@ -204,7 +214,12 @@ impl Sender {
     }
 
     fn enqueue(&self, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait) -> Result<u64> {
-        self.shared.call(|reply| Command::Enqueue { session: self.token, kind, source, info, wait, reply })
+        let digest = match &self.signing {
+            Some(cfg) if kind != ObjectKind::Stream => crate::proto::sender::object_digest(cfg, &*source)
+                .map_err(|e| Error::io("cannot read the object to sign it", e))?,
+            _ => None,
+        };
+        self.shared.call(|reply| Command::Enqueue { session: self.token, kind, source, info, digest, wait, reply })
     }
 
     /// Returns once everything queued so far was sent and a flush round

@@ -55,7 +55,16 @@ pub(crate) fn reply_channel<T>() -> (Reply<T>, mpsc::Receiver<Result<T>>) {
 pub(crate) enum Command {
     OpenSender { group: Group, config: SenderConfig, reply: Reply<(Token, u32, Arc<Mutex<SenderStats>>)> },
     OpenReceiver { group: Group, config: ReceiverConfig, queue: Arc<RxQueue>, reply: Reply<(Token, u32, Arc<Mutex<ReceiverStats>>)> },
-    Enqueue { session: Token, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait, reply: Reply<u64> },
+    Enqueue {
+        session: Token,
+        kind: ObjectKind,
+        source: Box<dyn ObjectSource>,
+        info: Option<Vec<u8>>,
+        /// The content digest a signing sender signs (worked out by the caller).
+        digest: Option<[u8; 32]>,
+        wait: Wait,
+        reply: Reply<u64>,
+    },
     Flush { session: Token, deadline: Option<Instant>, reply: Reply<()> },
     FlushAcked { session: Token, nodes: Vec<u32>, deadline: Option<Instant>, reply: Reply<AckReport> },
     OpenStream { session: Token, info: Option<Vec<u8>>, reply: Reply<u64> },
@@ -320,6 +329,7 @@ struct PendingEnqueue {
     kind: ObjectKind,
     source: Box<dyn ObjectSource>,
     info: Option<Vec<u8>>,
+    digest: Option<[u8; 32]>,
     deadline: Option<Instant>,
     reply: Reply<u64>,
 }
@@ -503,7 +513,7 @@ impl Engine {
                 });
                 let _ = reply.send(r);
             }
-            Command::Enqueue { session, kind, source, info, wait, reply } => {
+            Command::Enqueue { session, kind, source, info, digest, wait, reply } => {
                 let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {
                     let _ = reply.send(Err(Error::Closed));
                     return;
@@ -516,7 +526,7 @@ impl Engine {
                     Wait::No => None,
                     Wait::Until(d) => d,
                 };
-                let p = PendingEnqueue { kind, source, info, deadline, reply };
+                let p = PendingEnqueue { kind, source, info, digest, deadline, reply };
                 if !s.waiting.is_empty() {
                     // Keep the order of objects: queue behind earlier waiters.
                     if matches!(wait, Wait::No) {
@@ -705,7 +715,7 @@ impl SenderSession {
             self.proto.want_room(now);
             return Some(p);
         }
-        let r = self.proto.enqueue(now, p.kind, p.source, p.info);
+        let r = self.proto.enqueue_digested(now, p.kind, p.source, p.info, p.digest);
         let _ = p.reply.send(r);
         None
     }
@@ -973,7 +983,7 @@ impl Session {
                         ReceiverEvent::Object(o) => {
                             let key = (o.sender.node_id, o.object_id);
                             let path = match (o.in_file, r.spool.as_mut()) {
-                                (true, Some(spool)) => match spool.deliver(key) {
+                                (true, Some(spool)) => match spool.deliver(key, o.size) {
                                     Ok(p) => Some(p),
                                     Err(reason) => {
                                         tracing::warn!(%o.sender.addr, o.object_id, %reason, "object aborted");
@@ -999,6 +1009,7 @@ impl Session {
                                 lost_before: 0,
                                 stream_end: false,
                                 path,
+                                signer: o.signer,
                             }))
                         }
                         ReceiverEvent::FileData { sender, object_id, offset, data } => {
@@ -1021,6 +1032,7 @@ impl Session {
                                 lost_before,
                                 stream_end: false,
                                 path: None,
+                                signer: None,
                             }))
                         }
                         ReceiverEvent::StreamGap { sender, object_id, lost_bytes } => {
@@ -1040,6 +1052,7 @@ impl Session {
                                 lost_before,
                                 stream_end: true,
                                 path: None,
+                                signer: None,
                             }))
                         }
                         ReceiverEvent::Aborted { sender, object_id, reason } => {

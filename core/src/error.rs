@@ -45,11 +45,14 @@ pub enum Error {
     #[error("object {object_id} from {sender} aborted: {reason}")]
     Aborted { sender: std::net::SocketAddr, sender_node_id: u32, object_id: u64, reason: String },
 
-    /// A receiver drops the datagrams of `sender`: on a sealed channel they
-    /// are not sealed, sealed with another key, or fail authentication; or
-    /// they are sealed and the receiver has no key. Reported once per sender
-    /// and reason; the receiver goes on with other senders.
-    #[error("datagrams from {sender} (node {sender_node_id:#x}) are dropped: {reason}")]
+    /// A receiver refuses what `sender` sends: on a sealed channel its
+    /// datagrams are not sealed, sealed with another key, or fail
+    /// authentication; or they are sealed and the receiver has no key; or,
+    /// at a receiver that trusts signers (`ReceiverConfig::trusted_signers`),
+    /// its objects are unsigned, signed by another key, or not what was
+    /// signed (each such object is also reported `Aborted`). Reported once
+    /// per sender and reason; the receiver goes on with other senders.
+    #[error("refusing {sender} (node {sender_node_id:#x}): {reason}")]
     Rejected { sender: std::net::SocketAddr, sender_node_id: u32, reason: String },
 
     /// A bug in mcast: an invariant was broken. Please report it.

@@ -17,7 +17,7 @@
 //! Layers (see docs/ARCHITECTURE.md): [`wire`] encodes NORM messages,
 //! [`fec`] is the Reed-Solomon code, [`proto`] holds the sans-IO sender and
 //! receiver state machines, [`seal`] seals and opens the datagrams of sealed
-//! channels, [`net`] opens sockets, and the engine thread
+//! channels, [`sign`] signs and checks objects, [`net`] opens sockets, and the engine thread
 //! drives it all behind [`Context`], [`Sender`] and [`Receiver`].
 
 mod api;
@@ -28,6 +28,7 @@ pub mod fec;
 pub mod net;
 pub mod proto;
 pub mod seal;
+pub mod sign;
 mod spool;
 pub mod wire;
 
@@ -37,6 +38,7 @@ pub use engine::Callback;
 pub use error::{Error, Result};
 pub use net::{Group, SocketConfig};
 pub use seal::Key;
+pub use sign::{PublicKey, SigningKey};
 pub use proto::{FlowControl, ObjectKind, ObjectProgress, ReceiverConfig, ReceiverStats, SenderConfig, SenderStats, SyncPolicy};
 
 /// The README's examples compile (they are `no_run`: they would send

@@ -90,33 +90,17 @@ impl Key {
     /// [`Key::to_hex`] and `mcast keygen` write; surrounding whitespace is
     /// ignored) or exactly 32 raw bytes.
     pub fn parse(text: &[u8]) -> Result<Key, KeyError> {
-        if text.len() == KEY_LEN && !text.iter().all(|b| b.is_ascii_hexdigit()) {
-            let mut k = [0u8; KEY_LEN];
-            k.copy_from_slice(text);
-            return Ok(Key(k));
-        }
-        let s = std::str::from_utf8(text).map_err(|_| KeyError::Format)?.trim();
-        if s.len() != 2 * KEY_LEN {
-            return Err(KeyError::Format);
-        }
-        let mut k = [0u8; KEY_LEN];
-        for (i, byte) in k.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| KeyError::Format)?;
-        }
-        Ok(Key(k))
+        parse_32(text).map(Key)
     }
 
     /// Reads a key file (see [`Key::parse`]).
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Key, KeyError> {
-        let mut text = std::fs::read(path.as_ref()).map_err(|e| KeyError::Io(e.to_string()))?;
-        let key = Key::parse(&text);
-        text.zeroize();
-        key
+        read_32(path.as_ref()).map(Key)
     }
 
     /// The key as 64 lowercase hexadecimal digits.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        to_hex(&self.0)
     }
 
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
@@ -146,6 +130,38 @@ impl fmt::Debug for Key {
     }
 }
 
+/// 32 bytes from a key file's content: 64 hexadecimal digits (surrounding
+/// whitespace ignored) or exactly 32 raw bytes. Shared by channel keys and
+/// the signing keys of [`crate::sign`].
+pub(crate) fn parse_32(text: &[u8]) -> Result<[u8; 32], KeyError> {
+    let mut k = [0u8; 32];
+    if text.len() == 32 && !text.iter().all(|b| b.is_ascii_hexdigit()) {
+        k.copy_from_slice(text);
+        return Ok(k);
+    }
+    let s = std::str::from_utf8(text).map_err(|_| KeyError::Format)?.trim();
+    if s.len() != 64 || !s.is_ascii() {
+        return Err(KeyError::Format);
+    }
+    for (i, byte) in k.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| KeyError::Format)?;
+    }
+    Ok(k)
+}
+
+/// Reads a key file (see [`parse_32`]), wiping the copy it read.
+pub(crate) fn read_32(path: &std::path::Path) -> Result<[u8; 32], KeyError> {
+    let mut text = std::fs::read(path).map_err(|e| KeyError::Io(e.to_string()))?;
+    let key = parse_32(&text);
+    text.zeroize();
+    key
+}
+
+/// Lowercase hexadecimal digits of `bytes`.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A key file that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -155,6 +171,9 @@ pub enum KeyError {
     Io(String),
     #[error("a key is 32 bytes, not {0}")]
     Length(usize),
+    /// 32 bytes that are no Ed25519 public key (not a curve point).
+    #[error("not a valid Ed25519 public key")]
+    Invalid,
 }
 
 /// Why a datagram was not opened.

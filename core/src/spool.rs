@@ -102,10 +102,13 @@ impl Spool {
     }
 
     /// Object `key` is complete: its file (created empty if no block came)
-    /// gets its final name, which is returned.
-    pub(crate) fn deliver(&mut self, key: (u32, u64)) -> std::result::Result<PathBuf, String> {
+    /// is cut to the object's `size` (blocks written at other offsets, by a
+    /// peer that announced another size first, go) and gets its final name,
+    /// which is returned.
+    pub(crate) fn deliver(&mut self, key: (u32, u64), size: u64) -> std::result::Result<PathBuf, String> {
         let dir = self.dir.clone();
         let part = self.part(key).map_err(|e| format!("cannot create a file in {}: {e}", dir.display()))?;
+        part.file.set_len(size).map_err(|e| format!("writing {}: {e}", part.path.display()))?;
         // A sender restarted with the same node id numbers its objects from
         // the start again: never replace a file delivered before.
         let mut path = dir.join(format!("mcast-{:08x}-{}", key.0, key.1));

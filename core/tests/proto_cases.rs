@@ -31,7 +31,7 @@ fn an_empty_object_announced_by_info_alone_completes() {
     let mut rx = Receiver::new(ReceiverConfig::default(), 500, t0).unwrap();
     let fti = Fti { object_size: 0, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
     let object = ObjectHeader { sender: SENDER_HDR, flags: flags::INFO | flags::FILE, fec_id: fec_id::RS8, object_id: 0, fti: Some(fti) };
-    rx.handle_datagram(t0, addr(1), &encode(Packet { sequence: 0, source_id: 42, body: Body::Info(Info { object, info: b"empty.txt" }) }));
+    rx.handle_datagram(t0, addr(1), &encode(Packet { sequence: 0, source_id: 42, body: Body::Info(Info { object, info: b"empty.txt", signed: false }) }));
     let flush = Cmd::Flush {
         item: RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId { block: 0, symbol: 0, block_len: 1 } },
         acking_nodes: vec![],
@@ -175,7 +175,7 @@ fn a_stream_announcement_uses_no_budget() {
     let fti = Fti { object_size: 1 << 40, segment_size: 1400, max_block_len: 64, num_parity: 16, fec_m: 8, fec_instance: 0 };
     for i in 0..10u16 {
         let object = ObjectHeader { sender: SENDER_HDR, flags: flags::STREAM | flags::INFO, fec_id: fec_id::RS8, object_id: i, fti: Some(fti) };
-        rx.handle_datagram(t0, addr(9), &encode(Packet { sequence: i, source_id: 0x5000_0000 + i as u32, body: Body::Info(Info { object, info: b"s" }) }));
+        rx.handle_datagram(t0, addr(9), &encode(Packet { sequence: i, source_id: 0x5000_0000 + i as u32, body: Body::Info(Info { object, info: b"s", signed: false }) }));
     }
     // A genuine object of 10 full blocks (896,000 bytes), segment by segment.
     let size = 10 * 64 * 1400u64;

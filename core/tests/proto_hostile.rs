@@ -52,7 +52,7 @@ fn arb_packet_bytes() -> impl Strategy<Value = Vec<u8>> {
         }),
         (obj, data.clone()).prop_map(|(object, d)| {
             let mut out = Vec::new();
-            Packet { sequence: 0, source_id: 77, body: Body::Info(Info { object, info: &d }) }.encode(&mut out);
+            Packet { sequence: 0, source_id: 77, body: Body::Info(Info { object, info: &d, signed: false }) }.encode(&mut out);
             out
         }),
         (sender.clone(), item.clone(), proptest::collection::vec(any::<u16>(), 0..20)).prop_map(|(sender, item, inv)| {

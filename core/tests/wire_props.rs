@@ -168,7 +168,7 @@ mod wire {
     proptest! {
         #[test]
         fn info_round_trips(seq: u16, src: u32, object in object(), info in vec(any::<u8>(), 0..64)) {
-            round_trip(&Packet { sequence: seq, source_id: src, body: Body::Info(Info { object, info: &info }) })?;
+            round_trip(&Packet { sequence: seq, source_id: src, body: Body::Info(Info { object, info: &info, signed: seq % 2 == 0 }) })?;
         }
 
         #[test]

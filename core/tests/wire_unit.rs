@@ -169,6 +169,7 @@ mod wire {
                     }),
                 },
                 info: b"info",
+                signed: false,
             }),
         };
         check(&bytes, &p);

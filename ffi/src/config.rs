@@ -466,6 +466,7 @@ impl mcast_sender_config {
             seal_max_age: max_age(self.seal_max_age_ms),
             // A fixed sender node id is not in the C API yet: random.
             node_id: None,
+            signing_key: None,
         })
     }
 }
@@ -514,6 +515,7 @@ impl mcast_receiver_config {
             // SAFETY: the caller's contract above.
             key: unsafe { key_arg(self.key) }?,
             seal_max_age: max_age(self.seal_max_age_ms),
+            trusted_signers: Vec::new(),
         })
     }
 }

@@ -96,7 +96,7 @@ fn read_key_file(path: &Path) -> Result<Key, Error> {
     drop(file);
     Key::from_file(path).map_err(|e| match e {
         KeyError::Io(why) => Error::io(format!("reading the key file {shown}"), std::io::Error::other(why)),
-        KeyError::Format | KeyError::Length(_) => invalid(format!("the key file {shown} holds no key: {e}")),
+        KeyError::Format | KeyError::Length(_) | KeyError::Invalid => invalid(format!("the key file {shown} holds no key: {e}")),
     })
 }
 

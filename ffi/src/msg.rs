@@ -118,6 +118,7 @@ impl Msg {
             lost_before: 0,
             stream_end: false,
             path: None,
+            signer: None,
         })
     }
 }
@@ -306,6 +307,7 @@ mod tests {
             lost_before: 1234,
             stream_end: false,
             path: None,
+            signer: None,
         };
         let end = Message { data: Vec::new(), message_end: true, lost_before: 0, stream_end: true, ..piece.clone() };
         let (p, e) = (handles::add_msg(Msg::from_message(piece)), handles::add_msg(Msg::from_message(end)));

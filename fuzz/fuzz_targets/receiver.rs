@@ -25,6 +25,12 @@ fuzz_target!(|data: &[u8]| {
         // Half the inputs face a sealed receiver: every datagram goes
         // through the opener first (EXT_SEAL parsing, AEAD, replay state).
         key: data.first().is_some_and(|b| b & 2 == 2).then(|| mcast::Key::from_bytes([7; 32])),
+        // A quarter trust a signer: NORM_INFO signature blocks are parsed
+        // and checked, objects hashed block by block.
+        trusted_signers: match data.first() {
+            Some(b) if b & 4 == 4 => vec![mcast::SigningKey::from_bytes([9; 32]).public_key()],
+            _ => Vec::new(),
+        },
         ..Default::default()
     };
     let mut rx = Receiver::new(config, 77, t0).expect("receiver");

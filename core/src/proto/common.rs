@@ -71,6 +71,13 @@ impl BlockLayout {
         }
     }
 
+    /// Byte offset and length of `block` within the object.
+    pub fn block_range(&self, block: u32) -> (u64, u64) {
+        let (first, _) = self.segment_range(block, 0);
+        let (last, len) = self.segment_range(block, self.block_len(block) - 1);
+        (first, last + len as u64 - first)
+    }
+
     /// Byte offset and length of segment `symbol` of `block` within the object.
     pub fn segment_range(&self, block: u32, symbol: u16) -> (u64, usize) {
         let index = self.first_segment(block) + symbol as u64;

@@ -13,6 +13,7 @@ use super::stream::{wire_block, RxStream, Stored, StreamOut, BLOCK_BASE};
 use super::{Destination, ObjectKind, SenderId};
 use crate::fec::Rs8;
 use crate::seal::{self, Key, OpenError, Seal};
+use crate::sign::{self, PublicKey, Refusal};
 use crate::wire::{
     ack_type, cc_flags, fec_id, flags, nack_flags, nack_form, quant, Ack, AckBody, Body, CcFeedback, Cmd, Data, FecPayloadId,
     Fti, Nack, NormTime, ObjectHeader, Packet, RepairItem, RepairRequest, SenderHeader,
@@ -78,6 +79,14 @@ pub struct ReceiverConfig {
     /// clock) are dropped as replayed; `None`: no age limit (replays of a
     /// sender instance already heard are refused all the same).
     pub seal_max_age: Option<Duration>,
+    /// Accept only objects signed by one of these Ed25519 keys (see
+    /// [`crate::sign`]); empty (the default): accept objects whether signed
+    /// or not. With keys, unsigned objects, objects signed by another key,
+    /// bad signatures, content that differs from what was signed, and
+    /// streams (which cannot be signed) are reported `Aborted`, and their
+    /// sender `Rejected` once per reason; delivered objects name their
+    /// signer (`ReceivedObject::signer`).
+    pub trusted_signers: Vec<PublicKey>,
 }
 
 impl Default for ReceiverConfig {
@@ -97,6 +106,7 @@ impl Default for ReceiverConfig {
             file_dir: None,
             key: None,
             seal_max_age: Some(seal::DEFAULT_MAX_AGE),
+            trusted_signers: Vec::new(),
         }
     }
 }
@@ -112,9 +122,14 @@ pub struct ReceivedObject {
     pub info: Vec<u8>,
     /// The content; empty when it went out as `ReceiverEvent::FileData`.
     pub data: Vec<u8>,
+    /// Its size in bytes (that of `data`, or of the file).
+    pub size: u64,
     /// The content went out as `ReceiverEvent::FileData` (a FILE object
     /// with `ReceiverConfig::file_dir` set).
     pub in_file: bool,
+    /// The key that signed it, at a receiver with `trusted_signers` (always
+    /// one of them); `None` otherwise.
+    pub signer: Option<PublicKey>,
 }
 
 /// What the receiver reports, in delivery order per sender.
@@ -193,6 +208,14 @@ pub struct ReceiverStats {
     /// Unsealed datagrams on a sealed channel, or sealed ones at a
     /// receiver without a key.
     pub datagrams_seal_mismatch: u64,
+    /// With `trusted_signers`: objects refused (unsigned, signed by another
+    /// key, bad signature, content or size not as signed, streams).
+    pub objects_unverified: u64,
+    /// With `trusted_signers`: NORM_INFO messages whose signature was
+    /// refused (each either refuses its object or, from a sender that has
+    /// proved itself, is ignored as a forgery while its object waits for
+    /// the genuine one).
+    pub signatures_refused: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard
@@ -200,6 +223,9 @@ pub struct ReceiverStats {
 const ID_BASE: u64 = 1 << 32;
 /// NACK rounds after which objects we only guessed might exist are given up.
 const SPECULATIVE_ROUNDS: u32 = 20;
+/// Receive buffer charged per complete block of an object whose content is
+/// hashed for a signature check (a block hash kept out of order, at most).
+const DIGEST_CHARGE: u64 = 48;
 /// Most repair request items in one NACK (keeps it within one datagram).
 const MAX_NACK_ITEMS: usize = 150;
 
@@ -264,6 +290,16 @@ struct RxObject {
     /// Complete blocks leave as `ReceiverEvent::FileData` (a FILE object with
     /// `ReceiverConfig::file_dir`); `data` stays empty.
     in_file: bool,
+    /// At a receiver with trusted signers: the object may not be delivered
+    /// until its signature and content are checked (`settle_signature`).
+    unchecked: bool,
+    /// Its NORM_INFO's verified signature (with the size it covers).
+    verified: Option<(sign::Verified, u64)>,
+    /// Hash of its blocks so far (with trusted signers).
+    digest: Option<sign::Digest>,
+    /// Its content failed the signature check once and is being received
+    /// again (a second failure refuses it).
+    retried: bool,
 }
 
 /// Why a receive budget is exceeded: the sender's (`buffered`) or all
@@ -294,8 +330,25 @@ impl RxObject {
         std::mem::take(&mut self.charge)
     }
 
-    fn new(kind: ObjectKind, has_info: bool) -> Self {
+    /// Forgets every block received (keeping what the object is) so that it
+    /// is received again; returns the charge released.
+    fn restart(&mut self) -> u64 {
+        self.data.fill(0);
+        self.done.fill(0);
+        self.partial.clear();
+        self.blocks_done = 0;
+        self.first_incomplete = 0;
+        self.received_bytes = 0;
+        self.digest = Some(sign::Digest::default());
+        std::mem::take(&mut self.charge)
+    }
+
+    fn new(kind: ObjectKind, has_info: bool, signed_only: bool) -> Self {
         RxObject {
+            unchecked: signed_only,
+            verified: None,
+            digest: None,
+            retried: false,
             kind,
             has_info,
             info: None,
@@ -319,10 +372,15 @@ impl RxObject {
     fn block_done(&self, block: u32) -> bool {
         self.done.get((block / 64) as usize).is_some_and(|w| w & (1 << (block % 64)) != 0)
     }
-    fn complete(&self) -> bool {
+    /// Everything is in (the signature check may still be due).
+    fn received(&self) -> bool {
         self.aborted.is_none()
             && self.layout.is_some_and(|l| self.blocks_done == l.num_blocks)
             && (!self.has_info || self.info.is_some())
+    }
+    /// Ready for delivery.
+    fn complete(&self) -> bool {
+        self.received() && !self.unchecked
     }
 }
 
@@ -372,6 +430,10 @@ struct RemoteSender {
     /// Objects (and streams) delivered complete: a sender that has proved
     /// itself is the last to be evicted when `max_senders` is reached.
     completed: u64,
+    /// A trusted signer's signature verified on one of its objects: a
+    /// refused signature claiming to be this sender's is then a forgery,
+    /// ignored, rather than a sender that does not sign.
+    proved_signer: bool,
     codecs: HashMap<(u16, u16), Rs8>,
     fti: HashMap<u64, Fti>,
 }
@@ -536,8 +598,12 @@ impl Receiver {
 
     /// Reports a source whose datagrams are dropped, once per reason.
     fn reject(&mut self, from: SocketAddr, data: &[u8], reason: &'static str) {
-        const MAX_REPORTED: usize = 1024;
         let node_id = data.get(4..8).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        self.report_rejected(from, node_id, reason);
+    }
+
+    fn report_rejected(&mut self, from: SocketAddr, node_id: u32, reason: &'static str) {
+        const MAX_REPORTED: usize = 1024;
         if self.rejected.len() < MAX_REPORTED && self.rejected.insert((node_id, reason)) {
             self.events.push_back(ReceiverEvent::Rejected { from, node_id, reason: reason.to_string() });
         }
@@ -561,7 +627,7 @@ impl Receiver {
             Body::Info(info) => {
                 if let Some(s) = self.sender_for(now, packet.source_id, from, &info.object.sender) {
                     s.cc.on_packet(now, packet.sequence, data.len(), s.grtt);
-                    self.on_info(now, packet.source_id, &info.object, info.info);
+                    self.on_info(now, packet.source_id, &info.object, info.info, info.signed);
                 }
             }
             Body::Data(d) => {
@@ -640,6 +706,7 @@ impl Receiver {
                     aborted_upto: None,
                     acked_upto: None,
                     completed: 0,
+                    proved_signer: false,
                     codecs: HashMap::new(),
                     fti: HashMap::new(),
                 },
@@ -697,28 +764,134 @@ impl Receiver {
         Some(id)
     }
 
-    fn on_info(&mut self, now: Instant, node_id: u32, h: &ObjectHeader, info: &[u8]) {
+    fn on_info(&mut self, now: Instant, node_id: u32, h: &ObjectHeader, payload: &[u8], signed: bool) {
+        // A signed NORM_INFO ends with its signature block.
+        let (info, signature) = match signed {
+            false => (payload, None),
+            true => match sign::split_info(payload) {
+                Some((info, block)) => (info, Some(block)),
+                None => {
+                    self.stats.malformed_received += 1;
+                    return;
+                }
+            },
+        };
         let Some(id) = self.sync(node_id, h.object_id) else {
             self.stats.duplicates += 1;
             return;
         };
         let repair = h.flags & flags::REPAIR != 0;
+        let signed_only = !self.cfg.trusted_signers.is_empty();
         let s = self.senders.get_mut(&node_id).expect("synced");
         if repair {
             s.overheard.info.insert(id);
             s.touch_holdoff(now);
         }
-        let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), true));
+        let instance_id = s.instance_id;
+        let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), true, signed_only));
         o.has_info = true;
         if o.info.is_some() {
             self.stats.duplicates += 1;
-        } else {
-            o.info = Some(info.to_vec());
+        } else if o.aborted.is_none() {
+            if signed_only {
+                let kind = kind_of(h.flags);
+                let checked = match (kind, signature, h.fti) {
+                    (ObjectKind::Stream, _, _) => Err(Refusal::Stream),
+                    (_, None, _) => Err(Refusal::Unsigned),
+                    (_, Some(_), None) => Err(Refusal::BadSignature),
+                    (_, Some(block), Some(fti)) => {
+                        let ident = sign::ObjectIdentity { node_id, instance_id, object_id: h.object_id, kind, size: fti.object_size };
+                        sign::verify(&self.cfg.trusted_signers, &ident, info, block).map(|v| (v, fti.object_size))
+                    }
+                };
+                match checked {
+                    Ok(v) => {
+                        if o.layout.is_some_and(|l| l.object_size != v.1) {
+                            // Its data came first, with another size: not
+                            // the signer's. Start over with the signed one.
+                            s.buffered -= o.restart();
+                            o.layout = None;
+                            o.data = Vec::new();
+                            o.done = Vec::new();
+                        }
+                        o.verified = Some(v);
+                        o.info = Some(info.to_vec());
+                        s.proved_signer = true;
+                    }
+                    Err(r) if s.proved_signer && r != Refusal::Stream => {
+                        // Someone else speaking for a signer we know: the
+                        // genuine NORM_INFO may still come.
+                        self.stats.signatures_refused += 1;
+                        let from = s.id.addr;
+                        self.report_rejected(from, node_id, r.explain());
+                        return;
+                    }
+                    Err(r) => {
+                        self.stats.signatures_refused += 1;
+                        self.refuse(node_id, id, r);
+                        return;
+                    }
+                }
+            } else {
+                o.info = Some(info.to_vec());
+            }
         }
         if let Some(fti) = h.fti {
             self.apply_fti(node_id, id, h.fec_id, fti);
         }
+        self.settle_signature(now, node_id, id);
         self.advance_due(now, node_id, Pos { obj: id, block: 0 });
+    }
+
+    /// Refuses an object at a receiver with trusted signers: it is reported
+    /// aborted in its turn, its sender rejected (once per reason).
+    fn refuse(&mut self, node_id: u32, id: u64, r: Refusal) {
+        let Some(s) = self.senders.get_mut(&node_id) else { return };
+        let Some(o) = s.objects.get_mut(&id) else { return };
+        if o.aborted.is_some() {
+            return;
+        }
+        self.stats.objects_unverified += 1;
+        s.buffered -= o.abort_and_free(format!("refused: {}", r.explain()));
+        let from = s.id.addr;
+        self.report_rejected(from, node_id, r.explain());
+    }
+
+    /// At a receiver with trusted signers, checks an object once everything
+    /// of it is in: a verified signature, the size it covers, and content
+    /// that hashes to the signed digest. Until then it is not delivered.
+    fn settle_signature(&mut self, now: Instant, node_id: u32, id: u64) {
+        let Some(s) = self.senders.get_mut(&node_id) else { return };
+        let Some(o) = s.objects.get_mut(&id) else { return };
+        if !o.unchecked || !o.received() {
+            return;
+        }
+        let size = o.layout.map(|l| (l.object_size, l.num_blocks));
+        let outcome = match (&o.verified, &o.digest, size) {
+            (None, _, _) => Err(Refusal::Unsigned),
+            (Some((v, signed_size)), Some(d), Some((size, blocks))) if *signed_size == size => {
+                if d.finish(blocks) == Some(v.digest) {
+                    Ok(())
+                } else {
+                    Err(Refusal::Mismatch)
+                }
+            }
+            _ => Err(Refusal::Mismatch),
+        };
+        match outcome {
+            Ok(()) => o.unchecked = false,
+            Err(Refusal::Mismatch) if !o.retried && o.digest.is_some() && size.is_some_and(|(n, _)| n > 0) => {
+                // Genuinely signed, but some segment was not the sender's
+                // (injected ahead of the genuine one): receive it all once
+                // more before giving up on it.
+                o.retried = true;
+                s.buffered -= o.restart();
+                let from = s.id.addr;
+                self.report_rejected(from, node_id, Refusal::Mismatch.explain());
+                self.maybe_start_nack(now, node_id);
+            }
+            Err(r) => self.refuse(node_id, id, r),
+        }
     }
 
     fn on_data(&mut self, now: Instant, node_id: u32, d: &Data<'_>) {
@@ -728,9 +901,27 @@ impl Receiver {
             return;
         };
         let repair = h.flags & flags::REPAIR != 0;
+        let signed_only = !self.cfg.trusted_signers.is_empty();
         {
             let s = self.senders.get_mut(&node_id).expect("synced");
-            let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0));
+            let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0, signed_only));
+            if o.unchecked && o.aborted.is_none() && o.info.is_none() {
+                // Refused at first sight: streams cannot be signed, and a
+                // signed object announces its NORM_INFO.
+                let refusal = if o.kind == ObjectKind::Stream {
+                    Some(Refusal::Stream)
+                } else if h.flags & flags::INFO == 0 {
+                    Some(Refusal::Unsigned)
+                } else {
+                    None
+                };
+                if let Some(r) = refusal {
+                    self.refuse(node_id, id, r);
+                    return;
+                }
+            }
+            let s = self.senders.get_mut(&node_id).expect("synced");
+            let o = s.objects.get_mut(&id).expect("inserted");
             // Repairs of something this receiver still misses: wait for the
             // rest of them before asking again. (Repairs for other receivers'
             // losses must not hold it off, or a steady flow of them would
@@ -756,6 +947,7 @@ impl Receiver {
             self.apply_fti(node_id, id, h.fec_id, fti);
         }
         self.store_segment(node_id, id, d);
+        self.settle_signature(now, node_id, id);
         if !repair {
             let block = if kind_of(h.flags) == ObjectKind::Stream { 0 } else { d.payload_id.block };
             self.advance_due(now, node_id, Pos { obj: id, block });
@@ -831,12 +1023,18 @@ impl Receiver {
             o.data = vec![0u8; fti.object_size as usize];
         }
         o.done = vec![0u64; layout.num_blocks.div_ceil(64) as usize];
+        if o.unchecked {
+            o.digest = Some(sign::Digest::default());
+        }
         if fti.object_size == 0 {
             // Nothing to receive. (mcast sends one empty NORM_DATA for it;
             // libnorm sends only NORM_INFO and never answers a NACK for data.)
             o.done[0] = 1;
             o.blocks_done = 1;
             o.first_incomplete = 1;
+            if let Some(d) = o.digest.as_mut() {
+                d.add(0, sign::block_hash(&[]));
+            }
         }
         s.fti.insert(id, fti);
         if fti.num_parity > 0 {
@@ -906,7 +1104,7 @@ impl Receiver {
                 return;
             }
             if o.in_file {
-                let (base, bytes) = block_range(&layout, block);
+                let (base, bytes) = layout.block_range(block);
                 if b.buf.is_empty() {
                     // Zeroed on demand by the allocator: only what arrives
                     // becomes resident.
@@ -969,9 +1167,9 @@ impl Receiver {
                 let recovered = if o.in_file {
                     let mut buf = std::mem::take(&mut b.buf);
                     if buf.is_empty() {
-                        buf = vec![0u8; block_range(&layout, block).1 as usize];
+                        buf = vec![0u8; layout.block_range(block).1 as usize];
                     }
-                    let r = decode_block(codec, &layout, block, b, &mut buf, block_range(&layout, block).0);
+                    let r = decode_block(codec, &layout, block, b, &mut buf, layout.block_range(block).0);
                     b.buf = buf;
                     r
                 } else {
@@ -990,11 +1188,21 @@ impl Receiver {
                 }
             }
             let b = o.partial.remove(&block).expect("present");
+            if let Some(digest) = o.digest.as_mut() {
+                let (offset, len) = layout.block_range(block);
+                let bytes = if o.in_file { &b.buf[..] } else { &o.data[offset as usize..(offset + len) as usize] };
+                digest.add(block, sign::block_hash(bytes));
+                // What the digest may hold for this block (its hash, if it
+                // completed ahead of an earlier one) stays charged to the
+                // object until it is delivered.
+                o.charge += DIGEST_CHARGE;
+                s.buffered += DIGEST_CHARGE;
+            }
             if o.in_file {
                 // The block leaves for its file: its memory is free.
                 o.charge -= b.charge;
                 s.buffered -= b.charge;
-                let (offset, _) = block_range(&layout, block);
+                let (offset, _) = layout.block_range(block);
                 self.events.push_back(ReceiverEvent::FileData { sender: s.id, object_id: id - ID_BASE, offset, data: b.buf });
             }
             o.done[(block / 64) as usize] |= 1 << (block % 64);
@@ -1054,7 +1262,7 @@ impl Receiver {
                         continue;
                     }
                     s.invalid.insert(id);
-                    let o = s.objects.entry(id).or_insert_with(|| RxObject::new(ObjectKind::Data, false));
+                    let o = s.objects.entry(id).or_insert_with(|| RxObject::new(ObjectKind::Data, false, false));
                     if o.aborted.is_none() {
                         o.aborted = Some("the sender no longer has this object (squelched)".into());
                     }
@@ -1610,13 +1818,6 @@ impl NackBuilder {
     }
 }
 
-/// Byte offset and length of a block within its object.
-fn block_range(layout: &BlockLayout, block: u32) -> (u64, u64) {
-    let (first, _) = layout.segment_range(block, 0);
-    let (last, len) = layout.segment_range(block, layout.block_len(block) - 1);
-    (first, last + len as u64 - first)
-}
-
 /// Recovers a block's missing data segments from its parity into `data`,
 /// which holds the object from byte `base` on. Returns the number of
 /// segments and bytes recovered.
@@ -1720,8 +1921,10 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
                 object_id: s.report_id(id),
                 kind: o.kind,
                 info: o.info.unwrap_or_default(),
+                size: o.layout.map_or(0, |l| l.object_size),
                 data: o.data,
                 in_file: o.in_file,
+                signer: o.verified.map(|(v, _)| v.signer),
             }));
         }
         s.next_deliver += 1;

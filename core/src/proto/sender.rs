@@ -13,6 +13,7 @@ use super::stream::{unwrap_u24, wire_block, StreamParity, TxStream};
 use super::{Destination, ObjectKind, ObjectSource};
 use crate::fec::Rs8;
 use crate::seal::{self, Key, Seal};
+use crate::sign::{self, SigningKey};
 use crate::wire::{
     self, ack_type, fec_id, flags, nack_flags, nack_form, quant, Body, Cmd, CmdMsg, Data, FecPayloadId, Fti, Info,
     ObjectHeader, Packet, RepairItem, SenderHeader,
@@ -81,6 +82,14 @@ pub struct SenderConfig {
     /// recognised by receivers as a restart: they abort what they had
     /// unfinished of it at once and keep what they completed.
     pub node_id: Option<u32>,
+    /// Signs every DATA and FILE object with this Ed25519 key (see
+    /// [`crate::sign`]), so that receivers trusting its public key
+    /// (`ReceiverConfig::trusted_signers`) can tell its objects from
+    /// anyone else's. Every signed object carries NORM_INFO, whose payload
+    /// then ends with [`sign::TRAILER_LEN`] (128) bytes of signature: the
+    /// application's info may be that much shorter than a segment. Streams
+    /// cannot be signed (`open_stream` fails).
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Default for SenderConfig {
@@ -105,6 +114,7 @@ impl Default for SenderConfig {
             key: None,
             seal_max_age: Some(seal::DEFAULT_MAX_AGE),
             node_id: None,
+            signing_key: None,
         }
     }
 }
@@ -229,6 +239,8 @@ struct TxObject {
     id: u64,
     kind: ObjectKind,
     info: Option<Vec<u8>>,
+    /// `info` ends with a signature block (EXT_AUTH goes with it).
+    signed: bool,
     source: Box<dyn ObjectSource>,
     memory: u64,
     layout: BlockLayout,
@@ -250,6 +262,7 @@ struct TxObject {
 
 impl TxObject {
     fn base_flags(&self) -> u8 {
+        // (A signed object always has NORM_INFO: its signature is there.)
         let mut f = 0;
         if self.info.is_some() {
             f |= flags::INFO;
@@ -451,8 +464,14 @@ impl Sender {
         }
         let seal = config.key.as_ref().map(|k| Seal::new(k, config.seal_max_age));
         let mut config = config;
-        if seal.is_some() {
-            config.segment_size -= seal::OVERHEAD as u16;
+        config.segment_size = content_segment_size(&config);
+        if config.signing_key.is_some() && (config.segment_size as usize) < sign::TRAILER_LEN + 16 {
+            return Err(Error::InvalidArgument(format!(
+                "segment size {} is too small to sign objects (at least {} bytes{})",
+                config.segment_size as usize + if seal.is_some() { seal::OVERHEAD } else { 0 },
+                sign::TRAILER_LEN + 16 + if seal.is_some() { seal::OVERHEAD } else { 0 },
+                if seal.is_some() { " with a key" } else { "" }
+            )));
         }
         if config.block_size == 0 || config.block_size as u32 + config.parity as u32 > 255 {
             return Err(Error::InvalidArgument(format!(
@@ -550,6 +569,21 @@ impl Sender {
     /// sent: retry after `SenderEvent::QueueVacancy`. `Error::CacheFull` means
     /// the object can never fit.
     pub fn enqueue(&mut self, now: Instant, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>) -> Result<u64, Error> {
+        self.enqueue_digested(now, kind, source, info, None)
+    }
+
+    /// [`Sender::enqueue`] with the object's content digest already worked
+    /// out ([`object_digest`], by the caller's thread: it reads the whole
+    /// object). A signing sender needs it and computes it itself when it is
+    /// `None`; others ignore it.
+    pub fn enqueue_digested(
+        &mut self,
+        now: Instant,
+        kind: ObjectKind,
+        source: Box<dyn ObjectSource>,
+        info: Option<Vec<u8>>,
+        digest: Option<[u8; 32]>,
+    ) -> Result<u64, Error> {
         if self.closed {
             return Err(Error::Closed);
         }
@@ -565,7 +599,24 @@ impl Sender {
             .ok_or_else(|| Error::InvalidArgument(format!("object of {size} bytes needs more than 2^24 blocks; raise the segment or block size")))?;
         let memory = source.memory_size();
         self.make_room(now, memory, "object")?;
-        Ok(self.push_object(now, kind, source, info, memory, layout, None))
+        let (info, signed) = match &self.cfg.signing_key {
+            Some(key) => {
+                let digest = match digest {
+                    Some(d) => d,
+                    None => digest_of(&*source, &layout).map_err(|e| Error::io("cannot read the object to sign it", e))?,
+                };
+                let id = sign::ObjectIdentity {
+                    node_id: self.node_id,
+                    instance_id: self.instance_id,
+                    object_id: self.next_id as u16,
+                    kind,
+                    size,
+                };
+                (Some(sign::sign_info(key, &id, info.as_deref().unwrap_or_default(), &digest)), true)
+            }
+            None => (info, false),
+        };
+        Ok(self.push_object(now, kind, source, info, signed, memory, layout, None))
     }
 
     /// Opens a NORM_OBJECT_STREAM: an object without a size, written with
@@ -576,6 +627,11 @@ impl Sender {
     pub fn open_stream(&mut self, now: Instant, info: Option<Vec<u8>>) -> Result<u64, Error> {
         if self.closed {
             return Err(Error::Closed);
+        }
+        if self.cfg.signing_key.is_some() {
+            return Err(Error::InvalidArgument(
+                "a signing sender cannot open a stream: streams cannot be signed (send objects instead)".into(),
+            ));
         }
         self.check_info(&info)?;
         let (ndata, seg, blocks) = (self.cfg.block_size, self.cfg.segment_size, self.cfg.stream_buffer_blocks);
@@ -588,7 +644,7 @@ impl Sender {
         let memory = TxStream::memory(ndata, seg, blocks, self.cfg.parity);
         self.make_room(now, memory, "stream buffer")?;
         let stream = TxStream::new(ndata, seg, blocks);
-        Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, memory, layout, Some(stream)))
+        Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, false, memory, layout, Some(stream)))
     }
 
     /// Appends bytes to stream `id`; returns how many were taken (possibly
@@ -661,11 +717,14 @@ impl Sender {
     }
 
     fn check_info(&self, info: &Option<Vec<u8>>) -> Result<(), Error> {
+        let signature = if self.cfg.signing_key.is_some() { sign::TRAILER_LEN } else { 0 };
+        let max = self.cfg.segment_size as usize - signature;
         match info {
-            Some(i) if i.len() > self.cfg.segment_size as usize => Err(Error::InvalidArgument(format!(
-                "info of {} bytes exceeds the segment size {}",
+            Some(i) if i.len() > max => Err(Error::InvalidArgument(format!(
+                "info of {} bytes exceeds the segment size {}{}",
                 i.len(),
-                self.cfg.segment_size
+                self.cfg.segment_size,
+                if signature > 0 { format!(" less the {signature}-byte signature") } else { String::new() }
             ))),
             _ => Ok(()),
         }
@@ -730,6 +789,7 @@ impl Sender {
         kind: ObjectKind,
         source: Box<dyn ObjectSource>,
         info: Option<Vec<u8>>,
+        signed: bool,
         memory: u64,
         layout: BlockLayout,
         stream: Option<TxStream>,
@@ -742,6 +802,7 @@ impl Sender {
             kind,
             info_pending: info.is_some(),
             info,
+            signed,
             source,
             memory,
             layout,
@@ -1714,8 +1775,8 @@ impl Sender {
         let source_id = self.node_id;
         match item {
             TxItem::Info(_) => {
-                let info = self.objects[idx].info.clone().unwrap_or_default();
-                Packet { sequence, source_id, body: Body::Info(Info { object, info: &info }) }.encode(buf);
+                let (info, signed) = (self.objects[idx].info.clone().unwrap_or_default(), self.objects[idx].signed);
+                Packet { sequence, source_id, body: Body::Info(Info { object, info: &info, signed }) }.encode(buf);
                 self.stats.info_sent += 1;
                 true
             }
@@ -1935,6 +1996,38 @@ impl Sender {
         let sequence = self.next_sequence();
         Packet { sequence, source_id: self.node_id, body: Body::Cmd(CmdMsg { sender, cmd }) }.encode(buf);
     }
+}
+
+/// The segment size objects are cut with: `segment_size` less what sealing
+/// takes.
+pub(crate) fn content_segment_size(cfg: &SenderConfig) -> u16 {
+    cfg.segment_size - if cfg.key.is_some() { seal::OVERHEAD as u16 } else { 0 }
+}
+
+/// The content digest a signing sender signs ([`sign::Digest`]), read
+/// through `source`: what a sender with `cfg` computes for an object, for
+/// callers that do this (reading a whole file) away from the engine thread.
+/// `Ok(None)` for a sender that does not sign.
+pub fn object_digest(cfg: &SenderConfig, source: &dyn ObjectSource) -> std::io::Result<Option<[u8; 32]>> {
+    if cfg.signing_key.is_none() {
+        return Ok(None);
+    }
+    let seg = content_segment_size(cfg);
+    let layout = BlockLayout::new(source.len(), seg, cfg.block_size, cfg.parity)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the object needs more than 2^24 blocks"))?;
+    digest_of(source, &layout).map(Some)
+}
+
+fn digest_of(source: &dyn ObjectSource, layout: &BlockLayout) -> std::io::Result<[u8; 32]> {
+    let mut d = sign::Digest::default();
+    let mut buf = Vec::new();
+    for block in 0..layout.num_blocks {
+        let (offset, len) = layout.block_range(block);
+        buf.resize(len as usize, 0);
+        source.read_at(offset, &mut buf)?;
+        d.add(block, sign::block_hash(&buf));
+    }
+    Ok(d.finish(layout.num_blocks).expect("every block added"))
 }
 
 fn fti_of(layout: &BlockLayout) -> Fti {

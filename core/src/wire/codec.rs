@@ -441,6 +441,8 @@ struct Extensions<'a> {
     fti: Option<(usize, &'a [u8])>,
     cc: Option<CcFeedback>,
     rate: Option<u16>,
+    /// EXT_AUTH version 1, Ed25519.
+    auth: bool,
 }
 
 /// Walks the header extensions in `buf[start..end]`.
@@ -473,6 +475,7 @@ fn decode_extensions(buf: &[u8], start: usize, end: usize) -> Result<Extensions<
                 exts.cc = CcFeedback::decode(e);
             }
             ext::RATE if exts.rate.is_none() => exts.rate = be16(e, 2),
+            ext::AUTH => exts.auth = e.len() == 4 && e[2] == 1 && e[3] == 1,
             _ => {}
         }
         off += ext_len;
@@ -622,6 +625,7 @@ impl<'a> Packet<'a> {
                     Body::Info(Info {
                         object,
                         info: body_bytes,
+                        signed: exts.auth,
                     })
                 } else {
                     let m = data_fec_m(&object, fec_m);
@@ -695,6 +699,9 @@ impl<'a> Packet<'a> {
                 if let Some(fti) = &info.object.fti {
                     fti.write(info.object.fec_id, out);
                 }
+                if info.signed {
+                    out.extend_from_slice(&[ext::AUTH, 1, 1, 1]);
+                }
                 patch_hdr_len(out, start);
                 out.extend_from_slice(info.info);
             }
@@ -757,7 +764,7 @@ impl<'a> Packet<'a> {
             None => 0,
         };
         match &self.body {
-            Body::Info(i) => OBJECT_BASE_LEN + fti_len(&i.object) + i.info.len(),
+            Body::Info(i) => OBJECT_BASE_LEN + fti_len(&i.object) + (if i.signed { 4 } else { 0 }) + i.info.len(),
             Body::Data(d) => {
                 OBJECT_BASE_LEN
                     + FecPayloadId::encoded_len(d.object.fec_id).unwrap_or(0)

@@ -48,6 +48,11 @@ pub mod ext {
     /// 65 for its application-defined ACK extension and nothing near 100).
     /// Always the last extension of a sealed message (see `crate::seal`).
     pub const SEAL: u8 = 100;
+    /// EXT_AUTH, mcast's signed objects (not an IANA value either): one
+    /// word, [101, 1, version 1, algorithm 1 = Ed25519], on the NORM_INFO
+    /// of a signed object, whose payload then ends with the signature block
+    /// (see `crate::sign`).
+    pub const AUTH: u8 = 101;
 }
 
 /// FEC encoding IDs we understand (RFC 5510 / libnorm).
@@ -186,6 +191,9 @@ pub struct ObjectHeader {
 pub struct Info<'a> {
     pub object: ObjectHeader,
     pub info: &'a [u8],
+    /// EXT_AUTH is present (version 1, Ed25519): `info` ends with a
+    /// signature block (`crate::sign`).
+    pub signed: bool,
 }
 
 /// Stream payload header (libnorm's payload_len, payload_msg_start and

@@ -82,6 +82,8 @@ pub struct RxNode {
     pub files: std::collections::HashMap<u64, Vec<u8>>,
     /// `ReceiverEvent::Rejected` (source node id, reason), in order.
     pub rejected: Vec<(u32, String)>,
+    /// The signer of each delivered object (`ReceivedObject::signer`).
+    pub signers: Vec<Option<mcast::PublicKey>>,
 }
 
 /// A stream the simulated application writes whenever the sender has room.
@@ -184,6 +186,7 @@ impl Sim {
                 stream_ended: false,
                 files: Default::default(),
                 rejected: Vec::new(),
+                signers: Vec::new(),
             })
             .collect();
         Sim {
@@ -386,6 +389,7 @@ impl Sim {
                         let r = &mut self.receivers[i];
                         let data = if o.in_file { r.files.remove(&o.object_id).unwrap_or_default() } else { o.data };
                         r.delivered.push((o.object_id, data, o.info));
+                        r.signers.push(o.signer);
                     }
                     ReceiverEvent::FileData { object_id, offset, data, .. } => {
                         let f = self.receivers[i].files.entry(object_id).or_default();

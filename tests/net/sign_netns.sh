@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# tests/net/sign_netns.sh -- signed objects (issue 8, sender
+# authentication) in the lab (tests/lab/lab.sh): sender s signs with key A;
+# `evil` holds the same channel key and sends its own files, signed with
+# its own key B or not at all; receivers r1 (trusts A, 3 % loss), r2
+# (trusts B) and r3 (trusts nobody).
+#
+#  1. `mcast keygen --sign` writes a signing key (0600) and FILE.pub;
+#     bad --trust and --sign-key values fail and say why; --sign-key with
+#     --stream is refused.
+#  2. On a sealed channel: r1 gets exactly s's files, each named as signed
+#     by A, and reports evil's files as refused (signed by a key it does
+#     not trust, not signed); r2 gets only evil's B-signed file; r3 gets
+#     all of them, with no signer.
+#  3. Unsealed, with an on-path attacker (core/examples/hostile_peer.rs,
+#     mode tamper) flipping bits in copies of every datagram: whatever r1
+#     delivers is identical to what s sent (altered content is refused,
+#     never delivered); tshark decodes every genuine packet, signed
+#     NORM_INFO included, and the public key is in the clear there.
+#
+# Needs root, tshark/dumpcap, jq (scripts/setup.sh). FAILS (never skips)
+# when namespaces cannot be created. Ends with "sign_netns: N passed, M
+# failed". Environment: MCAST, KEEP=1, NO_BUILD=1.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MCAST=${MCAST:-$ROOT/target/release/mcast}
+HOSTILE=$ROOT/target/release/examples/hostile_peer
+GROUP=ff3e::4d43:5f
+PORT=6940
+# shellcheck source=../lab/lab.sh
+source "$ROOT/tests/lab/lab.sh"
+export LAB_QUIET=1
+
+CHECK_NAME=sign_netns
+# shellcheck source=../lab/check.sh
+source "$ROOT/tests/lab/check.sh"
+
+[ -x "$MCAST" ] || { ko "no mcast binary at $MCAST (run: cargo build --release)"; finish; }
+if [ "${NO_BUILD:-0}" != 1 ]; then
+    (cd "$ROOT" && cargo build --release -q -p mcast --example hostile_peer) || { ko "cargo build --example hostile_peer"; finish; }
+fi
+[ -x "$HOSTILE" ] || { ko "no hostile peer at $HOSTILE"; finish; }
+for c in jq tshark dumpcap cmp; do
+    command -v "$c" >/dev/null || { ko "$c is missing (run scripts/setup.sh)"; finish; }
+done
+lab_require || { ko "cannot build the network lab (see LAB ERROR above)"; finish; }
+
+LAB=sign$$
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mcast-sign.XXXXXX")
+chmod 755 "$WORK"
+capid=
+cleanup() {
+    [ -z "$capid" ] || kill "$capid" 2>/dev/null
+    lab_down "$LAB"
+    if [ "${KEEP:-0}" = 1 ] || [ "$fail" != 0 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# ------------------------------------------------------------ 1. keys
+echo "--- 1. mcast keygen --sign, --trust, --sign-key"
+"$MCAST" keygen --quiet --sign "$WORK/a" && "$MCAST" keygen --json --sign "$WORK/b" >"$WORK/b.json" && "$MCAST" keygen --quiet "$WORK/channel"
+both() { [ -s "$WORK/a" ] && [ -s "$WORK/a.pub" ]; }
+check "keygen --sign writes the key and FILE.pub" both
+check "the signing key is private (mode $(stat -c %a "$WORK/a"))" [ "$(stat -c %a "$WORK/a")" = 600 ]
+check "the public key is readable (mode $(stat -c %a "$WORK/a.pub"))" [ "$(stat -c %a "$WORK/a.pub")" = 644 ]
+check "the public key file is 64 hex digits and a newline" grep -qxE '[0-9a-f]{64}' "$WORK/a.pub"
+check "keygen --json names the public key" [ "$(jq -r .public_key "$WORK/b.json")" = "$(cat "$WORK/b.pub")" ]
+"$MCAST" keygen --quiet --sign "$WORK/a" 2>"$WORK/keygen.err"
+st=$?
+refused() { [ "$st" != 0 ] && grep -q force "$WORK/keygen.err"; }
+check "keygen --sign refuses to overwrite (status $st)" refused
+"$MCAST" keygen --sign 2>/dev/null
+check "keygen --sign needs a FILE" [ $? != 0 ]
+"$MCAST" recv --group "$GROUP" --port $PORT --interface lo --out "$WORK/x" --trust nonsense --timeout 1 2>"$WORK/trust.err"
+st=$?
+said() { [ "$st" != 0 ] && grep -q "$1" "$2"; }
+check "recv --trust with neither a file nor a key fails and says why (status $st)" said "64 hexadecimal" "$WORK/trust.err"
+printf '%064d\n' 0 | tr 0 f >"$WORK/notapoint.pub"
+"$MCAST" recv --group "$GROUP" --port $PORT --interface lo --out "$WORK/x" --trust "$WORK/notapoint.pub" --timeout 1 2>"$WORK/point.err"
+st=$?
+check "recv --trust with 32 bytes that are no public key fails (status $st)" said "not a valid Ed25519" "$WORK/point.err"
+"$MCAST" send --group "$GROUP" --port $PORT --interface lo --sign-key "$WORK/none" "$WORK/a.pub" 2>"$WORK/signkey.err"
+st=$?
+check "send --sign-key with a missing file fails and says why (status $st)" said "sign-key" "$WORK/signkey.err"
+"$MCAST" send --group "$GROUP" --port $PORT --interface lo --sign-key "$WORK/a" --stream feed 2>"$WORK/stream.err" </dev/null
+st=$?
+check "send --sign-key with --stream is refused (status $st)" said "cannot be used with" "$WORK/stream.err"
+
+# ------------------------------------------------------------ 2. the lab
+lab_up "$LAB" 3 || { ko "lab_up (see LAB ERROR above)"; finish; }
+lab_add_host "$LAB" evil 30 && _lab_wait_ready "$LAB" evil || { ko "adding the attacker's host"; finish; }
+lab_loss "$LAB" r1 3 || { ko "installing loss on r1"; finish; }
+
+mkdir -p "$WORK/src" "$WORK/evil"
+head -c 3000000 /dev/urandom >"$WORK/src/genuine-1.bin"
+head -c 200000 /dev/urandom >"$WORK/src/genuine-2.bin"
+head -c 300000 /dev/urandom >"$WORK/evil/forged-b.bin"
+head -c 300000 /dev/urandom >"$WORK/evil/forged-unsigned.bin"
+
+echo "--- 2. sealed channel: s signs with A, evil (with the channel key) with B or not at all"
+declare -A trust=([r1]="--trust $WORK/a.pub" [r2]="--trust $(cat "$WORK/b.pub")" [r3]="")
+declare -A count=([r1]=2 [r2]=1 [r3]=4)
+pids=()
+for r in r1 r2 r3; do
+    # shellcheck disable=SC2086
+    lab_exec "$LAB" "$r" "$MCAST" recv --group "$GROUP" --port $PORT --interface eth0 --key "$WORK/channel" ${trust[$r]} \
+        --out "$WORK/out-$r" --count "${count[$r]}" --timeout 60 --json >"$WORK/$r.json" 2>"$WORK/$r.err" &
+    pids+=($!)
+done
+for r in r1 r2 r3; do lab_wait_joined "$LAB" "$r" "$GROUP" || ko "$r joined"; done
+lab_exec "$LAB" evil "$MCAST" send --group "$GROUP" --port $PORT --interface eth0 --key "$WORK/channel" --sign-key "$WORK/b" \
+    --quiet "$WORK/evil/forged-b.bin" 2>"$WORK/evil1.err"
+check "evil's signed send exits 0" [ $? = 0 ]
+lab_exec "$LAB" evil "$MCAST" send --group "$GROUP" --port $PORT --interface eth0 --key "$WORK/channel" \
+    --quiet "$WORK/evil/forged-unsigned.bin" 2>"$WORK/evil2.err"
+check "evil's unsigned send exits 0" [ $? = 0 ]
+lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port $PORT --interface eth0 --key "$WORK/channel" --sign-key "$WORK/a" \
+    --quiet "$WORK/src/genuine-1.bin" "$WORK/src/genuine-2.bin" 2>"$WORK/send.err"
+st=$?
+check "s's signed send exits 0 (status $st)" [ "$st" = 0 ]
+[ "$st" = 0 ] || tail -3 "$WORK/send.err"
+i=0
+declare -A rst
+for r in r1 r2 r3; do
+    wait "${pids[$i]}"
+    rst[$r]=$?
+    i=$((i + 1))
+done
+for r in r1 r2 r3; do
+    check "$r exits 0 (status ${rst[$r]})" [ "${rst[$r]}" = 0 ]
+    [ "${rst[$r]}" = 0 ] || tail -3 "$WORK/$r.err"
+done
+listing() { ls "$WORK/out-$1" 2>/dev/null | tr '\n' ' '; }
+check "r1 (trusts A) has exactly s's files: $(listing r1)" [ "$(listing r1)" = "genuine-1.bin genuine-2.bin " ]
+for f in genuine-1.bin genuine-2.bin; do
+    check "r1's $f is identical" cmp -s "$WORK/src/$f" "$WORK/out-r1/$f"
+done
+signers() { jq -r '.files[].signer' "$WORK/$1.json" 2>/dev/null | sort -u | tr '\n' ' '; }
+check "r1 names A as the signer of each ($(signers r1))" [ "$(signers r1)" = "$(cat "$WORK/a.pub") " ]
+reasons() { jq -r '.rejected[].reason' "$WORK/$1.json" 2>/dev/null; }
+check "r1 reports evil's B-signed file as signed by a key it does not trust" grep -q "does not trust" <(reasons r1)
+check "r1 reports evil's unsigned file as not signed" grep -q "not signed" <(reasons r1)
+check "r1's warnings say so on stderr too" grep -q "refusing .*does not trust" "$WORK/r1.err"
+check "r1 counted the refused objects ($(jq -r .stats.objects_unverified "$WORK/r1.json"))" [ "$(jq -r .stats.objects_unverified "$WORK/r1.json")" -ge 2 ]
+check "r2 (trusts B) has only evil's B-signed file: $(listing r2)" [ "$(listing r2)" = "forged-b.bin " ]
+check "r2 names B as its signer" [ "$(signers r2)" = "$(cat "$WORK/b.pub") " ]
+check "r3 (trusts nobody) has all four: $(listing r3)" [ "$(listing r3)" = "forged-b.bin forged-unsigned.bin genuine-1.bin genuine-2.bin " ]
+check "r3 names no signer" [ "$(signers r3)" = "null " ]
+
+# ------------------------------------------------------------ 3. tampering
+capture() { # PCAP: start dumpcap on s's eth0
+    ip netns exec "$LAB-s" dumpcap -q -i eth0 -f udp -w "$1" >"$WORK/dumpcap.log" 2>&1 &
+    capid=$!
+    for _ in $(seq 1 100); do
+        [ -s "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+stop_capture() {
+    sleep 0.3
+    kill -TERM "$capid" 2>/dev/null
+    wait "$capid" 2>/dev/null
+    capid=
+}
+
+echo "--- 3. unsealed, signed by A, with an on-path attacker altering copies of every datagram"
+P2=$((PORT + 1))
+capture "$WORK/signed.pcapng" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
+lab_exec "$LAB" r1 "$MCAST" recv --group "$GROUP" --port $P2 --interface eth0 --trust "$WORK/a.pub" \
+    --out "$WORK/t-r1" --count 2 --timeout 40 --json >"$WORK/t-r1.json" 2>"$WORK/t-r1.err" &
+rp=$!
+lab_wait_joined "$LAB" r1 "$GROUP" || ko "r1 joined"
+lab_exec "$LAB" evil "$HOSTILE" "$GROUP" $P2 eth0 tamper 6000 >"$WORK/evil.out" 2>"$WORK/evil.err" &
+evil=$!
+sleep 0.5
+lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port $P2 --interface eth0 --sign-key "$WORK/a" --quiet \
+    "$WORK/src/genuine-1.bin" "$WORK/src/genuine-2.bin" 2>"$WORK/t-send.err"
+check "the signed send exits 0" [ $? = 0 ]
+wait "$rp"
+kill "$evil" 2>/dev/null
+wait "$evil" 2>/dev/null
+stop_capture
+delivered=0
+for f in genuine-1.bin genuine-2.bin; do
+    [ -e "$WORK/t-r1/$f" ] || continue
+    delivered=$((delivered + 1))
+    check "r1's delivered $f is identical to s's" cmp -s "$WORK/src/$f" "$WORK/t-r1/$f"
+done
+extra=$(ls "$WORK/t-r1" 2>/dev/null | grep -v -x -e genuine-1.bin -e genuine-2.bin | tr '\n' ' ')
+check "r1 delivered nothing else ($extra)" [ -z "$extra" ]
+refused=$(jq -r '[.aborted[] | select(.reason | contains("refused"))] | length' "$WORK/t-r1.json" 2>/dev/null)
+echo "    evil sent $(cat "$WORK/evil.out" 2>/dev/null) datagrams; r1 delivered $delivered of 2 files and refused ${refused:-?}" \
+    "(signatures refused: $(jq -r .stats.signatures_refused "$WORK/t-r1.json" 2>/dev/null));" \
+    "dropped by the loss rule: $(lab_loss_dropped "$LAB" r1)"
+accounted() { [ $((delivered + ${refused:-0})) -ge 2 ]; }
+check "each of s's files was delivered intact or refused and reported (delivered $delivered, refused ${refused:-0})" accounted
+
+ts() { tshark -n -r "$WORK/signed.pcapng" -d "udp.port==$P2,norm" -Y "$1" 2>/dev/null | wc -l; }
+s_addr=$(lab_addr "$LAB" s)
+ninfo=$(ts "norm.type == 1 && ipv6.src == $s_addr")
+nbad=$(ts "_ws.malformed && ipv6.src == $s_addr")
+npk=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().count(bytes.fromhex(open(sys.argv[2]).read().strip())))' \
+    "$WORK/signed.pcapng" "$WORK/a.pub" 2>/dev/null || echo 0)
+echo "    capture: $ninfo NORM_INFO from s, $nbad of s's packets malformed for tshark"
+check "tshark decodes s's signed NORM_INFO ($ninfo)" [ "$ninfo" -ge 2 ]
+check "none of s's packets is malformed for tshark ($nbad)" [ "$nbad" = 0 ]
+check "the signer's public key is in the (unsealed) capture ($npk)" [ "$npk" -gt 0 ]
+finish
