@@ -24,13 +24,17 @@ export interface McastError extends Error {
   objectId?: bigint;
   /** For MCAST_ABORTED and MCAST_REJECTED: '[address]:port' of the sender. */
   sender?: string;
-  /** For MCAST_REJECTED: the NORM node id of the source whose datagrams are dropped. */
+  /** For MCAST_REJECTED: the NORM node id of the source that is refused. */
   senderNodeId?: number;
   /**
-   * For MCAST_ABORTED: why the object will never arrive. For MCAST_REJECTED:
-   * why the source's datagrams are dropped, e.g. 'its datagrams are sealed
-   * with a different key' or 'its datagrams are sealed, and this receiver
-   * has no key'.
+   * For MCAST_ABORTED: why the object will never arrive (at a receiver with
+   * trustedSigners, 'refused: ...' for an object that is not signed by a
+   * trusted key, or not as signed). For MCAST_REJECTED: why the source is
+   * refused, e.g. 'its datagrams are sealed with a different key', 'its
+   * datagrams are sealed, and this receiver has no key', or (trustedSigners)
+   * 'its objects are not signed, ...', 'its objects are signed by a key this
+   * receiver does not trust', 'its object signatures do not verify (forged
+   * or altered)'.
    */
   reason?: string;
 }
@@ -114,6 +118,25 @@ export interface SenderOptions extends GroupOptions, SealOptions {
   groupSize?: number;
   robustFactor?: number;
   streamBufferBlocks?: number;
+  /**
+   * The NORM node id to send as: an integer in 1..4294967294 (0 and
+   * 0xffffffff are reserved). Default: a random one. A sender that restarts
+   * with the same id is recognised by receivers as a restart (they abort
+   * what they had unfinished of it and keep what they completed).
+   */
+  nodeId?: number;
+  /**
+   * Signed objects (Ed25519 sender authentication): sign every DATA and FILE
+   * object with this secret key, exactly 32 bytes from generateSigningKey()
+   * or loadSigningKey(), so that receivers trusting its public key
+   * (`trustedSigners`) can tell this sender's objects from anyone else's,
+   * channel key holders included. Each object is signed once (its identity,
+   * info and a digest of its content); the signature travels at the end of
+   * its info, so the info given to send() may be at most segmentSize - 128
+   * bytes (segmentSize - 172 with a channel key). A signing sender cannot
+   * open streams. Default: objects are not signed.
+   */
+  signingKey?: Buffer | Uint8Array;
 }
 
 export interface ReceiverOptions extends GroupOptions, SealOptions {
@@ -132,7 +155,7 @@ export interface ReceiverOptions extends GroupOptions, SealOptions {
   silent?: boolean;
   /** Source-specific multicast (RFC 4607): accept only these senders' IPv6 addresses. */
   sources?: string[];
-  /** This receiver's NORM node id, for senders' flushAcked (default: random). */
+  /** This receiver's NORM node id (1..4294967294), for senders' flushAcked and waitForAcks (default: random). */
   nodeId?: number;
   /**
    * A directory: each FILE object is written to a file there as it arrives
@@ -140,6 +163,17 @@ export interface ReceiverOptions extends GroupOptions, SealOptions {
    * gives the file's path instead of data. Default: files arrive in memory.
    */
   fileDir?: string;
+  /**
+   * Deliver only objects signed by one of these Ed25519 public keys (each
+   * exactly 32 bytes, from generateSigningKey(), signingPublicKey() or
+   * loadPublicKey()). Unsigned objects, objects signed by other keys, bad
+   * signatures, content that differs from what was signed, and streams
+   * (which cannot be signed) are refused: each such object is reported with
+   * MCAST_ABORTED (an 'aborted' event), and its sender with MCAST_REJECTED
+   * (a 'rejected' event) once per reason. Default (empty or absent): objects
+   * are accepted whether signed or not.
+   */
+  trustedSigners?: Array<Buffer | Uint8Array>;
 }
 
 /** A received object (or a piece of a stream). */
@@ -165,6 +199,12 @@ export interface Message {
    * delete it.
    */
   path?: string;
+  /**
+   * At a receiver with trustedSigners: the 32-byte public key (one of them)
+   * that signed this object, checked with its content. null at other
+   * receivers (even for signed objects) and for streams.
+   */
+  signer: Buffer | null;
 }
 
 export interface SenderStats {
@@ -223,6 +263,17 @@ export interface ReceiverStats {
   /** Unsealed datagrams on a sealed channel, or sealed ones at a receiver without a key. */
   datagramsSealMismatch: number;
   senders: number;
+  /**
+   * With trustedSigners: objects refused (unsigned, signed by another key,
+   * bad signature, content or size not as signed, streams).
+   */
+  objectsUnverified: number;
+  /**
+   * With trustedSigners: object infos whose signature was refused (each
+   * refuses its object, or is ignored as a forgery when its sender already
+   * proved itself with a good signature).
+   */
+  signaturesRefused: number;
 }
 
 /** Owns one mcast engine (a thread); make senders and receivers from it. */
@@ -256,9 +307,9 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
   /**
    * The next message; rejects with code MCAST_TIMEOUT after `timeout` ms,
    * MCAST_ABORTED for an object that will never arrive, MCAST_REJECTED for a
-   * source whose datagrams are dropped (sealed channels: once per source and
-   * reason; later messages from other sources still come), MCAST_CLOSED once
-   * closed.
+   * source that is refused (sealed channels, trustedSigners: once per source
+   * and reason; later messages from other sources still come), MCAST_CLOSED
+   * once closed.
    */
   recv(options?: { timeout?: number }): Promise<Message>;
   /** Ends when the receiver closes; throws what recv() rejects with otherwise. */
@@ -270,7 +321,7 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
 
   on(event: 'message', listener: (msg: Message) => void): this;
   on(event: 'aborted', listener: (err: McastError) => void): this;
-  /** A source's datagrams are dropped (code MCAST_REJECTED); messages keep coming. */
+  /** A source is refused (code MCAST_REJECTED): sealed channels, trustedSigners; messages keep coming. */
   on(event: 'rejected', listener: (err: McastError) => void): this;
   on(event: 'error', listener: (err: McastError) => void): this;
   on(event: 'close', listener: () => void): this;
@@ -297,3 +348,37 @@ export function generateKey(): Buffer;
  * holds no key.
  */
 export function loadKey(path: string): Buffer;
+
+/** An Ed25519 key pair for signed objects (see SenderOptions.signingKey and ReceiverOptions.trustedSigners). */
+export interface SigningKeyPair {
+  /** The secret key (32 bytes), for a sender's `signingKey`. Keep it secret. */
+  secretKey: Buffer;
+  /** Its public key (32 bytes), for receivers' `trustedSigners`. */
+  publicKey: Buffer;
+}
+
+/** A new random Ed25519 signing key and its public key (from the operating system's generator). */
+export function generateSigningKey(): SigningKeyPair;
+
+/**
+ * The 32-byte public key of a 32-byte signing key (secret key). Throws
+ * MCAST_INVALID_ARGUMENT for any other length.
+ */
+export function signingPublicKey(secretKey: Buffer | Uint8Array): Buffer;
+
+/**
+ * Reads a signing key file: 64 hexadecimal digits (what `mcast keygen --sign`
+ * writes; surrounding whitespace is ignored) or exactly 32 raw bytes.
+ * Returns the secret key, for `signingKey`. Throws MCAST_IO when the file
+ * cannot be read, MCAST_INVALID_ARGUMENT when it holds no key.
+ */
+export function loadSigningKey(path: string): Buffer;
+
+/**
+ * Reads a public key file: 64 hexadecimal digits (what `mcast keygen --sign`
+ * writes to FILE.pub; surrounding whitespace is ignored) or exactly 32 raw
+ * bytes. Returns the public key, for `trustedSigners`. Throws MCAST_IO when
+ * the file cannot be read, MCAST_INVALID_ARGUMENT when it holds no key or
+ * bytes that are no Ed25519 public key.
+ */
+export function loadPublicKey(path: string): Buffer;

@@ -58,7 +58,7 @@ function fixError(e) {
         }
       }
       if (m[1] === 'MCAST_REJECTED') {
-        const r = /^datagrams from (\S+) \(node (0x[0-9a-f]+)\) are dropped: ([\s\S]*)$/.exec(e.message);
+        const r = /^refusing (\S+) \(node (0x[0-9a-f]+)\): ([\s\S]*)$/.exec(e.message);
         if (r) {
           e.sender = r[1];
           e.senderNodeId = Number(r[2]);
@@ -95,12 +95,12 @@ async function settle(promise) {
 const SENDER_OPTIONS = new Set([
   'group', 'port', 'interface', 'segmentSize', 'blockSize', 'parity', 'autoParity', 'rateBps',
   'congestionControl', 'rateMinBps', 'waitForAcks', 'cacheMaxObjects', 'cacheMaxBytes', 'grttInitial', 'grttMax', 'backoffFactor', 'groupSize',
-  'robustFactor', 'streamBufferBlocks', 'key', 'sealMaxAgeMs',
+  'robustFactor', 'streamBufferBlocks', 'key', 'sealMaxAgeMs', 'nodeId', 'signingKey',
 ]);
 const RECEIVER_OPTIONS = new Set([
   'group', 'port', 'interface', 'syncPolicy', 'syncWindow', 'maxObjectSize', 'maxBufferPerSender',
   'maxBufferTotal', 'maxSenders', 'inactivityTimeout', 'unicastNacks', 'silent', 'sources', 'nodeId', 'fileDir', 'key',
-  'sealMaxAgeMs',
+  'sealMaxAgeMs', 'trustedSigners',
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
@@ -125,6 +125,25 @@ function checkOptions(what, options, allowed, required) {
     if (k === 'key') {
       if (!(v instanceof Uint8Array)) throw invalid(`${what} option key must be a Buffer or Uint8Array of 32 bytes (see generateKey() and loadKey())`);
       if (v.byteLength !== 32) throw invalid(`${what} option key must be exactly 32 bytes, not ${v.byteLength}`);
+      continue;
+    }
+    if (k === 'signingKey') {
+      if (!(v instanceof Uint8Array)) throw invalid(`${what} option signingKey must be a Buffer or Uint8Array of 32 bytes (see generateSigningKey() and loadSigningKey())`);
+      if (v.byteLength !== 32) throw invalid(`${what} option signingKey must be exactly 32 bytes, not ${v.byteLength}`);
+      continue;
+    }
+    if (k === 'trustedSigners') {
+      if (!Array.isArray(v)) throw invalid(`${what} option trustedSigners must be an array of 32-byte public keys (Buffers or Uint8Arrays)`);
+      v.forEach((p, i) => {
+        if (!(p instanceof Uint8Array)) throw invalid(`${what} option trustedSigners[${i}] must be a Buffer or Uint8Array of 32 bytes (see generateSigningKey() and loadPublicKey())`);
+        if (p.byteLength !== 32) throw invalid(`${what} option trustedSigners[${i}] must be exactly 32 bytes, not ${p.byteLength}`);
+      });
+      continue;
+    }
+    if (k === 'nodeId') {
+      if (!Number.isInteger(v) || v < 1 || v > 0xfffffffe) {
+        throw invalid(`${what} option nodeId must be an integer in 1..4294967294 (0 and 0xffffffff are reserved), not ${String(v)}`);
+      }
       continue;
     }
     if (k === 'fileDir') {
@@ -164,11 +183,18 @@ function timeoutOf(options) {
   return t;
 }
 
-/** The options as the native side takes them: a key as a Buffer. */
+/** A Uint8Array as a Buffer over the same memory (a Buffer as itself). */
+function asBuffer(b) {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The options as the native side takes them: keys as Buffers. */
 function nativeOptions(options) {
-  if (options.key === undefined || Buffer.isBuffer(options.key)) return options;
-  const k = options.key;
-  return { ...options, key: Buffer.from(k.buffer, k.byteOffset, k.byteLength) };
+  const o = { ...options };
+  if (o.key !== undefined) o.key = asBuffer(o.key);
+  if (o.signingKey !== undefined) o.signingKey = asBuffer(o.signingKey);
+  if (o.trustedSigners !== undefined) o.trustedSigners = o.trustedSigners.map(asBuffer);
+  return o;
 }
 
 /** Sends objects to one group. */
@@ -243,8 +269,8 @@ class Sender {
  * Receives what is sent to one group. Use `await recv()`, `for await (const
  * msg of receiver)`, or `receiver.on('message', fn)` (one of them at a time).
  * Events: 'message' (msg), 'aborted' (error with code MCAST_ABORTED),
- * 'rejected' (error with code MCAST_REJECTED: a source's datagrams are
- * dropped, on sealed channels), 'error', 'close'.
+ * 'rejected' (error with code MCAST_REJECTED: a source is refused, on sealed
+ * channels or by a receiver with trustedSigners), 'error', 'close'.
  */
 class Receiver extends EventEmitter {
   #native;
@@ -394,4 +420,51 @@ function loadKey(file) {
   return call(() => native.loadKey(path.resolve(file)));
 }
 
-module.exports = { Context, Sender, Receiver, channelAddress, generateKey, loadKey };
+/**
+ * A new random Ed25519 signing key: { secretKey, publicKey }, 32-byte
+ * Buffers. The secret key is the sender's `signingKey`; the public key goes
+ * into receivers' `trustedSigners`.
+ */
+function generateSigningKey() {
+  return call(() => native.generateSigningKey());
+}
+
+/** The 32-byte public key of a 32-byte signing key (secret). */
+function signingPublicKey(secret) {
+  if (!(secret instanceof Uint8Array)) throw invalid('signing key must be a Buffer or Uint8Array of 32 bytes');
+  if (secret.byteLength !== 32) throw invalid(`signing key must be exactly 32 bytes, not ${secret.byteLength}`);
+  return call(() => native.signingPublicKey(asBuffer(secret)));
+}
+
+/**
+ * Reads a signing key file: 64 hexadecimal digits (what `mcast keygen --sign`
+ * writes) or exactly 32 raw bytes. Returns the secret key as a 32-byte Buffer.
+ */
+function loadSigningKey(file) {
+  if (typeof file !== 'string' || file === '') throw invalid('signing key file path must be a string');
+  return call(() => native.loadSigningKey(path.resolve(file)));
+}
+
+/**
+ * Reads a public key file: 64 hexadecimal digits (what `mcast keygen --sign`
+ * writes to FILE.pub) or exactly 32 raw bytes. Returns the public key as a
+ * 32-byte Buffer; throws MCAST_INVALID_ARGUMENT for bytes that are no
+ * Ed25519 public key.
+ */
+function loadPublicKey(file) {
+  if (typeof file !== 'string' || file === '') throw invalid('public key file path must be a string');
+  return call(() => native.loadPublicKey(path.resolve(file)));
+}
+
+module.exports = {
+  Context,
+  Sender,
+  Receiver,
+  channelAddress,
+  generateKey,
+  loadKey,
+  generateSigningKey,
+  signingPublicKey,
+  loadSigningKey,
+  loadPublicKey,
+};

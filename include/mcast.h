@@ -59,6 +59,20 @@
 #define MCAST_KEY_LEN 32
 
 /**
+ * Bytes of an Ed25519 key of signed objects: a signing key (its secret
+ * seed: `mcast_sender_config.signing_key`, `mcast_signing_key_generate`,
+ * `mcast_signing_key_from_file`) and a public key
+ * (`mcast_receiver_config.trusted_signers`, `mcast_public_key_from_file`,
+ * `mcast_msg_signer`) are both this long.
+ */
+#define MCAST_SIGNATURE_KEY_LEN 32
+
+/**
+ * Most public keys in `mcast_receiver_config.trusted_signers`.
+ */
+#define MCAST_TRUSTED_SIGNERS_MAX 65536
+
+/**
  * The default `seal_max_age_ms` of sender and receiver configs: sealed
  * datagrams older than this (two minutes) are dropped as replays.
  */
@@ -112,8 +126,10 @@ typedef enum mcast_status {
     MCAST_ERR_CACHE_FULL = 7,
     /**
      * An object will never be delivered (the sender gave up on it, left,
-     * restarted, or it broke a receiver limit). `mcast_recv` hands out a
-     * message of kind `MCAST_KIND_ABORTED` that names the object.
+     * restarted, it broke a receiver limit, or a receiver with
+     * `trusted_signers` refused it: the reason then starts with
+     * "refused: "). `mcast_recv` hands out a message of kind
+     * `MCAST_KIND_ABORTED` that names the object.
      */
     MCAST_ERR_ABORTED = 8,
     /**
@@ -122,14 +138,19 @@ typedef enum mcast_status {
      */
     MCAST_ERR_INTERNAL = 9,
     /**
-     * A receiver drops a sender's datagrams: on a sealed channel (a
-     * receiver with a key) they are not sealed, sealed with a different
-     * key, or fail authentication; or they are sealed and the receiver has
-     * no key. Reported once per sender and reason; the receiver goes on
-     * with other senders. `mcast_recv` hands out a message of kind
-     * `MCAST_KIND_REJECTED` that names the sender, and `mcast_last_error()`
-     * says why (e.g. "... sealed with a different key", "... this receiver
-     * has no key").
+     * A receiver refuses what a sender sends: on a sealed channel (a
+     * receiver with a key) its datagrams are not sealed, sealed with a
+     * different key, or fail authentication; or they are sealed and the
+     * receiver has no key; or, at a receiver with `trusted_signers`, its
+     * objects are unsigned, signed by a key the receiver does not trust,
+     * or not what was signed (each such object is also reported with
+     * `MCAST_ERR_ABORTED`). Reported once per sender and reason; the
+     * receiver goes on with other senders. `mcast_recv` hands out a
+     * message of kind `MCAST_KIND_REJECTED` that names the sender, and
+     * `mcast_last_error()` says why (e.g. "refusing [fe80::1%2]:5000 (node
+     * 0x1234): its datagrams are sealed with a different key", "... this
+     * receiver has no key", "... its objects are signed by a key this
+     * receiver does not trust").
      */
     MCAST_ERR_REJECTED = 10,
 } mcast_status;
@@ -158,9 +179,9 @@ typedef enum mcast_kind {
     MCAST_KIND_ABORTED = 3,
     /**
      * Not data: the report that this receiver drops a sender's datagrams
-     * (`mcast_recv` returned `MCAST_ERR_REJECTED`; `mcast_last_error()`
-     * says why). Sender address and node id say which sender; the object
-     * id is 0 and the data and info are empty.
+     * or refuses its objects (`mcast_recv` returned `MCAST_ERR_REJECTED`;
+     * `mcast_last_error()` says why). Sender address and node id say which
+     * sender; the object id is 0 and the data and info are empty.
      */
     MCAST_KIND_REJECTED = 4,
 } mcast_kind;
@@ -400,6 +421,37 @@ typedef struct mcast_sender_config {
      * Must be 0 (keeps the struct free of implicit padding).
      */
     uint32_t reserved2;
+    /**
+     * NULL (the default): objects are not signed. Otherwise an Ed25519
+     * signing key: `MCAST_SIGNATURE_KEY_LEN` (32) bytes, its secret seed
+     * (from `mcast_signing_key_generate` or `mcast_signing_key_from_file`),
+     * copied during `mcast_sender_new` (the caller may wipe its copy
+     * afterwards). Every DATA and FILE object is then signed once, as a
+     * whole, so that receivers trusting the matching public key
+     * (`mcast_receiver_config.trusted_signers`) can tell its objects from
+     * anyone else's. The signature travels at the end of each object's
+     * NORM_INFO: the info given to `mcast_send_with_info` may be at most
+     * `segment_size - 128` bytes (`segment_size - 172` with a `key`), and
+     * `segment_size` must leave room for it (at least 144, 188 with a
+     * key). `mcast_send_file` reads the file once more during the call to
+     * sign it. Signing works with and without a sealed channel's `key`
+     * (the key keeps outsiders out; signatures tell its holders apart).
+     */
+    const uint8_t *signing_key;
+    /**
+     * The sender's NORM node id (what receivers see in
+     * `mcast_msg_sender_node_id`; with a `signing_key`, each signature
+     * covers it); 0 (the default): a random one. 0xffffffff (NORM_NODE_ANY) is refused with
+     * `MCAST_ERR_INVALID_ARGUMENT`. Give each sender of a group its own id:
+     * a sender that restarts with the same id is recognised by receivers as
+     * a restart (they abort what they had unfinished of it at once and
+     * keep what they completed).
+     */
+    uint32_t node_id;
+    /**
+     * Must be 0 (keeps the struct free of implicit padding).
+     */
+    uint32_t reserved3;
 } mcast_sender_config;
 
 /**
@@ -497,6 +549,32 @@ typedef struct mcast_receiver_config {
      * Must be 0 (keeps the struct free of implicit padding).
      */
     uint32_t reserved2;
+    /**
+     * NULL (the default, with `trusted_signers_count` 0): objects are
+     * delivered whether signed or not. Otherwise `trusted_signers_count`
+     * Ed25519 public keys of `MCAST_SIGNATURE_KEY_LEN` (32) bytes each, one
+     * after the other (from `mcast_signing_key_generate`,
+     * `mcast_signing_key_public` or `mcast_public_key_from_file`), copied
+     * during `mcast_receiver_new`. Only DATA and FILE objects signed by one
+     * of these keys are delivered, each naming its signer
+     * (`mcast_msg_signer`); content is checked against the signature before
+     * delivery. Unsigned objects, objects signed by another key, bad
+     * signatures, content that differs from what was signed, and streams
+     * (which cannot be signed) are reported as aborted
+     * (`MCAST_ERR_ABORTED`), and their sender once per reason with
+     * `MCAST_ERR_REJECTED` (e.g. "... signed by a key this receiver does
+     * not trust"); they are counted in `mcast_receiver_stats`
+     * (`objects_unverified`, `signatures_refused`). A key that is not a
+     * valid Ed25519 public key is refused with `MCAST_ERR_INVALID_ARGUMENT`
+     * (the message names its index).
+     */
+    const uint8_t *trusted_signers;
+    /**
+     * How many keys `trusted_signers` holds (0 to
+     * `MCAST_TRUSTED_SIGNERS_MAX`); must be 0 when it is NULL and not 0
+     * when it is not.
+     */
+    size_t trusted_signers_count;
 } mcast_receiver_config;
 
 /**
@@ -613,8 +691,8 @@ typedef struct mcast_sender_stats {
  * `user_data`: the pointer given to `mcast_receiver_set_callback`.
  * `status`: `MCAST_OK` for a message, `MCAST_ERR_ABORTED` for the report of
  * an object that will never come, `MCAST_ERR_REJECTED` for the report of a
- * sender whose datagrams are dropped (for both, `mcast_last_error()`, on
- * this thread, says why).
+ * sender whose datagrams are dropped or whose objects are refused (for
+ * both, `mcast_last_error()`, on this thread, says why).
  * `msg`: the message (or abort or rejection report); the callback owns it
  * and must free it with `mcast_msg_free`, at once or later from any thread.
  *
@@ -713,6 +791,19 @@ typedef struct mcast_receiver_stats {
      * receiver without one.
      */
     uint64_t datagrams_seal_mismatch;
+    /**
+     * With `trusted_signers`: objects refused (unsigned, signed by a key
+     * not trusted, bad signature, content or size not as signed, streams);
+     * each was reported aborted.
+     */
+    uint64_t objects_unverified;
+    /**
+     * With `trusted_signers`: NORM_INFO messages whose signature was
+     * refused (each either refused its object or, coming from a sender
+     * that already proved itself, was ignored as a forgery while the
+     * genuine one is awaited).
+     */
+    uint64_t signatures_refused;
 } mcast_receiver_stats;
 
 #ifdef __cplusplus
@@ -835,6 +926,76 @@ enum mcast_status mcast_key_from_file(const char *path,
                                       uint8_t *out);
 
 /**
+ * Fills `secret_out` with a new random Ed25519 signing key for signed
+ * objects, from the operating system's generator, and `public_out` with
+ * its public key.
+ *
+ * `secret_out`: `MCAST_SIGNATURE_KEY_LEN` (32) writable bytes; receives
+ * the secret seed, for `mcast_sender_config.signing_key`. Keep it secret:
+ * whoever holds it can sign as this sender. To keep it in a file, write it
+ * as 64 hexadecimal digits (what `mcast keygen --sign` writes and
+ * `mcast_signing_key_from_file` reads), readable only by its owner.
+ * `public_out`: `MCAST_SIGNATURE_KEY_LEN` (32) writable bytes; receives
+ * the public key, for receivers' `mcast_receiver_config.trusted_signers`
+ * (it can also be derived later with `mcast_signing_key_public`). Both
+ * are zeroed on failure.
+ * Thread safety: safe from any thread. Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL `secret_out` or
+ * `public_out`), `MCAST_ERR_INTERNAL` (the operating system's generator
+ * failed).
+ */
+enum mcast_status mcast_signing_key_generate(uint8_t *secret_out,
+                                             uint8_t *public_out);
+
+/**
+ * Derives the public key of a signing key: what receivers trusting its
+ * signer put in `mcast_receiver_config.trusted_signers`.
+ *
+ * `secret`: `MCAST_SIGNATURE_KEY_LEN` (32) bytes, a signing key's secret
+ * seed (any 32 bytes are one), only read during the call.
+ * `public_out`: `MCAST_SIGNATURE_KEY_LEN` (32) writable bytes; receives the
+ * public key, or zeroes on failure.
+ * Thread safety: safe from any thread. Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL `secret` or `public_out`).
+ */
+enum mcast_status mcast_signing_key_public(const uint8_t *secret,
+                                           uint8_t *public_out);
+
+/**
+ * Reads a signing key (its secret seed) from a file: 64 hexadecimal digits
+ * (what `mcast keygen --sign` writes; whitespace around them is ignored)
+ * or exactly 32 raw bytes. Keep such files readable only by their owner.
+ *
+ * `path`: a NUL-terminated path. `secret_out`: `MCAST_SIGNATURE_KEY_LEN`
+ * (32) writable bytes; receives the secret seed (for
+ * `mcast_sender_config.signing_key`), or zeroes on failure.
+ * Thread safety: safe from any thread. Blocking: reads the file.
+ * Errors: as `mcast_key_from_file`: `MCAST_ERR_INVALID_ARGUMENT` (NULL or
+ * empty `path`, NULL `secret_out`, a directory, content that is not a
+ * key), `MCAST_ERR_IO` (the file cannot be read; `mcast_last_os_error()`
+ * has errno when it could not be opened, e.g. ENOENT). The message names
+ * the file and the problem.
+ */
+enum mcast_status mcast_signing_key_from_file(const char *path,
+                                              uint8_t *secret_out);
+
+/**
+ * Reads an Ed25519 public key (of a signer to trust) from a file: 64
+ * hexadecimal digits (what `mcast keygen --sign FILE` writes to FILE.pub;
+ * whitespace around them is ignored) or exactly 32 raw bytes.
+ *
+ * `path`: a NUL-terminated path. `public_out`: `MCAST_SIGNATURE_KEY_LEN`
+ * (32) writable bytes; receives the public key (for
+ * `mcast_receiver_config.trusted_signers`), or zeroes on failure.
+ * Thread safety: safe from any thread. Blocking: reads the file.
+ * Errors: as `mcast_key_from_file`; `MCAST_ERR_INVALID_ARGUMENT` also for
+ * 32 bytes that are not a valid Ed25519 public key (not a point of the
+ * curve).
+ */
+enum mcast_status mcast_public_key_from_file(const char *path,
+                                             uint8_t *public_out);
+
+/**
  * Creates a context: one engine thread that will run every sender and
  * receiver created from it.
  *
@@ -897,7 +1058,7 @@ enum mcast_status mcast_channel_address(const char *name,
 /**
  * Creates a sender on a group: opens a UDP socket bound to `port`, joins
  * `group` on interface `ifname` (to hear NACKs) and starts sending NORM
- * from a random node id.
+ * from its node id (`mcast_sender_config.node_id`, random by default).
  *
  * `ctx`: a live context. `group`: an IPv6 multicast address as UTF-8 text
  * (`"ff3e::4d43"`; brackets allowed). `port`: 1-65535. `ifname`: the
@@ -914,7 +1075,9 @@ enum mcast_status mcast_channel_address(const char *name,
  * Blocking: waits for the engine thread to open the socket (quickly). Fails
  * with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
  * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL, non-UTF-8 or malformed
- * strings, not a multicast address, port 0, bad config, dead `ctx`),
+ * strings, not a multicast address, port 0, bad config such as
+ * `node_id` 0xffffffff or a `segment_size` too small for `signing_key`,
+ * dead `ctx`),
  * `MCAST_ERR_NO_SUCH_INTERFACE`, `MCAST_ERR_IO` (socket, bind or join
  * failed), `MCAST_ERR_CLOSED` (the context was freed).
  */
@@ -950,13 +1113,14 @@ enum mcast_status mcast_send(struct mcast_sender *sender,
 /**
  * Like `mcast_send`, with NORM_INFO: `info_len` bytes at `info` travel with
  * the object (receivers read them with `mcast_msg_info`; at most one
- * segment, `segment_size` bytes). `info` may be NULL if `info_len` is 0
- * (then the object has an empty NORM_INFO).
+ * segment: `segment_size` bytes, less 44 with a `key` and 128 more with a
+ * `signing_key`). `info` may be NULL if `info_len` is 0 (then the object
+ * has an empty NORM_INFO).
  *
  * Ownership: `buf` and `info` are copied during the call.
  * Thread safety, blocking and errors: as `mcast_send`;
  * `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
- * and for an `info` longer than a segment.
+ * and for an `info` longer than that.
  */
 enum mcast_status mcast_send_with_info(struct mcast_sender *sender,
                                        const void *buf,
@@ -1000,10 +1164,13 @@ enum mcast_status mcast_send_timeout(struct mcast_sender *sender,
  *
  * `path`: a NUL-terminated path (any bytes; not necessarily UTF-8), read
  * during the call. The file is read while it is sent: do not change it
- * until `mcast_flush` returned. `object_id_out`: as in `mcast_send`.
+ * until `mcast_flush` returned (a sender with a `signing_key` also reads
+ * it once during the call, to sign it). `object_id_out`: as in
+ * `mcast_send`.
  *
  * Thread safety: as `mcast_send`. Blocking: like `mcast_send`, waits while
- * the transmit cache is full.
+ * the transmit cache is full; with a `signing_key`, also reads the whole
+ * file.
  * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL, empty, no base name, not a
  * regular file), `MCAST_ERR_IO` (cannot open or stat; see
  * `mcast_last_os_error`), `MCAST_ERR_CLOSED`.
@@ -1066,8 +1233,9 @@ enum mcast_status mcast_sender_get_stats_sized(const struct mcast_sender *sender
                                                size_t size);
 
 /**
- * The sender's NORM node id (random, never 0), or 0 if `sender` is not a
- * live sender (see `mcast_last_error()`).
+ * The sender's NORM node id (`mcast_sender_config.node_id`, or a random
+ * one; never 0), or 0 if `sender` is not a live sender (see
+ * `mcast_last_error()`).
  *
  * Thread safety: safe from any thread. Blocking: no.
  */
@@ -1131,8 +1299,10 @@ enum mcast_status mcast_receiver_new_ssm(struct mcast_ctx *ctx,
  * they were sent; one that will never complete comes as an abort report in
  * its place (and the next call goes on with later objects). A sender whose
  * datagrams this receiver drops (sealed channels: see
- * `mcast_receiver_config.key`) comes as a rejection report, once per
- * sender and reason.
+ * `mcast_receiver_config.key`) or whose objects it refuses (signed
+ * objects: see `mcast_receiver_config.trusted_signers`; each refused
+ * object also comes as an abort report) comes as a rejection report, once
+ * per sender and reason.
  *
  * `out`: receives the message; the caller owns it and frees it with
  * `mcast_msg_free`. With `MCAST_OK` it is a received object; with
@@ -1211,8 +1381,9 @@ enum mcast_status mcast_receiver_get_stats_sized(const struct mcast_receiver *re
                                                  size_t size);
 
 /**
- * The receiver's NORM node id (random, never 0), or 0 if `receiver` is not
- * a live receiver (see `mcast_last_error()`).
+ * The receiver's NORM node id (`mcast_receiver_config.node_id`, or a
+ * random one; never 0), or 0 if `receiver` is not a live receiver (see
+ * `mcast_last_error()`).
  *
  * Thread safety: safe from any thread. Blocking: no.
  */
@@ -1334,6 +1505,22 @@ int mcast_msg_stream_end(const struct mcast_msg *msg);
  * `mcast_msg_free(msg)`. Thread safety: safe from any thread. Blocking: no.
  */
 const char *mcast_msg_path(const struct mcast_msg *msg);
+
+/**
+ * Who signed the object: at a receiver with
+ * `mcast_receiver_config.trusted_signers`, every delivered DATA or FILE
+ * object was signed by one of them, and this names which.
+ *
+ * `public_out`: `MCAST_SIGNATURE_KEY_LEN` (32) writable bytes, or NULL.
+ * Returns 1 and copies the signer's Ed25519 public key to `public_out` (if
+ * not NULL) when the message has a signer; returns 0 and zeroes
+ * `public_out` (if not NULL) when it has none (a receiver without
+ * `trusted_signers`, abort and rejection reports), and if `msg` is not a
+ * live message (NULL included; see `mcast_last_error()`).
+ * Thread safety: safe from any thread. Blocking: no.
+ */
+int mcast_msg_signer(const struct mcast_msg *msg,
+                     uint8_t *public_out);
 
 /**
  * Frees a message and its bytes.

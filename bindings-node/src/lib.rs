@@ -115,7 +115,7 @@ where
 enum JsValueOf {
     Undefined,
     BigInt(u64),
-    Message(Message),
+    Message(Box<Message>),
     Ack(AckReport),
 }
 
@@ -130,7 +130,7 @@ impl ToNapiValue for JsValueOf {
         match val {
             JsValueOf::Undefined => unsafe { <()>::to_napi_value(env, ()) },
             JsValueOf::BigInt(v) => unsafe { BigInt::to_napi_value(env, BigInt::from(v)) },
-            JsValueOf::Message(m) => unsafe { Message::to_napi_value(env, m) },
+            JsValueOf::Message(m) => unsafe { Message::to_napi_value(env, *m) },
             JsValueOf::Ack(a) => unsafe { AckReport::to_napi_value(env, a) },
         }
     }
@@ -152,6 +152,9 @@ pub struct Message {
     pub stream_end: bool,
     /// For a FILE object received with `fileDir`: the file holding it.
     pub path: Option<String>,
+    /// At a receiver with `trustedSigners`: the 32-byte public key that
+    /// signed the object; null otherwise.
+    pub signer: Either<Buffer, Null>,
 }
 
 fn message(m: core::Message) -> Message {
@@ -171,6 +174,10 @@ fn message(m: core::Message) -> Message {
         lost_before: m.lost_before as f64,
         stream_end: m.stream_end,
         path: m.path.map(|p| p.to_string_lossy().into_owned()),
+        signer: match m.signer {
+            Some(k) => Either::A(k.as_bytes().to_vec().into()),
+            None => Either::B(Null),
+        },
     }
 }
 
@@ -210,6 +217,11 @@ pub struct SenderOptions {
     pub key: Option<Buffer>,
     /// Milliseconds; 0: no age limit. Default 120000.
     pub seal_max_age_ms: Option<f64>,
+    /// The NORM node id to send as (default: random).
+    pub node_id: Option<f64>,
+    /// Signs every DATA and FILE object with this Ed25519 secret key (32
+    /// bytes; index.js passes Uint8Arrays as Buffers).
+    pub signing_key: Option<Buffer>,
 }
 
 #[napi(object)]
@@ -232,13 +244,16 @@ pub struct ReceiverOptions {
     /// Source-specific multicast: only these senders (IPv6 addresses).
     pub sources: Option<Vec<String>>,
     /// This receiver's NORM node id (for acknowledged flushes).
-    pub node_id: Option<u32>,
+    pub node_id: Option<f64>,
     /// FILE objects go to files in this directory (message.path).
     pub file_dir: Option<String>,
     /// A sealed channel's 32-byte key (index.js passes Uint8Arrays as Buffers).
     pub key: Option<Buffer>,
     /// Milliseconds; 0: no age limit. Default 120000.
     pub seal_max_age_ms: Option<f64>,
+    /// Deliver only objects signed by one of these Ed25519 public keys (32
+    /// bytes each; index.js passes Uint8Arrays as Buffers).
+    pub trusted_signers: Option<Vec<Buffer>>,
 }
 
 fn u16_of(v: u32, name: &str) -> Result<u16> {
@@ -268,6 +283,44 @@ fn key_of(key: Option<&Buffer>) -> Result<Option<core::Key>> {
             .map(Some)
             .map_err(|_| invalid(format!("key must be exactly {} bytes (generateKey() makes one), not {}", core::seal::KEY_LEN, k.len()))),
     }
+}
+
+/// A `nodeId` option: a whole number in 1..=0xfffffffe (0 and 0xffffffff
+/// are reserved by NORM).
+fn node_id_of(v: f64) -> Result<u32> {
+    if !(v.is_finite() && v.fract() == 0.0 && v >= 0.0 && v <= u32::MAX as f64) {
+        return Err(invalid(format!("nodeId must be a whole number in 1..4294967294, not {v}")));
+    }
+    let id = v as u32;
+    if id == 0 || id == u32::MAX {
+        return Err(invalid(format!("nodeId {id} ({id:#x}) is reserved (0 and 0xffffffff are)")));
+    }
+    Ok(id)
+}
+
+/// Copies 32 bytes out of `b`, or says what `what` must be.
+fn bytes_32(b: &[u8], what: &str) -> Result<[u8; 32]> {
+    b.try_into().map_err(|_| invalid(format!("{what} must be exactly 32 bytes, not {}", b.len())))
+}
+
+/// Overwrites `bytes` (a copy of secret key material) with zeros.
+fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, aligned, exclusive reference.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+}
+
+fn signing_key_of(key: &[u8], what: &str) -> Result<core::SigningKey> {
+    let mut seed = bytes_32(key, what)?;
+    let k = core::SigningKey::from_bytes(seed);
+    wipe(&mut seed);
+    Ok(k)
+}
+
+fn public_key_of(key: &[u8], what: &str) -> Result<core::PublicKey> {
+    let bytes = bytes_32(key, what)?;
+    core::PublicKey::from_bytes(&bytes).map_err(|_| invalid(format!("{what} is not a valid Ed25519 public key (not a point of the curve)")))
 }
 
 /// `sealMaxAgeMs` (0: no age limit) as the configs' `seal_max_age`.
@@ -344,6 +397,12 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
     if let Some(v) = o.seal_max_age_ms {
         c.seal_max_age = max_age_of(v)?;
     }
+    if let Some(v) = o.node_id {
+        c.node_id = Some(node_id_of(v)?);
+    }
+    if let Some(k) = &o.signing_key {
+        c.signing_key = Some(signing_key_of(k, "signingKey")?);
+    }
     Ok(c)
 }
 
@@ -380,10 +439,7 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
         c.silent = v;
     }
     if let Some(v) = o.node_id {
-        if v == 0 || v == u32::MAX {
-            return Err(invalid(format!("nodeId {v} is reserved")));
-        }
-        c.node_id = Some(v);
+        c.node_id = Some(node_id_of(v)?);
     }
     if let Some(d) = &o.file_dir {
         c.file_dir = Some(d.into());
@@ -391,6 +447,10 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
     c.key = key_of(o.key.as_ref())?;
     if let Some(v) = o.seal_max_age_ms {
         c.seal_max_age = max_age_of(v)?;
+    }
+    if let Some(keys) = &o.trusted_signers {
+        c.trusted_signers =
+            keys.iter().enumerate().map(|(i, k)| public_key_of(k, &format!("trustedSigners[{i}]"))).collect::<Result<Vec<_>>>()?;
     }
     Ok(c)
 }
@@ -528,6 +588,8 @@ pub struct ReceiverStats {
     pub datagrams_replayed: i64,
     pub datagrams_seal_mismatch: i64,
     pub senders: i64,
+    pub objects_unverified: i64,
+    pub signatures_refused: i64,
 }
 
 #[napi]
@@ -678,7 +740,7 @@ impl NativeReceiver {
                     other => return other,
                 }
             },
-            |m| Ok(JsValueOf::Message(message(m))),
+            |m| Ok(JsValueOf::Message(Box::new(message(m)))),
         )
     }
 
@@ -706,6 +768,8 @@ impl NativeReceiver {
             datagrams_replayed: i(st.datagrams_replayed),
             datagrams_seal_mismatch: i(st.datagrams_seal_mismatch),
             senders: i(st.senders),
+            objects_unverified: i(st.objects_unverified),
+            signatures_refused: i(st.signatures_refused),
         })
     }
 
@@ -754,12 +818,61 @@ pub fn load_key(path: String) -> Result<Buffer> {
     let key = core::Key::parse(&text);
     // Wipe the file's content (the key lives on in the Buffer, which is the
     // caller's to keep).
-    for b in text.iter_mut() {
-        // SAFETY: `b` is a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
+    wipe(&mut text);
     match key {
         Ok(k) => Ok(k.as_bytes().to_vec().into()),
         Err(e) => Err(invalid(format!("key file {path}: {e}"))),
     }
+}
+
+#[napi(object)]
+pub struct SigningKeyPair {
+    /// The Ed25519 secret key (its 32-byte seed), for `signingKey`.
+    pub secret_key: Buffer,
+    /// Its 32-byte public key, for receivers' `trustedSigners`.
+    pub public_key: Buffer,
+}
+
+/// A new random Ed25519 signing key (from the operating system's generator)
+/// and its public key.
+#[napi]
+pub fn generate_signing_key() -> SigningKeyPair {
+    let k = core::SigningKey::generate();
+    let mut seed = k.to_bytes();
+    let secret_key = seed.to_vec().into();
+    wipe(&mut seed);
+    SigningKeyPair { secret_key, public_key: k.public_key().as_bytes().to_vec().into() }
+}
+
+/// The public key of a 32-byte signing key.
+#[napi]
+pub fn signing_public_key(secret: Buffer) -> Result<Buffer> {
+    Ok(signing_key_of(&secret, "a signing key")?.public_key().as_bytes().to_vec().into())
+}
+
+/// Reads a key file (`what`: "signing key" or "public key") and parses it
+/// with `parse`, wiping the copy read.
+fn load_32<K>(path: &str, what: &str, parse: impl FnOnce(&[u8]) -> std::result::Result<K, core::seal::KeyError>) -> Result<K> {
+    let mut text = std::fs::read(path).map_err(|source| js_err(core::Error::Io { context: format!("cannot read the {what} file {path}"), source }))?;
+    let key = parse(&text);
+    wipe(&mut text);
+    key.map_err(|e| invalid(format!("{what} file {path}: {e}")))
+}
+
+/// Reads a signing key file: 64 hexadecimal digits (as `mcast keygen --sign`
+/// writes; surrounding whitespace is ignored) or exactly 32 raw bytes.
+#[napi]
+pub fn load_signing_key(path: String) -> Result<Buffer> {
+    let k = load_32(&path, "signing key", core::SigningKey::parse)?;
+    let mut seed = k.to_bytes();
+    let out = seed.to_vec().into();
+    wipe(&mut seed);
+    Ok(out)
+}
+
+/// Reads a public key file (as `mcast keygen --sign` writes to FILE.pub):
+/// 64 hexadecimal digits or exactly 32 raw bytes, a point of the curve.
+#[napi]
+pub fn load_public_key(path: String) -> Result<Buffer> {
+    Ok(load_32(&path, "public key", core::PublicKey::parse)?.as_bytes().to_vec().into())
 }

@@ -144,6 +144,44 @@ fn stats_dict<'py>(py: Python<'py>, pairs: &[(&str, u64)]) -> PyResult<Bound<'py
     Ok(d)
 }
 
+/// Where signing keys come from, for error messages.
+const SIGNING_HINT: &str = "mcast.generate_signing_key() or mcast.load_signing_key() make one";
+
+/// Overwrites a copy of secret bytes before it is dropped.
+fn wipe(bytes: &mut [u8]) {
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+}
+
+/// The bytes of a 32-byte key passed as `label` (bytes, bytearray,
+/// memoryview or another buffer); InvalidArgument for anything else. The
+/// length is the caller's to check. `hint` says how to make a key.
+fn key_bytes(v: &Bound<'_, PyAny>, label: &str, hint: &str) -> PyResult<Vec<u8>> {
+    let py = v.py();
+    if v.is_instance_of::<pyo3::types::PyString>() {
+        return Err(invalid(py, format!("{label}: a key is 32 bytes (bytes, bytearray or memoryview), not str; {hint}")));
+    }
+    bytes_of(v).map_err(|_| {
+        let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        invalid(py, format!("{label}: a key is 32 bytes (bytes, bytearray or memoryview), not {ty}"))
+    })
+}
+
+/// An Ed25519 signing key from its 32-byte secret seed.
+fn secret_key(py: Python<'_>, bytes: &[u8], label: &str) -> PyResult<core::SigningKey> {
+    let mut seed: [u8; 32] =
+        bytes.try_into().map_err(|_| invalid(py, format!("{label}: {}", core::seal::KeyError::Length(bytes.len()))))?;
+    let key = core::SigningKey::from_bytes(seed);
+    wipe(&mut seed);
+    Ok(key)
+}
+
+/// An Ed25519 public key from its 32 bytes: InvalidArgument for another
+/// length or for 32 bytes that are not a point of the curve.
+fn public_key(py: Python<'_>, bytes: &[u8], label: &str) -> PyResult<core::PublicKey> {
+    core::PublicKey::from_slice(bytes).map_err(|e| invalid(py, format!("{label}: {e}")))
+}
+
 /// Settings from keyword arguments: every key must be known.
 struct Kwargs<'a, 'py> {
     py: Python<'py>,
@@ -191,17 +229,53 @@ impl<'a, 'py> Kwargs<'a, 'py> {
         if v.is_none() {
             return Ok(None);
         }
-        if v.is_instance_of::<pyo3::types::PyString>() {
-            return Err(invalid(
-                self.py,
-                format!("{what} option key: a key is 32 bytes (bytes, bytearray or memoryview), not str; bytes.fromhex() or mcast.load_key() make one"),
-            ));
+        let mut bytes = key_bytes(&v, &format!("{what} option key"), "bytes.fromhex() or mcast.load_key() make one")?;
+        let key = core::Key::from_slice(&bytes).map(Some).map_err(|e| invalid(self.py, format!("{what} option key: {e}")));
+        wipe(&mut bytes);
+        key
+    }
+
+    /// `signing_key=`: an Ed25519 signing key's 32-byte secret seed (None or
+    /// absent: objects are not signed).
+    fn signing_key(&mut self) -> PyResult<Option<core::SigningKey>> {
+        let what = self.what;
+        let Some(v) = self.map.remove("signing_key") else { return Ok(None) };
+        if v.is_none() {
+            return Ok(None);
         }
-        let bytes = bytes_of(&v).map_err(|_| {
-            let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-            invalid(self.py, format!("{what} option key: a key is 32 bytes (bytes, bytearray or memoryview), not {ty}"))
-        })?;
-        core::Key::from_slice(&bytes).map(Some).map_err(|e| invalid(self.py, format!("{what} option key: {e}")))
+        let mut bytes = key_bytes(&v, &format!("{what} option signing_key"), SIGNING_HINT)?;
+        let key = secret_key(self.py, &bytes, &format!("{what} option signing_key"));
+        wipe(&mut bytes);
+        key.map(Some)
+    }
+
+    /// `trusted_signers=`: a sequence of 32-byte Ed25519 public keys
+    /// (None, absent or empty: objects are accepted signed or not).
+    fn trusted_signers(&mut self) -> PyResult<Vec<core::PublicKey>> {
+        let (py, what) = (self.py, self.what);
+        let Some(v) = self.map.remove("trusted_signers") else { return Ok(Vec::new()) };
+        if v.is_none() {
+            return Ok(Vec::new());
+        }
+        let label = format!("{what} option trusted_signers");
+        let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        // One key alone is a sequence too (of ints, or of characters).
+        let single = v.is_instance_of::<pyo3::types::PyString>()
+            || v.is_instance_of::<PyBytes>()
+            || v.is_instance_of::<PyByteArray>()
+            || v.is_instance_of::<pyo3::types::PyMemoryView>();
+        if single {
+            return Err(invalid(py, format!("{label}: a sequence of 32-byte public keys (a list, [key] for one), not a single {ty}")));
+        }
+        let items = v.try_iter().map_err(|_| invalid(py, format!("{label}: a sequence of 32-byte public keys, not {ty}")))?;
+        let mut keys = Vec::new();
+        for (i, item) in items.enumerate() {
+            let item = item?;
+            let label = format!("{label}[{i}]");
+            let bytes = key_bytes(&item, &label, "mcast.load_public_key() or mcast.signing_public_key() make one")?;
+            keys.push(public_key(py, &bytes, &label)?);
+        }
+        Ok(keys)
     }
 
     /// `seal_max_age=`: seconds > 0, or None for no limit (absent: the
@@ -249,10 +323,17 @@ fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     if let Some(nodes) = k.take::<Vec<u32>>("wait_for_acks")? {
         c.flow_control = core::FlowControl::WaitForAcks(nodes);
     }
+    if let Some(n) = k.take::<u32>("node_id")? {
+        if n == 0 || n == u32::MAX {
+            return Err(invalid(py, format!("sender option node_id: {n} is reserved")));
+        }
+        c.node_id = Some(n);
+    }
     c.key = k.key()?;
     if let Some(age) = k.max_age()? {
         c.seal_max_age = age;
     }
+    c.signing_key = k.signing_key()?;
     k.finish()?;
     Ok(c)
 }
@@ -280,6 +361,7 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     if let Some(age) = k.max_age()? {
         c.seal_max_age = age;
     }
+    c.trusted_signers = k.trusted_signers()?;
     match k.take::<String>("sync_policy")?.as_deref() {
         None => {}
         Some("all") => c.sync_policy = core::SyncPolicy::All,
@@ -588,6 +670,9 @@ struct Message {
     stream_end: bool,
     /// The file holding a FILE object's content (receivers with `file_dir`).
     path: Option<String>,
+    /// The 32-byte public key that signed the object (receivers with
+    /// `trusted_signers`).
+    signer: Option<Py<PyBytes>>,
 }
 
 #[pymethods]
@@ -620,6 +705,7 @@ fn message(py: Python<'_>, m: core::Message) -> Message {
         lost_before: m.lost_before,
         stream_end: m.stream_end,
         path: m.path.map(|p| p.to_string_lossy().into_owned()),
+        signer: m.signer.map(|k| PyBytes::new(py, k.as_bytes()).unbind()),
     }
 }
 
@@ -638,7 +724,8 @@ impl Receiver {
 #[pymethods]
 impl Receiver {
     /// The next message (None: wait forever); raises Timeout, Aborted,
-    /// Rejected (a sealed channel drops a source's datagrams), Closed.
+    /// Rejected (a sealed channel drops a source's datagrams, or
+    /// trusted_signers refuses its objects), Closed.
     #[pyo3(signature = (timeout=None))]
     fn recv(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Message> {
         let py = slf.py();
@@ -703,6 +790,8 @@ impl Receiver {
                 ("datagrams_unauthenticated", st.datagrams_unauthenticated),
                 ("datagrams_replayed", st.datagrams_replayed),
                 ("datagrams_seal_mismatch", st.datagrams_seal_mismatch),
+                ("objects_unverified", st.objects_unverified),
+                ("signatures_refused", st.signatures_refused),
                 ("senders", st.senders),
             ],
         )
@@ -763,24 +852,77 @@ fn generate_key(py: Python<'_>) -> Bound<'_, PyBytes> {
     PyBytes::new(py, core::Key::generate().as_bytes())
 }
 
+/// The content of a key file (the caller wipes it); OSError (keeping its
+/// errno: FileNotFoundError, ...) if it cannot be read.
+fn read_key_file(py: Python<'_>, path: &std::path::Path, what: &str) -> PyResult<Vec<u8>> {
+    // Read here rather than with Key::from_file: an OSError keeps its errno.
+    py.detach(|| std::fs::read(path)).map_err(|e| {
+        let msg = format!("cannot read the {what} file {}: {e}", path.display());
+        match e.raw_os_error() {
+            Some(errno) => PyOSError::new_err((errno, msg)),
+            None => PyOSError::new_err(msg),
+        }
+    })
+}
+
 /// Reads a key file: 64 hexadecimal digits (as `mcast keygen` writes them;
 /// surrounding whitespace is ignored) or exactly 32 raw bytes. Returns the
 /// 32-byte key; raises OSError (FileNotFoundError, ...) if the file cannot
 /// be read and InvalidArgument if it holds no key.
 #[pyfunction]
 fn load_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
-    // Read here rather than with Key::from_file: an OSError keeps its errno.
-    let mut text = py.detach(|| std::fs::read(&path)).map_err(|e| {
-        let msg = format!("cannot read the key file {}: {e}", path.display());
-        match e.raw_os_error() {
-            Some(errno) => PyOSError::new_err((errno, msg)),
-            None => PyOSError::new_err(msg),
-        }
-    })?;
+    let mut text = read_key_file(py, &path, "key")?;
     let key = core::Key::parse(&text);
-    text.fill(0);
-    std::hint::black_box(&text);
+    wipe(&mut text);
     let key = key.map_err(|e| invalid(py, format!("key file {}: {e}", path.display())))?;
+    Ok(PyBytes::new(py, key.as_bytes()))
+}
+
+/// A new Ed25519 signing key: (secret, public), 32 bytes each. Pass the
+/// secret as `signing_key=` to a sender (keep it secret) and the public key
+/// in `trusted_signers=` to receivers.
+#[pyfunction]
+fn generate_signing_key(py: Python<'_>) -> (Bound<'_, PyBytes>, Bound<'_, PyBytes>) {
+    let key = core::SigningKey::generate();
+    let mut seed = key.to_bytes();
+    let secret = PyBytes::new(py, &seed);
+    wipe(&mut seed);
+    (secret, PyBytes::new(py, key.public_key().as_bytes()))
+}
+
+/// The 32-byte public key of a signing key (its 32-byte secret).
+#[pyfunction]
+fn signing_public_key<'py>(py: Python<'py>, secret: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let mut bytes = key_bytes(secret, "signing_public_key", SIGNING_HINT)?;
+    let key = secret_key(py, &bytes, "signing_public_key");
+    wipe(&mut bytes);
+    Ok(PyBytes::new(py, key?.public_key().as_bytes()))
+}
+
+/// Reads a signing key file (as `mcast keygen --sign FILE` writes FILE): 64
+/// hexadecimal digits or exactly 32 raw bytes. Returns the 32-byte secret;
+/// raises OSError if the file cannot be read and InvalidArgument if it
+/// holds no key.
+#[pyfunction]
+fn load_signing_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    let mut text = read_key_file(py, &path, "signing key")?;
+    let key = core::SigningKey::parse(&text);
+    wipe(&mut text);
+    let key = key.map_err(|e| invalid(py, format!("signing key file {}: {e}", path.display())))?;
+    let mut seed = key.to_bytes();
+    let secret = PyBytes::new(py, &seed);
+    wipe(&mut seed);
+    Ok(secret)
+}
+
+/// Reads a public key file (as `mcast keygen --sign FILE` writes FILE.pub):
+/// 64 hexadecimal digits or exactly 32 raw bytes. Returns the 32-byte key;
+/// raises OSError if the file cannot be read and InvalidArgument if it
+/// holds no key or one that is not a valid Ed25519 public key.
+#[pyfunction]
+fn load_public_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    let text = read_key_file(py, &path, "public key")?;
+    let key = core::PublicKey::parse(&text).map_err(|e| invalid(py, format!("public key file {}: {e}", path.display())))?;
     Ok(PyBytes::new(py, key.as_bytes()))
 }
 
@@ -802,5 +944,9 @@ fn mcast_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(channel_address, m)?)?;
     m.add_function(wrap_pyfunction!(generate_key, m)?)?;
     m.add_function(wrap_pyfunction!(load_key, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_signing_key, m)?)?;
+    m.add_function(wrap_pyfunction!(signing_public_key, m)?)?;
+    m.add_function(wrap_pyfunction!(load_signing_key, m)?)?;
+    m.add_function(wrap_pyfunction!(load_public_key, m)?)?;
     Ok(())
 }

@@ -16,6 +16,9 @@
 //! - `tamper`: an on-path attacker of a sealed channel: joins the group and,
 //!   for each datagram it hears, sends a copy with one bit flipped and, a
 //!   little later, an unaltered replay; COUNT datagrams in all.
+//! - `alter`: an on-path attacker against signed objects: for each NORM_DATA
+//!   it hears, sends a copy with one bit of its payload flipped (headers
+//!   intact, so only the content is wrong); COUNT datagrams in all.
 //!
 //! Used by `tests/net/hostile_netns.sh`; run it only inside a network
 //! namespace (it sends multicast).
@@ -56,8 +59,8 @@ fn main() -> ExitCode {
             sent += 1;
         }
     };
-    if a[3] == "tamper" {
-        return tamper(&socket, group, port, ifindex, &to, count, &mut rand);
+    if a[3] == "tamper" || a[3] == "alter" {
+        return tamper(&socket, group, port, ifindex, &to, count, a[3] == "alter", &mut rand);
     }
     let sender = |instance: u16| SenderHeader { instance_id: instance, grtt: 60, backoff: 4, gsize: 3 };
     let payload = vec![0xa5u8; 1400];
@@ -122,7 +125,19 @@ fn main() -> ExitCode {
 }
 
 /// The `tamper` mode: altered copies and replays of what the group carries.
-fn tamper(socket: &Socket, group: Ipv6Addr, port: u16, ifindex: u32, to: &SockAddr, count: u32, rand: &mut impl FnMut() -> u64) -> ExitCode {
+/// `tamper` (any bit of any datagram, and replays) or, with `payload_only`,
+/// `alter` (a bit of the payload of NORM_DATA).
+#[allow(clippy::too_many_arguments)]
+fn tamper(
+    socket: &Socket,
+    group: Ipv6Addr,
+    port: u16,
+    ifindex: u32,
+    to: &SockAddr,
+    count: u32,
+    payload_only: bool,
+    rand: &mut impl FnMut() -> u64,
+) -> ExitCode {
     use std::mem::MaybeUninit;
     socket.set_reuse_address(true).expect("SO_REUSEADDR");
     socket.bind(&SockAddr::from(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0)))).expect("bind");
@@ -140,10 +155,22 @@ fn tamper(socket: &Socket, group: Ipv6Addr, port: u16, ifindex: u32, to: &SockAd
             continue;
         }
         let mut altered = d.clone();
-        let at = 8 + (rand() as usize) % (altered.len() - 8);
+        let start = if payload_only {
+            let payload = d[1] as usize * 4;
+            if d[0] & 0x0f != 2 || payload >= d.len() {
+                continue;
+            }
+            payload
+        } else {
+            8
+        };
+        let at = start + (rand() as usize) % (altered.len() - start);
         altered[at] ^= 1 << (rand() % 8);
         if socket.send_to(&altered, to).is_ok() {
             sent += 1;
+        }
+        if payload_only {
+            continue;
         }
         heard.push(d);
         if heard.len() > 50 {

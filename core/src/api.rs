@@ -215,11 +215,39 @@ impl Sender {
 
     fn enqueue(&self, kind: ObjectKind, source: Box<dyn ObjectSource>, info: Option<Vec<u8>>, wait: Wait) -> Result<u64> {
         let digest = match &self.signing {
-            Some(cfg) if kind != ObjectKind::Stream => crate::proto::sender::object_digest(cfg, &*source)
-                .map_err(|e| Error::io("cannot read the object to sign it", e))?,
+            Some(cfg) if kind != ObjectKind::Stream => {
+                self.wait_for_room(source.memory_size(), wait)?;
+                crate::proto::sender::object_digest(cfg, &*source).map_err(|e| Error::io("cannot read the object to sign it", e))?
+            }
             _ => None,
         };
         self.shared.call(|reply| Command::Enqueue { session: self.token, kind, source, info, digest, wait, reply })
+    }
+
+    /// A signing sender reads the whole object to sign it, so it first
+    /// waits (as `wait` says) until the transmit cache has room: a caller
+    /// that waits in short slices (the bindings do, to stay interruptible)
+    /// then reads and hashes an object once, not once per slice. It polls
+    /// (every 5 ms): the engine has no waiter list for room alone, and the
+    /// wait is for a cache full of objects still being sent.
+    fn wait_for_room(&self, memory: u64, wait: Wait) -> Result<()> {
+        const POLL: Duration = Duration::from_millis(5);
+        loop {
+            if self.shared.call(|reply| Command::HasRoom { session: self.token, memory, reply })? {
+                return Ok(());
+            }
+            match wait {
+                Wait::No => return Err(Error::WouldBlock("the transmit cache is full".into())),
+                Wait::Until(Some(deadline)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(Error::Timeout);
+                    }
+                    std::thread::sleep(POLL.min(deadline - now));
+                }
+                Wait::Until(None) => std::thread::sleep(POLL),
+            }
+        }
     }
 
     /// Returns once everything queued so far was sent and a flush round

@@ -65,6 +65,9 @@ pub(crate) enum Command {
         wait: Wait,
         reply: Reply<u64>,
     },
+    /// Whether an object holding `memory` bytes would be queued at once
+    /// (a signing sender asks before reading the object to sign it).
+    HasRoom { session: Token, memory: u64, reply: Reply<bool> },
     Flush { session: Token, deadline: Option<Instant>, reply: Reply<()> },
     FlushAcked { session: Token, nodes: Vec<u32>, deadline: Option<Instant>, reply: Reply<AckReport> },
     OpenStream { session: Token, info: Option<Vec<u8>>, reply: Reply<u64> },
@@ -543,6 +546,19 @@ impl Engine {
                         s.waiting.push_back(p);
                     }
                 }
+            }
+            Command::HasRoom { session, memory, reply } => {
+                let r = match self.sessions.get_mut(&session).map(|s| &mut s.role) {
+                    Some(Role::Sender(s)) if s.closing.is_none() => {
+                        let room = s.waiting.is_empty() && s.proto.can_enqueue(now, memory);
+                        if !room {
+                            s.proto.want_room(now);
+                        }
+                        Ok(room)
+                    }
+                    _ => Err(Error::Closed),
+                };
+                let _ = reply.send(r);
             }
             Command::Flush { session, deadline, reply } => {
                 let Some(Role::Sender(s)) = self.sessions.get_mut(&session).map(|s| &mut s.role) else {

@@ -58,8 +58,9 @@ const DIGEST_PREFIX: &[u8] = b"mcast object digest v1\0";
 /// An Ed25519 signing key (the secret 32-byte seed). Its bytes are wiped
 /// when dropped (ed25519-dalek's `zeroize`) and never printed: `Debug`
 /// shows the public key.
+/// (Boxed: the expanded key is large, and configs carry it.)
 #[derive(Clone)]
-pub struct SigningKey(ed25519_dalek::SigningKey);
+pub struct SigningKey(Box<ed25519_dalek::SigningKey>);
 
 impl SigningKey {
     /// A new random key from the operating system's generator.
@@ -72,7 +73,7 @@ impl SigningKey {
     }
 
     pub fn from_bytes(seed: [u8; SECRET_KEY_LEN]) -> SigningKey {
-        SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed))
+        SigningKey(Box::new(ed25519_dalek::SigningKey::from_bytes(&seed)))
     }
 
     /// A key file's content: 64 hexadecimal digits (what [`SigningKey::to_hex`]
@@ -102,7 +103,7 @@ impl SigningKey {
 
     /// The public key receivers trust to accept this key's objects.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key())
+        PublicKey(self.0.verifying_key().to_bytes())
     }
 }
 
@@ -112,15 +113,24 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// An Ed25519 public key: what a receiver trusts.
+/// An Ed25519 public key: what a receiver trusts. Holds the 32 bytes of a
+/// key checked when it was made (messages carry it; the curve point is
+/// worked out again for each verification, once per object).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey(ed25519_dalek::VerifyingKey);
+pub struct PublicKey([u8; PUBLIC_KEY_LEN]);
 
 impl PublicKey {
-    /// Fails with [`KeyError::Invalid`] for 32 bytes that are not a point of
-    /// the curve.
+    /// Fails with [`KeyError::Invalid`] for 32 bytes that are no usable
+    /// public key: not a point of the curve, a non-canonical encoding of
+    /// one, or a point with a small-order part (no signing key has one, so
+    /// trusting it would be useless).
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<PublicKey, KeyError> {
-        ed25519_dalek::VerifyingKey::from_bytes(bytes).map(PublicKey).map_err(|_| KeyError::Invalid)
+        let k = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::Invalid)?;
+        let point = k.to_edwards();
+        if k.is_weak() || !point.is_torsion_free() || point.compress().as_bytes() != bytes {
+            return Err(KeyError::Invalid);
+        }
+        Ok(PublicKey(*bytes))
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<PublicKey, KeyError> {
@@ -139,11 +149,15 @@ impl PublicKey {
     }
 
     pub fn to_hex(&self) -> String {
-        to_hex(self.0.as_bytes())
+        to_hex(&self.0)
     }
 
     pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
-        self.0.as_bytes()
+        &self.0
+    }
+
+    fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0).expect("checked when made")
     }
 }
 
@@ -315,7 +329,7 @@ pub fn verify(trusted: &[PublicKey], id: &ObjectIdentity, info: &[u8], block: &[
 
 fn check(key: &PublicKey, id: &ObjectIdentity, info: &[u8], digest: &[u8; 32], sig: &[u8]) -> bool {
     let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else { return false };
-    key.0.verify_strict(&signed_message(id, info, digest), &sig).is_ok()
+    key.verifying_key().verify_strict(&signed_message(id, info, digest), &sig).is_ok()
 }
 
 #[cfg(test)]
@@ -384,8 +398,14 @@ mod tests {
         assert_eq!(p, k.public_key());
         assert!(!format!("{k:?}").contains(&k.to_hex()));
         assert_eq!(PublicKey::parse(b"xyz"), Err(KeyError::Format));
-        // Not every 32 bytes are a point of the curve.
-        let bad = (0..=255u8).map(|b| [b; 32]).find(|b| PublicKey::from_bytes(b).is_err());
-        assert!(bad.is_some());
+        // Not every 32 bytes are a public key: small-order points (all
+        // zeros), non-canonical encodings (all 0xff: y above the field's
+        // prime), points with a small-order part (all 0x01), and bytes that
+        // are no point at all.
+        for bad in [[0u8; 32], [0xff; 32], [1; 32]] {
+            assert_eq!(PublicKey::from_bytes(&bad), Err(KeyError::Invalid), "{bad:02x?}");
+        }
+        let not_a_point = (0..=255u8).map(|b| [b; 32]).find(|b| ed25519_dalek::VerifyingKey::from_bytes(b).is_err());
+        assert!(not_a_point.is_some_and(|b| PublicKey::from_bytes(&b).is_err()));
     }
 }

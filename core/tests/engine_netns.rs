@@ -223,6 +223,51 @@ fn full_cache_blocks_try_send_and_times_out_send() {
 }
 
 #[test]
+fn a_signing_sender_waits_for_room_before_reading_an_object() {
+    private_network();
+    let (tx_group, _) = groups(7114);
+    let ctx = Context::new().unwrap();
+    let cfg = SenderConfig { rate_bps: 100_000, cache_max_objects: 1, signing_key: Some(mcast::SigningKey::generate()), ..Default::default() };
+    let sender = ctx.sender(&tx_group, cfg).unwrap();
+    sender.send(&[1; 20_000]).unwrap();
+    // The cache stays full for seconds. Waiting for it in 20 ms slices, as
+    // the bindings do, costs a copy of the object per slice, but the object
+    // is read and hashed (to be signed) only once, when there is room.
+    let big = vec![7u8; 8 << 20];
+    assert!(matches!(sender.try_send(&big), Err(Error::WouldBlock(_))));
+    let cpu = || {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid timespec for the call to fill.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+    };
+    let t = cpu();
+    let copy = std::hint::black_box(big.to_vec());
+    let copy_cost = cpu() - t;
+    drop(copy);
+    let t = cpu();
+    std::hint::black_box(mcast::sign::block_hash(&big));
+    let hash_cost = cpu() - t;
+    let before = cpu();
+    let mut slices = 0u32;
+    loop {
+        slices += 1;
+        match sender.send_timeout(&big, Duration::from_millis(20)) {
+            Err(Error::Timeout) => continue,
+            other => break other.map(|_| ()).unwrap(),
+        }
+    }
+    let used = cpu() - before;
+    assert!(slices >= 20, "the cache was full for only {slices} slices");
+    // Hashing the object in every slice would cost slices x hash_cost (a
+    // copy per slice costs less than a hash).
+    assert!(
+        used < hash_cost * slices / 2,
+        "{used:?} of CPU for {slices} slices (hashing once: {hash_cost:?}, copying once: {copy_cost:?}): hashed more than once?"
+    );
+}
+
+#[test]
 fn an_idle_context_uses_no_cpu() {
     private_network();
     let (tx_group, rx_group) = groups(7108);

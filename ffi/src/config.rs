@@ -12,15 +12,16 @@
 //!   fields, which must be 0), so an old struct's tail never overlaps a
 //!   new field (the `no_padding` test checks this);
 //! - only use integer types (any bit pattern is a valid value), or a
-//!   pointer (`const char *file_dir`, `const uint8_t *key`) that NULL (what
-//!   init sets) leaves at its default and that the library reads only
-//!   during the call it is passed to.
+//!   pointer (`const char *file_dir`, `const uint8_t *key`,
+//!   `const uint8_t *signing_key`, `const uint8_t *trusted_signers`) that
+//!   NULL (what init sets) leaves at its default and that the library reads
+//!   only during the call it is passed to.
 
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;
 use std::time::Duration;
 
-use mcast_core::{ContextConfig, Error, FlowControl, Key, ReceiverConfig, SenderConfig, SocketConfig, SyncPolicy};
+use mcast_core::{ContextConfig, Error, FlowControl, Key, PublicKey, ReceiverConfig, SenderConfig, SigningKey, SocketConfig, SyncPolicy};
 
 use crate::error::{guard, invalid, mcast_status};
 
@@ -61,6 +62,16 @@ pub const MCAST_WAIT_FOR_ACKS_MAX: usize = 16;
 /// Bytes of a sealed channel's key (`mcast_sender_config.key`,
 /// `mcast_receiver_config.key`, `mcast_key_generate`, `mcast_key_from_file`).
 pub const MCAST_KEY_LEN: usize = 32;
+
+/// Bytes of an Ed25519 key of signed objects: a signing key (its secret
+/// seed: `mcast_sender_config.signing_key`, `mcast_signing_key_generate`,
+/// `mcast_signing_key_from_file`) and a public key
+/// (`mcast_receiver_config.trusted_signers`, `mcast_public_key_from_file`,
+/// `mcast_msg_signer`) are both this long.
+pub const MCAST_SIGNATURE_KEY_LEN: usize = 32;
+
+/// Most public keys in `mcast_receiver_config.trusted_signers`.
+pub const MCAST_TRUSTED_SIGNERS_MAX: usize = 65536;
 
 /// The default `seal_max_age_ms` of sender and receiver configs: sealed
 /// datagrams older than this (two minutes) are dropped as replays.
@@ -160,6 +171,31 @@ pub struct mcast_sender_config {
     pub seal_max_age_ms: u32,
     /// Must be 0 (keeps the struct free of implicit padding).
     pub reserved2: u32,
+    /// NULL (the default): objects are not signed. Otherwise an Ed25519
+    /// signing key: `MCAST_SIGNATURE_KEY_LEN` (32) bytes, its secret seed
+    /// (from `mcast_signing_key_generate` or `mcast_signing_key_from_file`),
+    /// copied during `mcast_sender_new` (the caller may wipe its copy
+    /// afterwards). Every DATA and FILE object is then signed once, as a
+    /// whole, so that receivers trusting the matching public key
+    /// (`mcast_receiver_config.trusted_signers`) can tell its objects from
+    /// anyone else's. The signature travels at the end of each object's
+    /// NORM_INFO: the info given to `mcast_send_with_info` may be at most
+    /// `segment_size - 128` bytes (`segment_size - 172` with a `key`), and
+    /// `segment_size` must leave room for it (at least 144, 188 with a
+    /// key). `mcast_send_file` reads the file once more during the call to
+    /// sign it. Signing works with and without a sealed channel's `key`
+    /// (the key keeps outsiders out; signatures tell its holders apart).
+    pub signing_key: *const u8,
+    /// The sender's NORM node id (what receivers see in
+    /// `mcast_msg_sender_node_id`; with a `signing_key`, each signature
+    /// covers it); 0 (the default): a random one. 0xffffffff (NORM_NODE_ANY) is refused with
+    /// `MCAST_ERR_INVALID_ARGUMENT`. Give each sender of a group its own id:
+    /// a sender that restarts with the same id is recognised by receivers as
+    /// a restart (they abort what they had unfinished of it at once and
+    /// keep what they completed).
+    pub node_id: u32,
+    /// Must be 0 (keeps the struct free of implicit padding).
+    pub reserved3: u32,
 }
 
 /// Settings of a receiver (`mcast_receiver_new`). Initialise with
@@ -225,6 +261,28 @@ pub struct mcast_receiver_config {
     pub seal_max_age_ms: u32,
     /// Must be 0 (keeps the struct free of implicit padding).
     pub reserved2: u32,
+    /// NULL (the default, with `trusted_signers_count` 0): objects are
+    /// delivered whether signed or not. Otherwise `trusted_signers_count`
+    /// Ed25519 public keys of `MCAST_SIGNATURE_KEY_LEN` (32) bytes each, one
+    /// after the other (from `mcast_signing_key_generate`,
+    /// `mcast_signing_key_public` or `mcast_public_key_from_file`), copied
+    /// during `mcast_receiver_new`. Only DATA and FILE objects signed by one
+    /// of these keys are delivered, each naming its signer
+    /// (`mcast_msg_signer`); content is checked against the signature before
+    /// delivery. Unsigned objects, objects signed by another key, bad
+    /// signatures, content that differs from what was signed, and streams
+    /// (which cannot be signed) are reported as aborted
+    /// (`MCAST_ERR_ABORTED`), and their sender once per reason with
+    /// `MCAST_ERR_REJECTED` (e.g. "... signed by a key this receiver does
+    /// not trust"); they are counted in `mcast_receiver_stats`
+    /// (`objects_unverified`, `signatures_refused`). A key that is not a
+    /// valid Ed25519 public key is refused with `MCAST_ERR_INVALID_ARGUMENT`
+    /// (the message names its index).
+    pub trusted_signers: *const u8,
+    /// How many keys `trusted_signers` holds (0 to
+    /// `MCAST_TRUSTED_SIGNERS_MAX`); must be 0 when it is NULL and not 0
+    /// when it is not.
+    pub trusted_signers_count: usize,
 }
 
 /// A config struct as defined here: `size` first, integers only.
@@ -279,6 +337,9 @@ impl Versioned for mcast_sender_config {
             key: std::ptr::null(),
             seal_max_age_ms: max_age_ms(d.seal_max_age),
             reserved2: 0,
+            signing_key: std::ptr::null(),
+            node_id: 0,
+            reserved3: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -310,6 +371,8 @@ impl Versioned for mcast_receiver_config {
             key: std::ptr::null(),
             seal_max_age_ms: max_age_ms(d.seal_max_age),
             reserved2: 0,
+            trusted_signers: std::ptr::null(),
+            trusted_signers_count: 0,
         }
     }
     fn set_size(&mut self, size: usize) {
@@ -408,6 +471,61 @@ pub(crate) unsafe fn key_arg(key: *const u8) -> Result<Option<Key>, Error> {
     Key::from_slice(bytes).map(Some).map_err(|e| invalid(format!("key: {e}")))
 }
 
+/// Overwrites `bytes` with zeroes in a way the compiler keeps (copies of
+/// secret seeds).
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // SAFETY: `b` is a valid, writable byte.
+        unsafe { std::ptr::write_volatile(b, 0) };
+    }
+    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The signing key a config's `signing_key` points to (NULL: none).
+///
+/// # Safety
+/// `seed` is NULL or points at `MCAST_SIGNATURE_KEY_LEN` readable bytes.
+pub(crate) unsafe fn signing_key_arg(seed: *const u8) -> Option<SigningKey> {
+    if seed.is_null() {
+        return None;
+    }
+    let mut bytes = [0u8; MCAST_SIGNATURE_KEY_LEN];
+    // SAFETY: the caller's contract above.
+    unsafe { std::ptr::copy_nonoverlapping(seed, bytes.as_mut_ptr(), MCAST_SIGNATURE_KEY_LEN) };
+    let key = SigningKey::from_bytes(bytes);
+    wipe(&mut bytes);
+    Some(key)
+}
+
+/// The public keys of `trusted_signers` / `trusted_signers_count`.
+///
+/// # Safety
+/// `keys` is NULL or points at `count` x `MCAST_SIGNATURE_KEY_LEN` readable
+/// bytes.
+pub(crate) unsafe fn trusted_signers_arg(keys: *const u8, count: usize) -> Result<Vec<PublicKey>, Error> {
+    match (keys.is_null(), count) {
+        (true, 0) => return Ok(Vec::new()),
+        (true, n) => return Err(invalid(format!("trusted_signers is NULL but trusted_signers_count is {n}"))),
+        (false, 0) => {
+            return Err(invalid(
+                "trusted_signers is not NULL but trusted_signers_count is 0 (NULL and 0 accept unsigned objects)",
+            ))
+        }
+        (false, n) if n > MCAST_TRUSTED_SIGNERS_MAX => {
+            return Err(invalid(format!("trusted_signers_count {n} is over {MCAST_TRUSTED_SIGNERS_MAX}")))
+        }
+        _ => {}
+    }
+    // SAFETY: the caller's contract above (count is at most 65536, so the
+    // length cannot overflow).
+    let bytes = unsafe { std::slice::from_raw_parts(keys, count * MCAST_SIGNATURE_KEY_LEN) };
+    bytes
+        .chunks_exact(MCAST_SIGNATURE_KEY_LEN)
+        .enumerate()
+        .map(|(i, k)| PublicKey::from_slice(k).map_err(|e| invalid(format!("trusted_signers[{i}] (key {} of {count}): {e}", i + 1))))
+        .collect()
+}
+
 impl mcast_config {
     pub(crate) fn to_core(self) -> Result<ContextConfig, Error> {
         Ok(ContextConfig {
@@ -423,11 +541,17 @@ impl mcast_config {
 
 impl mcast_sender_config {
     /// # Safety
-    /// `key` is NULL or points at `MCAST_KEY_LEN` bytes (the header says so).
+    /// `key` and `signing_key` are NULL or point at `MCAST_KEY_LEN` bytes
+    /// (the header says so).
     pub(crate) unsafe fn to_core(self) -> Result<SenderConfig, Error> {
-        if self.reserved0 != 0 || self.reserved1 != 0 || self.reserved2 != 0 {
-            return Err(invalid("mcast_sender_config.reserved0, reserved1 and reserved2 must be 0"));
+        if self.reserved0 != 0 || self.reserved1 != 0 || self.reserved2 != 0 || self.reserved3 != 0 {
+            return Err(invalid("mcast_sender_config.reserved0, reserved1, reserved2 and reserved3 must be 0"));
         }
+        let node_id = match self.node_id {
+            0 => None,
+            u32::MAX => return Err(invalid("node_id 0xffffffff is reserved (NORM_NODE_ANY)")),
+            n => Some(n),
+        };
         let count = self.wait_for_acks_count as usize;
         let flow_control = match self.flow_control {
             0 if count == 0 => FlowControl::LeaveBehind,
@@ -464,9 +588,9 @@ impl mcast_sender_config {
             // SAFETY: the caller's contract above.
             key: unsafe { key_arg(self.key) }?,
             seal_max_age: max_age(self.seal_max_age_ms),
-            // A fixed sender node id is not in the C API yet: random.
-            node_id: None,
-            signing_key: None,
+            node_id,
+            // SAFETY: the caller's contract above.
+            signing_key: unsafe { signing_key_arg(self.signing_key) },
         })
     }
 }
@@ -474,7 +598,9 @@ impl mcast_sender_config {
 impl mcast_receiver_config {
     /// # Safety
     /// `file_dir` is NULL or a NUL-terminated string, `key` NULL or
-    /// `MCAST_KEY_LEN` bytes (the header says so).
+    /// `MCAST_KEY_LEN` bytes, `trusted_signers` NULL or
+    /// `trusted_signers_count` x `MCAST_SIGNATURE_KEY_LEN` bytes (the header
+    /// says so).
     pub(crate) unsafe fn to_core(self) -> Result<ReceiverConfig, Error> {
         let file_dir = if self.file_dir.is_null() {
             None
@@ -515,7 +641,8 @@ impl mcast_receiver_config {
             // SAFETY: the caller's contract above.
             key: unsafe { key_arg(self.key) }?,
             seal_max_age: max_age(self.seal_max_age_ms),
-            trusted_signers: Vec::new(),
+            // SAFETY: the caller's contract above.
+            trusted_signers: unsafe { trusted_signers_arg(self.trusted_signers, self.trusted_signers_count) }?,
         })
     }
 }
@@ -589,8 +716,8 @@ mod tests {
     fn no_padding() {
         // Field sizes add up to the struct size: no implicit padding.
         assert_eq!(size_of::<mcast_config>(), 8 + 4 + 4 + 8 + 8);
-        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16 + 8 + 4 + 4);
-        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4);
+        assert_eq!(size_of::<mcast_sender_config>(), 8 + 4 * 2 + 5 * 8 + 4 * 4 + 8 + 4 + 4 + 4 + 4 + 4 * 16 + 8 + 4 + 4 + 8 + 4 + 4);
+        assert_eq!(size_of::<mcast_receiver_config>(), 8 + 4 + 4 + 5 * 8 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8);
         assert_eq!(size_of::<crate::mcast_sender_stats>() % 8, 0);
         assert_eq!(size_of::<crate::mcast_receiver_stats>() % 8, 0);
     }
@@ -642,6 +769,94 @@ mod tests {
         let got = unsafe { read_config(&old) }.unwrap();
         assert_eq!((got.key, got.seal_max_age_ms), (std::ptr::null(), MCAST_SEAL_MAX_AGE_DEFAULT_MS));
         assert_eq!(max_age_ms(Some(Duration::from_micros(10))), 1, "a tiny limit is not 0 (no limit)");
+    }
+
+    /// 32 bytes that are no Ed25519 public key (no point of the curve has
+    /// this y; 32 bytes of 0xff, a non-canonical y = 18, are one).
+    const NOT_A_POINT: [u8; MCAST_SIGNATURE_KEY_LEN] = [0x02; MCAST_SIGNATURE_KEY_LEN];
+
+    #[test]
+    fn signing_keys_and_node_ids() {
+        let d = mcast_sender_config::defaults();
+        assert_eq!((d.signing_key, d.node_id, d.reserved3), (std::ptr::null(), 0, 0));
+        let core = unsafe { d.to_core() }.unwrap();
+        assert!(core.signing_key.is_none());
+        assert_eq!(core.node_id, None, "0: a random node id");
+        assert_eq!(MCAST_SIGNATURE_KEY_LEN, mcast_core::sign::SECRET_KEY_LEN);
+        assert_eq!(MCAST_SIGNATURE_KEY_LEN, mcast_core::sign::PUBLIC_KEY_LEN);
+
+        let key = SigningKey::generate();
+        let seed = key.to_bytes();
+        let mut s = mcast_sender_config::defaults();
+        s.signing_key = seed.as_ptr();
+        s.node_id = 0x1234;
+        let core = unsafe { s.to_core() }.unwrap();
+        assert_eq!(core.signing_key.as_ref().map(|k| k.to_bytes()), Some(seed));
+        assert_eq!(core.signing_key.unwrap().public_key(), key.public_key());
+        assert_eq!(core.node_id, Some(0x1234));
+        s.node_id = u32::MAX;
+        let e = unsafe { s.to_core() }.unwrap_err();
+        assert!(matches!(&e, Error::InvalidArgument(m) if m.contains("0xffffffff")), "{e}");
+        s.node_id = 7;
+        s.reserved3 = 1;
+        assert!(unsafe { s.to_core() }.is_err(), "reserved3 must be 0");
+
+        // A caller built before signing keys existed: neither field is read.
+        let mut old = mcast_sender_config::defaults();
+        old.size = std::mem::offset_of!(mcast_sender_config, signing_key);
+        old.signing_key = seed.as_ptr();
+        old.node_id = 99;
+        old.reserved3 = 5;
+        let got = unsafe { read_config(&old) }.unwrap();
+        assert_eq!((got.signing_key, got.node_id, got.reserved3), (std::ptr::null(), 0, 0));
+        assert!(unsafe { got.to_core() }.unwrap().signing_key.is_none());
+    }
+
+    #[test]
+    fn trusted_signers() {
+        let r = mcast_receiver_config::defaults();
+        assert_eq!((r.trusted_signers, r.trusted_signers_count), (std::ptr::null(), 0));
+        assert!(unsafe { r.to_core() }.unwrap().trusted_signers.is_empty());
+
+        let (a, b) = (SigningKey::generate().public_key(), SigningKey::generate().public_key());
+        let mut keys = [0u8; 2 * MCAST_SIGNATURE_KEY_LEN];
+        keys[..32].copy_from_slice(a.as_bytes());
+        keys[32..].copy_from_slice(b.as_bytes());
+        let mut r = mcast_receiver_config::defaults();
+        r.trusted_signers = keys.as_ptr();
+        r.trusted_signers_count = 2;
+        assert_eq!(unsafe { r.to_core() }.unwrap().trusted_signers, vec![a, b]);
+        r.trusted_signers_count = 1;
+        assert_eq!(unsafe { r.to_core() }.unwrap().trusted_signers, vec![a]);
+
+        let msg = |r: &mcast_receiver_config| match unsafe { r.to_core() } {
+            Err(Error::InvalidArgument(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        };
+        r.trusted_signers_count = 0;
+        assert!(msg(&r).contains("trusted_signers_count is 0"), "{}", msg(&r));
+        r.trusted_signers = std::ptr::null();
+        r.trusted_signers_count = 3;
+        assert!(msg(&r).contains("trusted_signers is NULL"), "{}", msg(&r));
+        r.trusted_signers = keys.as_ptr();
+        r.trusted_signers_count = MCAST_TRUSTED_SIGNERS_MAX + 1;
+        assert!(msg(&r).contains("over 65536"), "{}", msg(&r));
+
+        // The second key is not a point of the curve: the message says which.
+        assert!(PublicKey::from_bytes(&NOT_A_POINT).is_err(), "NOT_A_POINT must be refused by the core");
+        keys[32..].copy_from_slice(&NOT_A_POINT);
+        r.trusted_signers_count = 2;
+        let m = msg(&r);
+        assert!(m.contains("trusted_signers[1]") && m.contains("not a valid Ed25519 public key"), "{m}");
+
+        // A caller built before trusted signers existed: not read.
+        let mut old = mcast_receiver_config::defaults();
+        old.size = std::mem::offset_of!(mcast_receiver_config, trusted_signers);
+        old.trusted_signers = keys.as_ptr();
+        old.trusted_signers_count = 2;
+        let got = unsafe { read_config(&old) }.unwrap();
+        assert_eq!((got.trusted_signers, got.trusted_signers_count), (std::ptr::null(), 0));
+        assert!(unsafe { got.to_core() }.unwrap().trusted_signers.is_empty());
     }
 
     #[test]

@@ -33,20 +33,27 @@ pub enum mcast_status {
     /// `cache_max_bytes` / `cache_max_objects`).
     MCAST_ERR_CACHE_FULL = 7,
     /// An object will never be delivered (the sender gave up on it, left,
-    /// restarted, or it broke a receiver limit). `mcast_recv` hands out a
-    /// message of kind `MCAST_KIND_ABORTED` that names the object.
+    /// restarted, it broke a receiver limit, or a receiver with
+    /// `trusted_signers` refused it: the reason then starts with
+    /// "refused: "). `mcast_recv` hands out a message of kind
+    /// `MCAST_KIND_ABORTED` that names the object.
     MCAST_ERR_ABORTED = 8,
     /// A bug in libmcast (a Rust panic was caught, or an invariant broke).
     /// The message says where; please report it.
     MCAST_ERR_INTERNAL = 9,
-    /// A receiver drops a sender's datagrams: on a sealed channel (a
-    /// receiver with a key) they are not sealed, sealed with a different
-    /// key, or fail authentication; or they are sealed and the receiver has
-    /// no key. Reported once per sender and reason; the receiver goes on
-    /// with other senders. `mcast_recv` hands out a message of kind
-    /// `MCAST_KIND_REJECTED` that names the sender, and `mcast_last_error()`
-    /// says why (e.g. "... sealed with a different key", "... this receiver
-    /// has no key").
+    /// A receiver refuses what a sender sends: on a sealed channel (a
+    /// receiver with a key) its datagrams are not sealed, sealed with a
+    /// different key, or fail authentication; or they are sealed and the
+    /// receiver has no key; or, at a receiver with `trusted_signers`, its
+    /// objects are unsigned, signed by a key the receiver does not trust,
+    /// or not what was signed (each such object is also reported with
+    /// `MCAST_ERR_ABORTED`). Reported once per sender and reason; the
+    /// receiver goes on with other senders. `mcast_recv` hands out a
+    /// message of kind `MCAST_KIND_REJECTED` that names the sender, and
+    /// `mcast_last_error()` says why (e.g. "refusing [fe80::1%2]:5000 (node
+    /// 0x1234): its datagrams are sealed with a different key", "... this
+    /// receiver has no key", "... its objects are signed by a key this
+    /// receiver does not trust").
     MCAST_ERR_REJECTED = 10,
 }
 
@@ -272,7 +279,7 @@ mod tests {
             reason: "its datagrams are sealed with a different key".into(),
         };
         assert_eq!(guard("mcast_recv", || Err(rejected)), MCAST_ERR_REJECTED);
-        assert!(last().starts_with("mcast_recv: datagrams from [fe80::1%2]:5000") && last().ends_with("different key"), "{}", last());
+        assert!(last().starts_with("mcast_recv: refusing [fe80::1%2]:5000 (node 0x1234): ") && last().ends_with("different key"), "{}", last());
         // Messages with NUL bytes survive.
         guard("h", || Err(invalid("a\0b")));
         assert_eq!(last(), "h: invalid argument: a\\0b");

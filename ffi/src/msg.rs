@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use mcast_core::{Error, Message, ObjectKind};
 
+use crate::config::MCAST_SIGNATURE_KEY_LEN;
 use crate::error::{guard_value, put};
 use crate::handles::{self, mcast_msg};
 
@@ -23,9 +24,9 @@ pub enum mcast_kind {
     /// which object; the data and info are empty.
     MCAST_KIND_ABORTED = 3,
     /// Not data: the report that this receiver drops a sender's datagrams
-    /// (`mcast_recv` returned `MCAST_ERR_REJECTED`; `mcast_last_error()`
-    /// says why). Sender address and node id say which sender; the object
-    /// id is 0 and the data and info are empty.
+    /// or refuses its objects (`mcast_recv` returned `MCAST_ERR_REJECTED`;
+    /// `mcast_last_error()` says why). Sender address and node id say which
+    /// sender; the object id is 0 and the data and info are empty.
     MCAST_KIND_REJECTED = 4,
 }
 
@@ -42,6 +43,8 @@ pub(crate) struct Msg {
     stream_end: bool,
     /// The file holding a FILE object's content (`file_dir`).
     path: Option<CString>,
+    /// The public key that signed the object (`trusted_signers`).
+    signer: Option<[u8; MCAST_SIGNATURE_KEY_LEN]>,
 }
 
 fn addr_text(a: &SocketAddr) -> CString {
@@ -70,6 +73,7 @@ impl Msg {
                 // A path from the OS has no NUL byte.
                 CString::new(p.into_os_string().into_vec()).unwrap_or_default()
             }),
+            signer: m.signer.map(|k| *k.as_bytes()),
         }
     }
 
@@ -88,6 +92,7 @@ impl Msg {
                 lost_before: 0,
                 stream_end: false,
                 path: None,
+                signer: None,
             }),
             Error::Rejected { sender, sender_node_id, .. } => Some(Msg {
                 data: Vec::new(),
@@ -100,6 +105,7 @@ impl Msg {
                 lost_before: 0,
                 stream_end: false,
                 path: None,
+                signer: None,
             }),
             _ => None,
         }
@@ -247,6 +253,34 @@ pub unsafe extern "C" fn mcast_msg_path(msg: *const mcast_msg) -> *const c_char 
     })
 }
 
+/// Who signed the object: at a receiver with
+/// `mcast_receiver_config.trusted_signers`, every delivered DATA or FILE
+/// object was signed by one of them, and this names which.
+///
+/// `public_out`: `MCAST_SIGNATURE_KEY_LEN` (32) writable bytes, or NULL.
+/// Returns 1 and copies the signer's Ed25519 public key to `public_out` (if
+/// not NULL) when the message has a signer; returns 0 and zeroes
+/// `public_out` (if not NULL) when it has none (a receiver without
+/// `trusted_signers`, abort and rejection reports), and if `msg` is not a
+/// live message (NULL included; see `mcast_last_error()`).
+/// Thread safety: safe from any thread. Blocking: no.
+#[no_mangle]
+pub unsafe extern "C" fn mcast_msg_signer(msg: *const mcast_msg, public_out: *mut u8) -> c_int {
+    if !public_out.is_null() {
+        // SAFETY: the caller gives NULL or MCAST_SIGNATURE_KEY_LEN writable
+        // bytes.
+        unsafe { std::ptr::write_bytes(public_out, 0, MCAST_SIGNATURE_KEY_LEN) };
+    }
+    guard_value("mcast_msg_signer", 0, || {
+        let Some(key) = handles::msg(msg)?.signer else { return Ok(0) };
+        if !public_out.is_null() {
+            // SAFETY: as above.
+            unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), public_out, MCAST_SIGNATURE_KEY_LEN) };
+        }
+        Ok(1)
+    })
+}
+
 /// Frees a message and its bytes.
 ///
 /// `msg`: NULL is ignored; a handle that is not a live message (already
@@ -336,6 +370,46 @@ mod tests {
         assert_eq!(unsafe { (mcast_msg_kind(m), mcast_msg_sender_node_id(m), mcast_msg_object_id(m)) }, (mcast_kind::MCAST_KIND_ABORTED, 0x78, 9));
         unsafe { mcast_msg_free(m) };
         assert!(Msg::from_report(&Error::Timeout).is_none());
+    }
+
+    #[test]
+    fn signer() {
+        let key = mcast_core::SigningKey::generate().public_key();
+        let mut signed = Message {
+            data: b"x".to_vec(),
+            info: Vec::new(),
+            sender: "[fe80::1%2]:5000".parse().unwrap(),
+            sender_node_id: 7,
+            object_id: 3,
+            kind: ObjectKind::Data,
+            message_end: true,
+            lost_before: 0,
+            stream_end: false,
+            path: None,
+            signer: Some(key),
+        };
+        let m = handles::add_msg(Msg::from_message(signed.clone()));
+        let mut out = [0u8; MCAST_SIGNATURE_KEY_LEN];
+        assert_eq!(unsafe { mcast_msg_signer(m, out.as_mut_ptr()) }, 1);
+        assert_eq!(&out, key.as_bytes());
+        assert_eq!(unsafe { mcast_msg_signer(m, std::ptr::null_mut()) }, 1, "NULL out: only the answer");
+        unsafe { mcast_msg_free(m) };
+        out = [0xaa; MCAST_SIGNATURE_KEY_LEN];
+        assert_eq!(unsafe { mcast_msg_signer(m, out.as_mut_ptr()) }, 0, "a freed message");
+        assert_eq!(out, [0; MCAST_SIGNATURE_KEY_LEN]);
+
+        signed.signer = None;
+        let unsigned = handles::add_msg(Msg::from_message(signed));
+        out = [0xaa; MCAST_SIGNATURE_KEY_LEN];
+        assert_eq!(unsafe { mcast_msg_signer(unsigned, out.as_mut_ptr()) }, 0);
+        assert_eq!(out, [0; MCAST_SIGNATURE_KEY_LEN], "zeroed without a signer");
+        unsafe { mcast_msg_free(unsigned) };
+        let sender: SocketAddr = "[fe80::1%2]:5000".parse().unwrap();
+        let report = Error::Aborted { sender, sender_node_id: 7, object_id: 3, reason: "refused: unsigned".into() };
+        let r = handles::add_msg(Msg::from_report(&report).unwrap());
+        assert_eq!(unsafe { mcast_msg_signer(r, out.as_mut_ptr()) }, 0, "reports have no signer");
+        unsafe { mcast_msg_free(r) };
+        assert_eq!(unsafe { mcast_msg_signer(std::ptr::null(), out.as_mut_ptr()) }, 0);
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub struct mcast_receiver_stats {
     /// Unsealed datagrams at a receiver with a key, or sealed ones at a
     /// receiver without one.
     pub datagrams_seal_mismatch: u64,
+    /// With `trusted_signers`: objects refused (unsigned, signed by a key
+    /// not trusted, bad signature, content or size not as signed, streams);
+    /// each was reported aborted.
+    pub objects_unverified: u64,
+    /// With `trusted_signers`: NORM_INFO messages whose signature was
+    /// refused (each either refused its object or, coming from a sender
+    /// that already proved itself, was ignored as a forgery while the
+    /// genuine one is awaited).
+    pub signatures_refused: u64,
 }
 
 impl From<ReceiverStats> for mcast_receiver_stats {
@@ -81,6 +90,8 @@ impl From<ReceiverStats> for mcast_receiver_stats {
             datagrams_unauthenticated: s.datagrams_unauthenticated,
             datagrams_replayed: s.datagrams_replayed,
             datagrams_seal_mismatch: s.datagrams_seal_mismatch,
+            objects_unverified: s.objects_unverified,
+            signatures_refused: s.signatures_refused,
         }
     }
 }
@@ -90,8 +101,8 @@ impl From<ReceiverStats> for mcast_receiver_stats {
 /// `user_data`: the pointer given to `mcast_receiver_set_callback`.
 /// `status`: `MCAST_OK` for a message, `MCAST_ERR_ABORTED` for the report of
 /// an object that will never come, `MCAST_ERR_REJECTED` for the report of a
-/// sender whose datagrams are dropped (for both, `mcast_last_error()`, on
-/// this thread, says why).
+/// sender whose datagrams are dropped or whose objects are refused (for
+/// both, `mcast_last_error()`, on this thread, says why).
 /// `msg`: the message (or abort or rejection report); the callback owns it
 /// and must free it with `mcast_msg_free`, at once or later from any thread.
 ///
@@ -191,8 +202,10 @@ pub unsafe extern "C" fn mcast_receiver_new_ssm(
 /// they were sent; one that will never complete comes as an abort report in
 /// its place (and the next call goes on with later objects). A sender whose
 /// datagrams this receiver drops (sealed channels: see
-/// `mcast_receiver_config.key`) comes as a rejection report, once per
-/// sender and reason.
+/// `mcast_receiver_config.key`) or whose objects it refuses (signed
+/// objects: see `mcast_receiver_config.trusted_signers`; each refused
+/// object also comes as an abort report) comes as a rejection report, once
+/// per sender and reason.
 ///
 /// `out`: receives the message; the caller owns it and frees it with
 /// `mcast_msg_free`. With `MCAST_OK` it is a received object; with
@@ -354,8 +367,9 @@ pub unsafe extern "C" fn mcast_receiver_get_stats_sized(
     })
 }
 
-/// The receiver's NORM node id (random, never 0), or 0 if `receiver` is not
-/// a live receiver (see `mcast_last_error()`).
+/// The receiver's NORM node id (`mcast_receiver_config.node_id`, or a
+/// random one; never 0), or 0 if `receiver` is not a live receiver (see
+/// `mcast_last_error()`).
 ///
 /// Thread safety: safe from any thread. Blocking: no.
 #[no_mangle]
@@ -388,4 +402,24 @@ pub unsafe extern "C" fn mcast_receiver_free(receiver: *mut mcast_receiver) {
         drop(r);
         Ok(())
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_counters_are_copied() {
+        let core = ReceiverStats { objects_unverified: 3, signatures_refused: 5, datagrams_seal_mismatch: 7, ..Default::default() };
+        let c = mcast_receiver_stats::from(core);
+        assert_eq!((c.objects_unverified, c.signatures_refused, c.datagrams_seal_mismatch), (3, 5, 7));
+        // The new counters are appended: an older, shorter struct gets what
+        // it knows and nothing past its size.
+        assert_eq!(std::mem::offset_of!(mcast_receiver_stats, objects_unverified), 19 * 8);
+        assert_eq!(std::mem::offset_of!(mcast_receiver_stats, signatures_refused), 20 * 8);
+        let mut old = [0xaaaa_aaaa_aaaa_aaaau64; 20];
+        let size = std::mem::offset_of!(mcast_receiver_stats, objects_unverified);
+        assert!(unsafe { write_sized(old.as_mut_ptr().cast::<mcast_receiver_stats>(), size, c, "mcast_receiver_stats") }.is_ok());
+        assert_eq!((old[16], old[18], old[19]), (0, 7, 0xaaaa_aaaa_aaaa_aaaa));
+    }
 }

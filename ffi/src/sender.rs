@@ -116,7 +116,7 @@ pub(crate) unsafe fn bytes_arg<'a>(buf: *const c_void, len: usize, what: &str) -
 
 /// Creates a sender on a group: opens a UDP socket bound to `port`, joins
 /// `group` on interface `ifname` (to hear NACKs) and starts sending NORM
-/// from a random node id.
+/// from its node id (`mcast_sender_config.node_id`, random by default).
 ///
 /// `ctx`: a live context. `group`: an IPv6 multicast address as UTF-8 text
 /// (`"ff3e::4d43"`; brackets allowed). `port`: 1-65535. `ifname`: the
@@ -133,7 +133,9 @@ pub(crate) unsafe fn bytes_arg<'a>(buf: *const c_void, len: usize, what: &str) -
 /// Blocking: waits for the engine thread to open the socket (quickly). Fails
 /// with `MCAST_ERR_WOULD_BLOCK` in a receiver callback.
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL, non-UTF-8 or malformed
-/// strings, not a multicast address, port 0, bad config, dead `ctx`),
+/// strings, not a multicast address, port 0, bad config such as
+/// `node_id` 0xffffffff or a `segment_size` too small for `signing_key`,
+/// dead `ctx`),
 /// `MCAST_ERR_NO_SUCH_INTERFACE`, `MCAST_ERR_IO` (socket, bind or join
 /// failed), `MCAST_ERR_CLOSED` (the context was freed).
 #[no_mangle]
@@ -182,13 +184,14 @@ pub unsafe extern "C" fn mcast_send(sender: *mut mcast_sender, buf: *const c_voi
 
 /// Like `mcast_send`, with NORM_INFO: `info_len` bytes at `info` travel with
 /// the object (receivers read them with `mcast_msg_info`; at most one
-/// segment, `segment_size` bytes). `info` may be NULL if `info_len` is 0
-/// (then the object has an empty NORM_INFO).
+/// segment: `segment_size` bytes, less 44 with a `key` and 128 more with a
+/// `signing_key`). `info` may be NULL if `info_len` is 0 (then the object
+/// has an empty NORM_INFO).
 ///
 /// Ownership: `buf` and `info` are copied during the call.
 /// Thread safety, blocking and errors: as `mcast_send`;
 /// `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
-/// and for an `info` longer than a segment.
+/// and for an `info` longer than that.
 #[no_mangle]
 pub unsafe extern "C" fn mcast_send_with_info(
     sender: *mut mcast_sender,
@@ -265,10 +268,13 @@ unsafe fn send_common(
 ///
 /// `path`: a NUL-terminated path (any bytes; not necessarily UTF-8), read
 /// during the call. The file is read while it is sent: do not change it
-/// until `mcast_flush` returned. `object_id_out`: as in `mcast_send`.
+/// until `mcast_flush` returned (a sender with a `signing_key` also reads
+/// it once during the call, to sign it). `object_id_out`: as in
+/// `mcast_send`.
 ///
 /// Thread safety: as `mcast_send`. Blocking: like `mcast_send`, waits while
-/// the transmit cache is full.
+/// the transmit cache is full; with a `signing_key`, also reads the whole
+/// file.
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL, empty, no base name, not a
 /// regular file), `MCAST_ERR_IO` (cannot open or stat; see
 /// `mcast_last_os_error`), `MCAST_ERR_CLOSED`.
@@ -377,8 +383,9 @@ pub unsafe extern "C" fn mcast_sender_get_stats_sized(sender: *const mcast_sende
     })
 }
 
-/// The sender's NORM node id (random, never 0), or 0 if `sender` is not a
-/// live sender (see `mcast_last_error()`).
+/// The sender's NORM node id (`mcast_sender_config.node_id`, or a random
+/// one; never 0), or 0 if `sender` is not a live sender (see
+/// `mcast_last_error()`).
 ///
 /// Thread safety: safe from any thread. Blocking: no.
 #[no_mangle]

@@ -17,6 +17,13 @@
  * Sealed channels: keys (mcast_key_generate, mcast_key_from_file), config
  * defaults, a sealed exchange, and MCAST_ERR_REJECTED reports at receivers
  * with another key, without a key, and with a key facing an unsealed sender.
+ * Signed objects: signing and public keys (generation, derivation, key
+ * files, invalid points), config defaults and checks (trusted_signers,
+ * node_id, older struct sizes), a signed exchange from a sender with a fixed
+ * node id to a receiver trusting its key (the message names the signer),
+ * one trusting another key (objects aborted, sender rejected, never
+ * delivered) and one trusting nobody, and an unsigned sender refused by a
+ * trusting receiver.
  *
  * Prints one line per check and ends with "api_test: N passed, N failed";
  * exits 0 only if nothing failed. Meant to run clean under valgrind.
@@ -413,6 +420,111 @@ static void test_keys(void)
           sc.seal_max_age_ms, rc.seal_max_age_ms);
 }
 
+/* ------------------------------------------------------------ signing keys */
+
+/* 32 bytes as 64 lowercase hex digits and a newline (a key file). */
+static void hex_line(const uint8_t *b, char out[2 * 32 + 2])
+{
+    for (size_t i = 0; i < 32; i++) {
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    }
+    strcat(out, "\n");
+}
+
+static void test_signing_keys(void)
+{
+    uint8_t sec[MCAST_SIGNATURE_KEY_LEN], pub[MCAST_SIGNATURE_KEY_LEN];
+    uint8_t sec2[MCAST_SIGNATURE_KEY_LEN], pub2[MCAST_SIGNATURE_KEY_LEN], got[MCAST_SIGNATURE_KEY_LEN];
+    check(MCAST_SIGNATURE_KEY_LEN == 32, "MCAST_SIGNATURE_KEY_LEN is 32");
+    check(mcast_signing_key_generate(sec, pub) == MCAST_OK && mcast_signing_key_generate(sec2, pub2) == MCAST_OK,
+          "mcast_signing_key_generate twice");
+    check(memcmp(sec, sec2, sizeof sec) != 0 && memcmp(pub, pub2, sizeof pub) != 0 && memcmp(sec, pub, sizeof sec) != 0 &&
+              !all_zero(sec, sizeof sec) && !all_zero(pub, sizeof pub),
+          "... gives two different key pairs, public keys unlike their secrets");
+    memset(got, 0xab, sizeof got);
+    check(mcast_signing_key_public(sec, got) == MCAST_OK && memcmp(got, pub, sizeof pub) == 0,
+          "mcast_signing_key_public derives the generated public key");
+    memset(got, 0xab, sizeof got);
+    check(mcast_signing_key_generate(NULL, got) == MCAST_ERR_INVALID_ARGUMENT && all_zero(got, sizeof got) &&
+              contains(mcast_last_error(), "mcast_signing_key_generate") && contains(mcast_last_error(), "secret_out is NULL"),
+          "mcast_signing_key_generate(NULL, pub) -> MCAST_ERR_INVALID_ARGUMENT, pub zeroed: \"%s\"", mcast_last_error());
+    memset(got, 0xab, sizeof got);
+    check(mcast_signing_key_generate(got, NULL) == MCAST_ERR_INVALID_ARGUMENT && all_zero(got, sizeof got),
+          "mcast_signing_key_generate(secret, NULL) -> MCAST_ERR_INVALID_ARGUMENT, no secret left behind");
+    memset(got, 0xab, sizeof got);
+    check(mcast_signing_key_public(NULL, got) == MCAST_ERR_INVALID_ARGUMENT && all_zero(got, sizeof got) &&
+              mcast_signing_key_public(sec, NULL) == MCAST_ERR_INVALID_ARGUMENT,
+          "mcast_signing_key_public with NULL secret or out -> MCAST_ERR_INVALID_ARGUMENT");
+
+    /* Key files as `mcast keygen --sign FILE` writes them: 64 hex digits and
+     * a newline, the secret in FILE and the public key in FILE.pub. */
+    char line[2 * MCAST_SIGNATURE_KEY_LEN + 2], line_pub[2 * MCAST_SIGNATURE_KEY_LEN + 2];
+    hex_line(sec, line);
+    hex_line(pub, line_pub);
+    uint8_t not_a_point[MCAST_SIGNATURE_KEY_LEN];
+    memset(not_a_point, 0x02, sizeof not_a_point); /* no curve point has this y */
+    char bad_hex[2 * MCAST_SIGNATURE_KEY_LEN + 2];
+    hex_line(not_a_point, bad_hex);
+    char sec_file[] = "/tmp/mcast-api-sign-XXXXXX";
+    char pub_file[] = "/tmp/mcast-api-pub-XXXXXX";
+    char raw_file[] = "/tmp/mcast-api-pubraw-XXXXXX";
+    char bad_file[] = "/tmp/mcast-api-badpt-XXXXXX";
+    char junk_file[] = "/tmp/mcast-api-junk-XXXXXX";
+    int files = write_temp(sec_file, line, strlen(line)) == 0 && write_temp(pub_file, line_pub, strlen(line_pub)) == 0 &&
+                write_temp(raw_file, pub2, sizeof pub2) == 0 && write_temp(bad_file, bad_hex, strlen(bad_hex)) == 0 &&
+                write_temp(junk_file, "not a key\n", 10) == 0;
+    check(files, "five key files");
+    memset(got, 0xab, sizeof got);
+    check(mcast_signing_key_from_file(sec_file, got) == MCAST_OK && memcmp(got, sec, sizeof sec) == 0,
+          "mcast_signing_key_from_file reads back a generated key written as 64 hex digits");
+    memset(got, 0xab, sizeof got);
+    check(mcast_public_key_from_file(pub_file, got) == MCAST_OK && memcmp(got, pub, sizeof pub) == 0,
+          "mcast_public_key_from_file reads back its public key");
+    check(mcast_public_key_from_file(raw_file, got) == MCAST_OK && memcmp(got, pub2, sizeof pub2) == 0,
+          "mcast_public_key_from_file reads 32 raw bytes");
+    mcast_status st = mcast_public_key_from_file(bad_file, got);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && all_zero(got, sizeof got) && contains(mcast_last_error(), bad_file) &&
+              contains(mcast_last_error(), "not a valid Ed25519 public key"),
+          "a public key file holding no curve point -> MCAST_ERR_INVALID_ARGUMENT, zeroed: \"%s\"", mcast_last_error());
+    check(mcast_signing_key_from_file(bad_file, got) == MCAST_OK, "... though any 32 bytes are a signing key");
+    st = mcast_signing_key_from_file(junk_file, got);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && all_zero(got, sizeof got) && contains(mcast_last_error(), "64 hexadecimal digits"),
+          "a signing key file that holds no key -> MCAST_ERR_INVALID_ARGUMENT, zeroed: \"%s\"", mcast_last_error());
+    check(mcast_public_key_from_file(junk_file, got) == MCAST_ERR_INVALID_ARGUMENT, "... nor a public key");
+    st = mcast_signing_key_from_file("/nonexistent/mcast.sign", got);
+    check(st == MCAST_ERR_IO && mcast_last_os_error() == ENOENT && contains(mcast_last_error(), "/nonexistent/mcast.sign"),
+          "a missing signing key file -> MCAST_ERR_IO, errno ENOENT: \"%s\"", mcast_last_error());
+    st = mcast_public_key_from_file("/nonexistent/mcast.pub", got);
+    check(st == MCAST_ERR_IO && mcast_last_os_error() == ENOENT, "a missing public key file -> MCAST_ERR_IO, errno ENOENT");
+    check(mcast_signing_key_from_file("/tmp", got) == MCAST_ERR_INVALID_ARGUMENT &&
+              mcast_public_key_from_file("/tmp", got) == MCAST_ERR_INVALID_ARGUMENT,
+          "a directory is not a key file");
+    check(mcast_signing_key_from_file(NULL, got) == MCAST_ERR_INVALID_ARGUMENT &&
+              mcast_signing_key_from_file(sec_file, NULL) == MCAST_ERR_INVALID_ARGUMENT &&
+              mcast_public_key_from_file(NULL, got) == MCAST_ERR_INVALID_ARGUMENT &&
+              mcast_public_key_from_file(pub_file, NULL) == MCAST_ERR_INVALID_ARGUMENT &&
+              mcast_public_key_from_file("", got) == MCAST_ERR_INVALID_ARGUMENT,
+          "key file functions with NULL or empty path or NULL out -> MCAST_ERR_INVALID_ARGUMENT");
+    unlink(sec_file);
+    unlink(pub_file);
+    unlink(raw_file);
+    unlink(bad_file);
+    unlink(junk_file);
+
+    check(mcast_msg_signer(NULL, got) == 0 && all_zero(got, sizeof got) && mcast_msg_signer(NULL, NULL) == 0,
+          "mcast_msg_signer(NULL) is 0");
+
+    mcast_sender_config sc;
+    mcast_receiver_config rc;
+    memset(&sc, 0xab, sizeof sc);
+    memset(&rc, 0xab, sizeof rc);
+    mcast_sender_config_init(&sc);
+    mcast_receiver_config_init(&rc);
+    check(sc.signing_key == NULL && sc.node_id == 0 && sc.reserved3 == 0 && rc.trusted_signers == NULL &&
+              rc.trusted_signers_count == 0,
+          "configs default to no signing key, a random node id (0) and no trusted signers");
+}
+
 /* ------------------------------------------------------------ arguments */
 
 static void test_arguments(mcast_ctx *ctx)
@@ -678,7 +790,7 @@ static struct drained drain(mcast_receiver *r, int wait_ms, uint32_t from, const
                 d.matching += contains(e, why);
             }
             d.bad_reports += !m || mcast_msg_kind(m) != MCAST_KIND_REJECTED || mcast_msg_object_id(m) != 0 ||
-                             !mcast_msg_sender(m) || mcast_msg_sender(m)[0] != '[' || !contains(e, "dropped");
+                             !mcast_msg_sender(m) || mcast_msg_sender(m)[0] != '[' || !contains(e, "refusing [");
         } else {
             mcast_msg_free(m);
             break;
@@ -786,6 +898,268 @@ static void test_sealed(mcast_ctx *ctx)
     }
     mcast_sender_free(s);
     mcast_receiver_free(keyed);
+}
+
+/* ------------------------------------------------------------ signed objects */
+
+/* What a receiver that refuses a sender's objects delivers: takes
+ * everything r delivers (waiting up to wait_ms for each item until
+ * `aborts` abort reports came, then 0.5 s), and counts messages, abort
+ * reports (well-formed ones naming node `from` with a "refused: " reason),
+ * and rejection reports naming `from` whose reason contains `why`. */
+struct refused {
+    int messages, aborted, aborted_ok, rejections, matching;
+    uint64_t aborted_ids[8];
+    char last_abort[512], last_reject[512];
+};
+
+static struct refused drain_refused(mcast_receiver *r, int wait_ms, uint32_t from, const char *why, int aborts)
+{
+    struct refused d;
+    memset(&d, 0, sizeof d);
+    for (;;) {
+        mcast_msg *m = NULL;
+        mcast_status st = mcast_recv(r, &m, d.aborted < aborts ? wait_ms : 500);
+        const char *e = mcast_last_error();
+        if (st == MCAST_OK) {
+            d.messages++;
+        } else if (st == MCAST_ERR_ABORTED) {
+            if (d.aborted < 8) {
+                d.aborted_ids[d.aborted] = mcast_msg_object_id(m);
+            }
+            d.aborted++;
+            snprintf(d.last_abort, sizeof d.last_abort, "%s", e);
+            d.aborted_ok += m && mcast_msg_kind(m) == MCAST_KIND_ABORTED && mcast_msg_sender_node_id(m) == from &&
+                            contains(e, "refused: ") && mcast_msg_signer(m, NULL) == 0;
+        } else if (st == MCAST_ERR_REJECTED) {
+            d.rejections++;
+            if (m && mcast_msg_kind(m) == MCAST_KIND_REJECTED && mcast_msg_sender_node_id(m) == from) {
+                snprintf(d.last_reject, sizeof d.last_reject, "%s", e);
+                d.matching += contains(e, why);
+            }
+        } else {
+            mcast_msg_free(m);
+            break;
+        }
+        mcast_msg_free(m);
+    }
+    return d;
+}
+
+static void test_signed(mcast_ctx *ctx)
+{
+    uint16_t port = (uint16_t)(PORT + 4);
+    uint8_t sec[MCAST_SIGNATURE_KEY_LEN], pub[MCAST_SIGNATURE_KEY_LEN];
+    uint8_t other_sec[MCAST_SIGNATURE_KEY_LEN], other_pub[MCAST_SIGNATURE_KEY_LEN];
+    mcast_signing_key_generate(sec, pub);
+    mcast_signing_key_generate(other_sec, other_pub);
+    mcast_receiver_config rc;
+    mcast_sender_config sc;
+    mcast_sender *s = NULL;
+    mcast_receiver *r = NULL;
+    mcast_status st;
+
+    /* Bad configs. */
+    mcast_sender_config_init(&sc);
+    sc.node_id = 0xffffffffu;
+    st = mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && !s && contains(mcast_last_error(), "0xffffffff"),
+          "sender node_id 0xffffffff refused: \"%s\"", mcast_last_error());
+    mcast_sender_config_init(&sc);
+    sc.reserved3 = 1;
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s) == MCAST_ERR_INVALID_ARGUMENT && !s, "reserved3 != 0 refused");
+    mcast_sender_config_init(&sc);
+    sc.signing_key = sec;
+    sc.segment_size = 100;
+    st = mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && !s && contains(mcast_last_error(), "too small to sign"),
+          "a segment_size too small for a signature refused: \"%s\"", mcast_last_error());
+    uint8_t keys[3 * MCAST_SIGNATURE_KEY_LEN];
+    memcpy(keys, other_pub, MCAST_SIGNATURE_KEY_LEN);
+    memcpy(keys + MCAST_SIGNATURE_KEY_LEN, pub, MCAST_SIGNATURE_KEY_LEN);
+    memset(keys + 2 * MCAST_SIGNATURE_KEY_LEN, 0x02, MCAST_SIGNATURE_KEY_LEN); /* not a curve point */
+    mcast_receiver_config_init(&rc);
+    rc.trusted_signers = keys;
+    rc.trusted_signers_count = 0;
+    st = mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &r);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && !r, "trusted_signers with trusted_signers_count 0 refused: \"%s\"",
+          mcast_last_error());
+    rc.trusted_signers = NULL;
+    rc.trusted_signers_count = 2;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &r) == MCAST_ERR_INVALID_ARGUMENT && !r,
+          "NULL trusted_signers with trusted_signers_count 2 refused");
+    rc.trusted_signers = keys;
+    rc.trusted_signers_count = 3;
+    st = mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &r);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && !r && contains(mcast_last_error(), "trusted_signers[2]") &&
+              contains(mcast_last_error(), "not a valid Ed25519 public key"),
+          "a trusted key that is no curve point refused, naming its index: \"%s\"", mcast_last_error());
+    rc.trusted_signers_count = MCAST_TRUSTED_SIGNERS_MAX + 1;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &r) == MCAST_ERR_INVALID_ARGUMENT && !r,
+          "more than MCAST_TRUSTED_SIGNERS_MAX trusted keys refused");
+
+    /* A program built before signing: the fields past its size are not read. */
+    mcast_sender_config_init(&sc);
+    sc.size = offsetof(mcast_sender_config, signing_key);
+    sc.signing_key = sec;
+    sc.node_id = 0xffffffffu;
+    st = mcast_sender_new(ctx, GROUP, (uint16_t)(PORT + 5), IFNAME, &sc, &s);
+    check(st == MCAST_OK && mcast_sender_node_id(s) != 0xffffffffu,
+          "a sender config from an older header ignores signing_key and node_id (%s)", mcast_status_str(st));
+    mcast_sender_free(s);
+    s = NULL;
+    mcast_receiver_config_init(&rc);
+    rc.size = offsetof(mcast_receiver_config, trusted_signers);
+    rc.trusted_signers = keys;
+    rc.trusted_signers_count = 3;
+    st = mcast_receiver_new(ctx, GROUP, (uint16_t)(PORT + 5), IFNAME, &rc, &r);
+    check(st == MCAST_OK, "a receiver config from an older header ignores trusted_signers (%s)", mcast_status_str(st));
+    mcast_receiver_free(r);
+    r = NULL;
+
+    /* A signed exchange: a receiver trusting the signer (among two keys),
+     * one trusting another key, one trusting nobody. */
+    mcast_receiver *trusting = NULL, *distrusting = NULL, *plain = NULL;
+    mcast_receiver_config_init(&rc);
+    rc.trusted_signers = keys;
+    rc.trusted_signers_count = 2;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &trusting) == MCAST_OK, "a receiver trusting the signer's key");
+    rc.trusted_signers = other_pub;
+    rc.trusted_signers_count = 1;
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, &rc, &distrusting) == MCAST_OK, "a receiver trusting another key");
+    check(mcast_receiver_new(ctx, GROUP, port, IFNAME, NULL, &plain) == MCAST_OK, "a receiver trusting nobody");
+    mcast_sender_config_init(&sc);
+    sc.grtt_initial_us = 10000;
+    sc.signing_key = sec;
+    sc.node_id = 0x51515151u;
+    st = mcast_sender_new(ctx, GROUP, port, IFNAME, &sc, &s);
+    check(st == MCAST_OK && s, "a signing sender with node id 0x51515151 (%s)", mcast_status_str(st));
+    memset(sec, 0, sizeof sec); /* the library took its own copy */
+    memset(keys, 0, sizeof keys);
+    check(mcast_sender_node_id(s) == 0x51515151u, "mcast_sender_node_id is the configured node id (0x%" PRIx32 ")",
+          mcast_sender_node_id(s));
+    if (!trusting || !distrusting || !plain || !s) {
+        mcast_sender_free(s);
+        mcast_receiver_free(trusting);
+        mcast_receiver_free(distrusting);
+        mcast_receiver_free(plain);
+        return;
+    }
+
+    size_t big_len = 100 * 1000;
+    uint8_t *big = malloc(big_len);
+    for (size_t i = 0; i < big_len; i++) {
+        big[i] = (uint8_t)(i * 11 + i / 499);
+    }
+    char path[] = "/tmp/mcast-api-signed-XXXXXX";
+    int file_ok = write_temp(path, big, 70000) == 0;
+    char long_info[1400 - 128 + 1];
+    memset(long_info, 'i', sizeof long_info);
+    long_info[sizeof long_info - 1] = 0;
+    uint64_t ids[4] = {0, 0, 0, 0};
+    check(mcast_send_with_info(s, "signed hello", 12, "signed info", 11, &ids[0]) == MCAST_OK &&
+              mcast_send(s, big, big_len, &ids[1]) == MCAST_OK && file_ok && mcast_send_file(s, path, &ids[2]) == MCAST_OK,
+          "signed sends: a message with info, 100 kB of DATA, a 70 kB FILE");
+    uint64_t bad_id = 9;
+    st = mcast_send_with_info(s, "x", 1, long_info, sizeof long_info, &bad_id);
+    check(st == MCAST_ERR_INVALID_ARGUMENT && bad_id == 0 && contains(mcast_last_error(), "signature"),
+          "info of segment_size - 127 bytes refused at a signing sender: \"%s\"", mcast_last_error());
+    check(mcast_send_with_info(s, "y", 1, long_info, strlen(long_info), &ids[3]) == MCAST_OK,
+          "info of segment_size - 128 (%zu) bytes accepted", strlen(long_info));
+
+    const struct {
+        const void *data;
+        size_t len;
+        const char *info;
+        mcast_kind kind;
+    } want[4] = {{"signed hello", 12, "signed info", MCAST_KIND_DATA},
+                 {big, big_len, "", MCAST_KIND_DATA},
+                 {big, 70000, path + 5, MCAST_KIND_FILE},
+                 {"y", 1, long_info, MCAST_KIND_DATA}};
+    int intact = 0, signed_by = 0, node_ok = 0, unsigned_plain = 0;
+    for (int k = 0; k < 4; k++) {
+        mcast_msg *m = NULL;
+        uint8_t signer[MCAST_SIGNATURE_KEY_LEN];
+        st = mcast_recv(trusting, &m, 10000);
+        if (st != MCAST_OK) {
+            check(0, "the trusting receiver: object %d (%s)", k + 1, mcast_status_str(st));
+            mcast_msg_free(m);
+            break;
+        }
+        intact += msg_is(m, want[k].data, want[k].len, want[k].info) && mcast_msg_kind(m) == want[k].kind &&
+                  mcast_msg_object_id(m) == ids[k];
+        signed_by += mcast_msg_signer(m, signer) == 1 && memcmp(signer, pub, sizeof pub) == 0;
+        node_ok += mcast_msg_sender_node_id(m) == 0x51515151u;
+        mcast_msg_free(m);
+    }
+    check(intact == 4, "the trusting receiver gets all 4 signed objects intact, info without signature (%d)", intact);
+    check(signed_by == 4, "... each naming its signer, the signing key's public key (mcast_msg_signer, %d)", signed_by);
+    check(node_ok == 4, "... from node id 0x51515151 (%d)", node_ok);
+    intact = 0;
+    for (int k = 0; k < 4; k++) {
+        mcast_msg *m = NULL;
+        uint8_t signer[MCAST_SIGNATURE_KEY_LEN];
+        memset(signer, 0xab, sizeof signer);
+        st = mcast_recv(plain, &m, 10000);
+        if (st != MCAST_OK) {
+            check(0, "the receiver trusting nobody: object %d (%s)", k + 1, mcast_status_str(st));
+            mcast_msg_free(m);
+            break;
+        }
+        intact += msg_is(m, want[k].data, want[k].len, want[k].info);
+        unsigned_plain += mcast_msg_signer(m, signer) == 0 && all_zero(signer, sizeof signer);
+        mcast_msg_free(m);
+    }
+    check(intact == 4 && unsigned_plain == 4,
+          "the receiver trusting nobody gets them too, intact, with no signer (%d, %d)", intact, unsigned_plain);
+
+    struct refused d = drain_refused(distrusting, 10000, 0x51515151u, "does not trust", 4);
+    check(d.messages == 0, "the receiver trusting another key delivers none of them (%d)", d.messages);
+    check(d.matching == 1, "... reports the sender once with MCAST_ERR_REJECTED (%d of %d reports): \"%s\"", d.matching,
+          d.rejections, d.last_reject);
+    check(d.aborted == 4 && d.aborted_ok == 4, "... and each object aborted, \"refused: ...\" (%d, %d well-formed): \"%s\"",
+          d.aborted, d.aborted_ok, d.last_abort);
+    check(d.aborted_ids[0] == ids[0] && d.aborted_ids[1] == ids[1] && d.aborted_ids[2] == ids[2] && d.aborted_ids[3] == ids[3],
+          "... in order, naming the objects sent (ids %" PRIu64 "..%" PRIu64 ")", ids[0], ids[3]);
+
+    mcast_receiver_stats rs_t, rs_d, rs_p;
+    check(mcast_receiver_get_stats(trusting, &rs_t) == MCAST_OK && mcast_receiver_get_stats(distrusting, &rs_d) == MCAST_OK &&
+              mcast_receiver_get_stats(plain, &rs_p) == MCAST_OK,
+          "stats of the signed exchange");
+    check(rs_t.objects_completed == 4 && rs_t.objects_unverified == 0 && rs_t.signatures_refused == 0,
+          "the trusting receiver: 4 objects, nothing refused");
+    check(rs_d.objects_unverified == 4 && rs_d.signatures_refused >= 1 && rs_d.objects_completed == 0,
+          "the receiver trusting another key: objects_unverified %" PRIu64 ", signatures_refused %" PRIu64,
+          rs_d.objects_unverified, rs_d.signatures_refused);
+    check(rs_p.objects_unverified == 0 && rs_p.signatures_refused == 0, "the receiver trusting nobody counts nothing");
+    /* An older, shorter stats struct gets only its fields. */
+    mcast_receiver_stats part;
+    memset(&part, 0xab, sizeof part);
+    check(mcast_receiver_get_stats_sized(distrusting, &part, offsetof(mcast_receiver_stats, objects_unverified)) == MCAST_OK &&
+              part.objects_unverified == 0xababababababababu && part.datagrams_received > 0,
+          "receiver stats into an older struct (before objects_unverified) write only its size");
+    mcast_sender_free(s);
+    s = NULL;
+    mcast_receiver_free(distrusting);
+    mcast_receiver_free(plain);
+    unlink(path);
+    free(big);
+
+    /* An unsigned sender, at the trusting receiver. */
+    check(mcast_sender_new(ctx, GROUP, port, IFNAME, NULL, &s) == MCAST_OK, "an unsigned sender");
+    if (s) {
+        check(mcast_send_with_info(s, "plain", 5, "info", 4, NULL) == MCAST_OK && mcast_send(s, "bare", 4, NULL) == MCAST_OK,
+              "unsigned sends, with and without info");
+        d = drain_refused(trusting, 10000, mcast_sender_node_id(s), "not signed", 2);
+        check(d.messages == 0 && d.matching == 1 && d.aborted == 2 && d.aborted_ok == 2,
+              "the trusting receiver refuses them: rejected once, both aborted, none delivered (%d, %d, %d): \"%s\"",
+              d.messages, d.matching, d.aborted, d.last_reject);
+        mcast_receiver_stats rs;
+        check(mcast_receiver_get_stats(trusting, &rs) == MCAST_OK && rs.objects_unverified == 2,
+              "... counted in objects_unverified (%" PRIu64 ")", rs.objects_unverified);
+    }
+    mcast_sender_free(s);
+    mcast_receiver_free(trusting);
 }
 
 /* ------------------------------------------------------------ callback */
@@ -950,6 +1324,7 @@ int main(int argc, char **argv)
     test_channels();
     test_configs();
     test_keys();
+    test_signing_keys();
 
     mcast_ctx *ctx = NULL;
     check(mcast_ctx_new(NULL, &ctx) == MCAST_OK && ctx, "mcast_ctx_new with the defaults");
@@ -979,6 +1354,7 @@ int main(int argc, char **argv)
         test_file_dir(ctx);
         test_ssm(ctx);
         test_sealed(ctx);
+        test_signed(ctx);
         test_callback(s, r);
         test_threads(s, r);
 

@@ -13,10 +13,14 @@
 #     not trust, not signed); r2 gets only evil's B-signed file; r3 gets
 #     all of them, with no signer.
 #  3. Unsealed, with an on-path attacker (core/examples/hostile_peer.rs,
-#     mode tamper) flipping bits in copies of every datagram: whatever r1
-#     delivers is identical to what s sent (altered content is refused,
-#     never delivered); tshark decodes every genuine packet, signed
-#     NORM_INFO included, and the public key is in the clear there.
+#     mode alter) sending, for every NORM_DATA it hears, a copy with one
+#     bit of the payload flipped: r1 (trusts A) and r3 (trusts nobody) both
+#     lose 3 %, so altered copies fill their gaps. Whatever r1 delivers is
+#     identical to what s sent (altered content is refused, never
+#     delivered), while r3 delivers corrupted files (the control: the
+#     attack works on receivers that do not check signatures). tshark
+#     decodes every genuine packet, signed NORM_INFO included, and the
+#     public key is in the clear there.
 #
 # Needs root, tshark/dumpcap, jq (scripts/setup.sh). FAILS (never skips)
 # when namespaces cannot be created. Ends with "sign_netns: N passed, M
@@ -165,22 +169,26 @@ stop_capture() {
     capid=
 }
 
-echo "--- 3. unsealed, signed by A, with an on-path attacker altering copies of every datagram"
+echo "--- 3. unsealed, signed by A, with an on-path attacker altering the payload of copies of NORM_DATA"
 P2=$((PORT + 1))
+lab_loss "$LAB" r3 3 || { ko "installing loss on r3"; finish; }
 capture "$WORK/signed.pcapng" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
 lab_exec "$LAB" r1 "$MCAST" recv --group "$GROUP" --port $P2 --interface eth0 --trust "$WORK/a.pub" \
-    --out "$WORK/t-r1" --count 2 --timeout 40 --json >"$WORK/t-r1.json" 2>"$WORK/t-r1.err" &
-rp=$!
+    --out "$WORK/t-r1" --count 2 --timeout 60 --json >"$WORK/t-r1.json" 2>"$WORK/t-r1.err" &
+rp1=$!
+lab_exec "$LAB" r3 "$MCAST" recv --group "$GROUP" --port $P2 --interface eth0 \
+    --out "$WORK/t-r3" --count 2 --timeout 60 --json >"$WORK/t-r3.json" 2>"$WORK/t-r3.err" &
+rp3=$!
 lab_wait_joined "$LAB" r1 "$GROUP" || ko "r1 joined"
-lab_exec "$LAB" evil "$HOSTILE" "$GROUP" $P2 eth0 tamper 6000 >"$WORK/evil.out" 2>"$WORK/evil.err" &
-evil=$!
+lab_wait_joined "$LAB" r3 "$GROUP" || ko "r3 joined"
+lab_exec "$LAB" evil "$HOSTILE" "$GROUP" $P2 eth0 alter 1000000 >"$WORK/evil.out" 2>"$WORK/evil.err" &
 sleep 0.5
 lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port $P2 --interface eth0 --sign-key "$WORK/a" --quiet \
     "$WORK/src/genuine-1.bin" "$WORK/src/genuine-2.bin" 2>"$WORK/t-send.err"
 check "the signed send exits 0" [ $? = 0 ]
-wait "$rp"
-kill "$evil" 2>/dev/null
-wait "$evil" 2>/dev/null
+wait "$rp1"
+wait "$rp3"
+pkill -f "hostile_peer $GROUP $P2" 2>/dev/null
 stop_capture
 delivered=0
 for f in genuine-1.bin genuine-2.bin; do
@@ -191,11 +199,16 @@ done
 extra=$(ls "$WORK/t-r1" 2>/dev/null | grep -v -x -e genuine-1.bin -e genuine-2.bin | tr '\n' ' ')
 check "r1 delivered nothing else ($extra)" [ -z "$extra" ]
 refused=$(jq -r '[.aborted[] | select(.reason | contains("refused"))] | length' "$WORK/t-r1.json" 2>/dev/null)
-echo "    evil sent $(cat "$WORK/evil.out" 2>/dev/null) datagrams; r1 delivered $delivered of 2 files and refused ${refused:-?}" \
+echo "    r1 delivered $delivered of 2 files and refused ${refused:-?}" \
     "(signatures refused: $(jq -r .stats.signatures_refused "$WORK/t-r1.json" 2>/dev/null));" \
     "dropped by the loss rule: $(lab_loss_dropped "$LAB" r1)"
 accounted() { [ $((delivered + ${refused:-0})) -ge 2 ]; }
 check "each of s's files was delivered intact or refused and reported (delivered $delivered, refused ${refused:-0})" accounted
+corrupted=0
+for f in genuine-1.bin genuine-2.bin; do
+    [ -e "$WORK/t-r3/$f" ] && ! cmp -s "$WORK/src/$f" "$WORK/t-r3/$f" && corrupted=$((corrupted + 1))
+done
+check "control: r3, which checks no signature, delivered $corrupted altered file(s)" [ "$corrupted" -gt 0 ]
 
 ts() { tshark -n -r "$WORK/signed.pcapng" -d "udp.port==$P2,norm" -Y "$1" 2>/dev/null | wc -l; }
 s_addr=$(lab_addr "$LAB" s)

@@ -213,3 +213,69 @@ test("README's Node example exchanges data with the mcast command", async () => 
   assert.ok(fs.readFileSync(path.join(out, 'report.pdf')).equals(fs.readFileSync(report)));
   assert.equal(fs.readFileSync(path.join(out, 'greeting'), 'utf8'), 'hello');
 });
+
+test('signed objects with the mcast command: its keys load in Node, each side trusts what the other signs, streams are refused', async () => {
+  assert.ok(fs.existsSync(MCAST), `no mcast binary at ${MCAST}`);
+  const { loadSigningKey, loadPublicKey, signingPublicKey } = require('mcast');
+  const port = 6560;
+  const keys = fs.mkdtempSync(path.join(dir, 'sign-'));
+  fs.chmodSync(keys, 0o755);
+  const a = path.join(keys, 'a');
+  const b = path.join(keys, 'b');
+  for (const k of [a, b]) {
+    const g = spawnSync(MCAST, ['keygen', '--quiet', '--sign', k], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+  }
+  // What `mcast keygen --sign` writes, Node reads.
+  const pubA = loadPublicKey(`${a}.pub`);
+  assert.ok(signingPublicKey(loadSigningKey(a)).equals(pubA));
+  assert.ok(!loadPublicKey(`${b}.pub`).equals(pubA));
+  const peer = (host, args, timeoutMs) => lab.run(host, [process.execPath, PEER, ...args], timeoutMs);
+  const lines = (r) => r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+
+  // 1. Node signs (with a fixed node id), `mcast recv --trust` accepts it.
+  lab.loss('r1', 3, port);
+  const out = path.join(keys, 'cli-out');
+  const cli = lab.run('r1', [MCAST, 'recv', '--group', GROUP, '--port', String(port), '--interface', 'eth0', '--trust', `${a}.pub`,
+    '--out', out, '--count', '20', '--timeout', '60', '--json', '--quiet']);
+  await lab.waitJoined('r1', GROUP);
+  const sent = jsonLines(await peer('s', ['--sign-key', a, '--node-id', '77', 'send', GROUP, String(port), 'eth0', '20', '30000']), 'sender').pop();
+  assert.equal(sent.nodeId, 77);
+  const c = await cli;
+  assert.equal(c.code, 0, `mcast recv: ${c.stderr.slice(-2000)}`);
+  const summary = JSON.parse(c.stdout);
+  assert.equal(summary.files.length, 20, c.stdout);
+  for (const f of summary.files) assert.equal(f.signer, pubA.toString('hex'), JSON.stringify(f));
+  for (let i = 0; i < 20; i++) assert.equal(fs.readFileSync(path.join(out, `m${i}`)).subarray(0, 8).toString(), String(i).padStart(8, '0'));
+  assert.ok(lab.dropped('r1') > 0, 'r1: no loss injected');
+
+  // 2. `mcast send --sign-key` signs, a Node receiver trusting a.pub gets the
+  // file with its signer, one trusting b.pub refuses it.
+  const [f] = files([['signed-by-cli.bin', 2000000]]);
+  const trusting = peer('r1', ['--trust', `${a}.pub`, 'recv', GROUP, String(port + 1), 'eth0', '1', '60000']);
+  const stranger = peer('r2', ['--trust', `${b}.pub`, 'recv', GROUP, String(port + 1), 'eth0', '1', '4000']);
+  for (const h of ['r1', 'r2']) await lab.waitJoined(h, GROUP);
+  const s = await lab.run('s', [MCAST, 'send', '--group', GROUP, '--port', String(port + 1), '--interface', 'eth0', '--sign-key', a, '--quiet', f]);
+  assert.equal(s.code, 0, s.stderr);
+  const got = jsonLines(await trusting, 'r1').filter((o) => o.objectId !== undefined);
+  assert.deepEqual(got.map((o) => [o.info, o.kind, o.sha256, o.signer]), [['signed-by-cli.bin', 'file', sha(f), pubA.toString('hex')]]);
+  const st = await stranger;
+  assert.equal(st.code, 3, `r2 should time out without a message: ${st.stderr} ${st.stdout}`);
+  const r2 = lines(st);
+  assert.equal(r2.filter((o) => o.objectId !== undefined).length, 0, st.stdout);
+  assert.deepEqual(r2.filter((o) => o.abortedObject !== undefined).map((o) => o.abortedObject), ['0'], st.stdout);
+  assert.ok(r2.some((o) => o.rejected !== undefined && /does not trust/.test(o.rejected)), st.stdout);
+  assert.equal(r2.at(-1).stats.objectsUnverified, 1, st.stdout);
+
+  // 3. A stream (which cannot be signed) is refused by a trusting Node receiver.
+  const streamRx = peer('r1', ['--trust', `${a}.pub`, 'recv', GROUP, String(port + 2), 'eth0', '1', '4000']);
+  await lab.waitJoined('r1', GROUP);
+  const stream = await lab.run('s', ['sh', '-c', `printf 'one\\ntwo\\n' | "${MCAST}" send --group ${GROUP} --port ${port + 2} --interface eth0 --quiet --stream feed`]);
+  assert.equal(stream.code, 0, stream.stderr);
+  const sr = await streamRx;
+  assert.equal(sr.code, 3, `r1 should time out without a message: ${sr.stderr} ${sr.stdout}`);
+  const r1 = lines(sr);
+  assert.equal(r1.filter((o) => o.objectId !== undefined).length, 0, sr.stdout);
+  assert.ok(r1.some((o) => o.rejected !== undefined && /stream/.test(o.rejected)), sr.stdout);
+  assert.ok(r1.some((o) => o.abortedObject !== undefined && /^refused: .*stream/.test(o.reason)), sr.stdout);
+});

@@ -3,8 +3,8 @@
 #   1. a fresh npm project (target/nodeproj) does `npm install <repo>/bindings-node`
 #      (the install script builds the native module from source with cargo),
 #      plus typescript and @types/node;
-#   2. tsc --noEmit --strict (allowJs, checkJs) on examples/node against the
-#      module's index.d.ts;
+#   2. tsc --noEmit --strict (allowJs, checkJs) on examples/node and
+#      tests/node/api-types.js against the module's index.d.ts;
 #   3. node --test tests/node inside a private network namespace (veth pair
 #      va <-> vb; the lab tests make their own namespaces with tests/lab/lab.sh).
 # Needs root. FAILS (never skips) when namespaces cannot be made. Ends with
@@ -44,14 +44,14 @@ cat >"$PROJ/tsconfig.json" <<JSON
     "module": "commonjs", "target": "es2022", "lib": ["es2022"],
     "types": ["node"], "skipLibCheck": false
   },
-  "files": ["$ROOT/examples/node/chat.js", "$ROOT/examples/node/recv_files.js"]
+  "files": ["$ROOT/examples/node/chat.js", "$ROOT/examples/node/recv_files.js", "$ROOT/tests/node/api-types.js"]
 }
 JSON
 # The examples are outside the project: let them resolve 'mcast' there.
 if (cd "$PROJ" && NODE_PATH="$PROJ/node_modules" npx --no-install tsc -p tsconfig.json --typeRoots "$PROJ/node_modules/@types" --baseUrl "$PROJ/node_modules" --paths null 2>&1 | tee "$PROJ/tsc.log") && ! grep -q "error TS" "$PROJ/tsc.log"; then
-    ok "tsc --noEmit --strict examples/node"
+    ok "tsc --noEmit --strict examples/node tests/node/api-types.js"
 else
-    ko "tsc --noEmit --strict examples/node"
+    ko "tsc --noEmit --strict examples/node tests/node/api-types.js"
 fi
 
 tap=$(mktemp)

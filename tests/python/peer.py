@@ -2,16 +2,20 @@
 lab namespace by test_lab.py).
 
     peer.py send GROUP PORT IFACE --messages N [--size BYTES]
-    peer.py send-files GROUP PORT IFACE FILE...
+    peer.py send-files GROUP PORT IFACE FILE... [options after the files]
     peer.py recv GROUP PORT IFACE --count N [--timeout SECS] [--sync all|current]
-    (each mode also takes --key-file PATH: a sealed channel's key file)
+    (each mode also takes --key-file PATH: a sealed channel's key file;
+    send and send-files take --sign-key-file PATH, a signing key file, and
+    recv --trust-file PATH, a public key file to trust, repeatable)
 
 send: N DATA objects, object i = b"%08d" % i padded to --size with a pattern,
       info b"m<i>"; then flush; prints one JSON line with the stats (and
       node_id).
-recv: prints one JSON line per object (object_id, info, size, sha256, head)
-      and one per mcast.Rejected (rejected: the reason, sender,
-      sender_node_id), and exits 0 after --count objects, 3 on timeout.
+recv: prints one JSON line per object (object_id, info, size, sha256, head,
+      signer: hexadecimal or null), one per mcast.Rejected (rejected: the
+      reason, sender, sender_node_id) and, with --trust-file, one per
+      mcast.Aborted (aborted: the reason, aborted_id, sender_node_id); exits
+      0 after --count objects, 3 on timeout.
 """
 
 from __future__ import annotations
@@ -38,25 +42,29 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--sync", default="all")
     p.add_argument("--key-file")
+    p.add_argument("--sign-key-file")
+    p.add_argument("--trust-file", action="append", default=[])
     a = p.parse_args()
     key = mcast.load_key(a.key_file) if a.key_file else None
+    signing_key = mcast.load_signing_key(a.sign_key_file) if a.sign_key_file else None
+    trusted = [mcast.load_public_key(f) for f in a.trust_file]
 
     with mcast.Context() as ctx:
         if a.mode == "send":
-            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=50_000_000, key=key)
+            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=50_000_000, key=key, signing_key=signing_key)
             for i in range(a.messages):
                 head = b"%08d" % i
                 tx.send(head + bytes((i + j) % 251 for j in range(max(0, a.size - len(head)))), info=b"m%d" % i)
             tx.flush(timeout=120)
             print(json.dumps({**tx.stats(), "node_id": tx.node_id}), flush=True)
         elif a.mode == "send-files":
-            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=100_000_000, key=key)
+            tx = ctx.sender(a.group, a.port, a.iface, rate_bps=100_000_000, key=key, signing_key=signing_key)
             for f in a.files:
                 tx.send_file(f)
             tx.flush(timeout=120)
-            print(json.dumps(tx.stats()), flush=True)
+            print(json.dumps({**tx.stats(), "node_id": tx.node_id}), flush=True)
         else:
-            rx = ctx.receiver(a.group, a.port, a.iface, sync_policy=a.sync, key=key)
+            rx = ctx.receiver(a.group, a.port, a.iface, sync_policy=a.sync, key=key, trusted_signers=trusted)
             # Ready: the group is joined (the test waits for the join itself).
             deadline = time.monotonic() + a.timeout
             got = 0
@@ -69,6 +77,11 @@ def main() -> int:
                 except mcast.Rejected as e:
                     print(json.dumps({"rejected": e.reason, "sender": e.sender, "sender_node_id": e.sender_node_id}), flush=True)
                     continue
+                except mcast.Aborted as e:
+                    if not trusted:
+                        raise
+                    print(json.dumps({"aborted": e.reason, "aborted_id": e.object_id, "sender_node_id": e.sender_node_id}), flush=True)
+                    continue
                 got += 1
                 print(
                     json.dumps(
@@ -80,6 +93,7 @@ def main() -> int:
                             "sha256": hashlib.sha256(m.data).hexdigest(),
                             "head": m.data[:8].decode("ascii", "replace"),
                             "sender": m.sender,
+                            "signer": m.signer.hex() if m.signer is not None else None,
                         }
                     ),
                     flush=True,

@@ -1,7 +1,8 @@
 """Python senders and receivers in separate processes on the lab's bridge
 (tests/lab/lab.sh): 5 % loss per receiver, against each other, against the
 mcast command and against libnorm (tests/interop/normpeer); a sealed channel
-(key=) against receivers with another key or none."""
+(key=) against receivers with another key or none; signed objects
+(signing_key=, trusted_signers=) from Python and from the mcast command."""
 
 from __future__ import annotations
 
@@ -163,6 +164,117 @@ def test_a_sealed_channel_reaches_only_receivers_with_its_key(lab: Lab, tmp_path
         assert [g["sender"] for g in rejected if g["sender_node_id"] == stats["node_id"]] == [objs[0]["sender"]], rejected
         assert got[-1]["error"] == "timeout" and got[-1]["stats"][counter] > 0, got[-1]
         assert got[-1]["stats"]["senders"] == 0 and got[-1]["stats"]["nacks_sent"] == 0
+    lab.loss("r1", 0, port)
+
+
+def signing_keys(tmp_path: Path, name: str) -> Path:
+    """`mcast keygen --sign` writes a signing key to NAME and its public key
+    to NAME.pub (no network involved); returns NAME."""
+    assert MCAST.exists(), f"no mcast binary at {MCAST} (cargo build --release)"
+    path = tmp_path / name
+    r = subprocess.run([str(MCAST), "keygen", "--sign", "--quiet", str(path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # The files as documented: 64 hexadecimal digits and a newline each.
+    for f in (path, Path(f"{path}.pub")):
+        text = f.read_text()
+        assert len(text) == 65 and text.endswith("\n") and int(text, 16) >= 0, (f, text)
+    secret = mcast.load_signing_key(path)
+    assert mcast.signing_public_key(secret) == mcast.load_public_key(f"{path}.pub")
+    return path
+
+
+def collect(p: "subprocess.Popen[str]", timeout: float, exit_code: int) -> List[Dict[str, Any]]:
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == exit_code, f"exit {p.returncode}, not {exit_code}: {err[-2000:]} {out[-500:]}"
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def test_signed_files_reach_only_receivers_that_trust_their_key(lab: Lab, tmp_path: Path) -> None:
+    """A Python sender signs three files with a key from `mcast keygen
+    --sign`. r1 trusts it (5 % loss: blocks complete out of order and are
+    repaired, the content is checked all the same), r2 trusts another key
+    (5 % loss), r3 trusts no key. r1 and r3 get every file intact, r1 with
+    its signer; r2 gets none, one Rejected and an Aborted per file."""
+    port = 6460
+    signer = signing_keys(tmp_path, "signer")
+    other = signing_keys(tmp_path, "other")
+    public = mcast.load_public_key(f"{signer}.pub").hex()
+    files = []
+    for name, size in (("empty.bin", 0), ("one.bin", 1), ("big.bin", 3_000_000)):
+        p = tmp_path / name
+        p.write_bytes(os.urandom(size))
+        files.append(p)
+    os.chmod(tmp_path, 0o755)
+    for f in (signer, other):
+        os.chmod(f, 0o644)  # the peers run as the same user anyway
+    lab.loss("r1", 5, port)
+    lab.loss("r2", 5, port)
+    common = ["recv", GROUP, str(port), "eth0", "--count", str(len(files))]
+    trusting = lab.peer("r1", *common, "--timeout", "90", "--trust-file", f"{signer}.pub")
+    # r2 listens for 10 s (the sender is done well within it), then times out.
+    distrusting = lab.peer("r2", *common, "--timeout", "10", "--trust-file", f"{other}.pub")
+    plain = lab.peer("r3", *common, "--timeout", "90")
+    for r in ("r1", "r2", "r3"):
+        lab.wait_joined(r, GROUP)
+    # (Options after the files: argparse takes no positionals after them.)
+    sender = lab.peer("s", "send-files", GROUP, str(port), "eth0", *map(str, files), "--sign-key-file", str(signer))
+    stats = lines(sender, 90)[-1]
+    want = [(f.name, "file", hashlib.sha256(f.read_bytes()).hexdigest()) for f in files]
+
+    for host, proc, signed_by in (("r1", trusting, public), ("r3", plain, None)):
+        got = lines(proc, 90)
+        objs = [g for g in got if "object_id" in g]
+        assert [(g["info"], g["kind"], g["sha256"]) for g in objs] == want, host
+        assert all(g["signer"] == signed_by for g in objs), (host, objs)
+        assert not [g for g in got if "rejected" in g or "aborted" in g], (host, got)
+        assert got[-1]["stats"]["objects_unverified"] == 0 and got[-1]["stats"]["signatures_refused"] == 0, host
+    assert lab.dropped("r1") > 0, "r1: no loss was injected"
+    assert stats["nacks_received"] > 0 and stats["repair_segments_sent"] > 0
+
+    got = collect(distrusting, 30, 3)
+    assert not [g for g in got if "object_id" in g], f"r2 received a file: {got}"
+    rejected = [g for g in got if "rejected" in g]
+    assert len(rejected) == 1 and "does not trust" in rejected[0]["rejected"], rejected
+    assert rejected[0]["sender_node_id"] == stats["node_id"]
+    aborted = [g for g in got if "aborted" in g]
+    assert len(aborted) == len(files) and len({g["aborted_id"] for g in aborted}) == len(files), aborted
+    assert all(g["aborted"].startswith("refused: ") and g["sender_node_id"] == stats["node_id"] for g in aborted), aborted
+    r2 = got[-1]["stats"]
+    assert got[-1]["error"] == "timeout" and r2["objects_unverified"] == len(files) and r2["objects_completed"] == 0, r2
+    for r in ("r1", "r2"):
+        lab.loss(r, 0, port)
+
+
+def test_python_receivers_check_what_the_mcast_command_signs(lab: Lab, tmp_path: Path) -> None:
+    """`mcast send --sign-key` to a Python receiver that trusts its key (5 %
+    loss) and to one that trusts another key."""
+    port = 6470
+    signer = signing_keys(tmp_path, "cli-signer")
+    other = signing_keys(tmp_path, "cli-other")
+    f = tmp_path / "signed-by-cli.bin"
+    f.write_bytes(os.urandom(2_000_000))
+    os.chmod(tmp_path, 0o755)
+    for k in (signer, other):
+        os.chmod(k, 0o644)
+    lab.loss("r1", 5, port)
+    common = ["recv", GROUP, str(port), "eth0", "--count", "1"]
+    trusting = lab.peer("r1", *common, "--timeout", "90", "--trust-file", f"{signer}.pub")
+    distrusting = lab.peer("r2", *common, "--timeout", "10", "--trust-file", f"{other}.pub")
+    for r in ("r1", "r2"):
+        lab.wait_joined(r, GROUP)
+    send = lab.popen(
+        "s", [str(MCAST), "send", "--group", GROUP, "--port", str(port), "--interface", "eth0", "--quiet", "--sign-key", str(signer), str(f)]
+    )
+    lines(send, 90)
+    got = lines(trusting, 90)
+    objs = [g for g in got if "object_id" in g]
+    want = ("signed-by-cli.bin", hashlib.sha256(f.read_bytes()).hexdigest(), mcast.load_public_key(f"{signer}.pub").hex())
+    assert [(g["info"], g["sha256"], g["signer"]) for g in objs] == [want], got
+    assert lab.dropped("r1") > 0, "r1: no loss was injected"
+    got = collect(distrusting, 30, 3)
+    assert not [g for g in got if "object_id" in g], got
+    assert [g["rejected"] for g in got if "rejected" in g] and all("does not trust" in g["rejected"] for g in got if "rejected" in g), got
+    assert [g["aborted"] for g in got if "aborted" in g], got
     lab.loss("r1", 0, port)
 
 

@@ -523,3 +523,272 @@ def test_a_sealed_channel_rejects_other_keys_and_no_key() -> None:
             time.sleep(0.01)
         assert same.stats()["datagrams_seal_mismatch"] > 0
     assert "Rejected" in mcast.__all__ and "generate_key" in mcast.__all__ and "load_key" in mcast.__all__
+
+
+# RFC 8032, section 7.1, TEST 1: a secret key and its public key.
+RFC8032_SECRET = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+RFC8032_PUBLIC = bytes.fromhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+# 32 bytes that are no point of the curve at all (y = 0x0202...02).
+NOT_A_POINT = bytes([2]) * 32
+# 32 bytes that are no usable public key either: a non-canonical encoding
+# (all 0xff: y = 2^255 - 1, above the field's prime, would decode to the
+# point with y = 18), a small-order point (all zeros) and a point with a
+# small-order part (all 0x01).
+NOT_PUBLIC_KEYS = [NOT_A_POINT, bytes([0xFF]) * 32, bytes(32), bytes([1]) * 32]
+
+
+def test_signing_keys_are_generated_derived_and_loaded(tmp_path: Path) -> None:
+    secret, public = mcast.generate_signing_key()
+    secret2, public2 = mcast.generate_signing_key()
+    assert all(isinstance(k, bytes) and len(k) == 32 for k in (secret, public, secret2, public2))
+    assert secret != secret2 and public != public2 and secret != public
+    assert mcast.signing_public_key(secret) == public and mcast.signing_public_key(secret2) == public2
+    assert mcast.signing_public_key(bytearray(secret)) == public
+    assert mcast.signing_public_key(memoryview(b"xx" + secret)[2:]) == public
+    assert mcast.signing_public_key(RFC8032_SECRET) == RFC8032_PUBLIC
+    for bad in (b"", secret[:31], secret + b"\x00", public + public):
+        with pytest.raises(mcast.InvalidArgument, match=f"signing_public_key: a key is 32 bytes, not {len(bad)}"):
+            mcast.signing_public_key(bad)
+    with pytest.raises(mcast.InvalidArgument, match="not str"):
+        mcast.signing_public_key(secret.hex())  # type: ignore[arg-type]
+
+    # Files as `mcast keygen --sign FILE` writes them: FILE and FILE.pub,
+    # each 64 hexadecimal digits and a newline.
+    (tmp_path / "signer").write_text(secret.hex() + "\n")
+    (tmp_path / "signer.pub").write_text(public.hex() + "\n")
+    assert mcast.load_signing_key(tmp_path / "signer") == secret
+    assert mcast.load_signing_key(str(tmp_path / "signer")) == secret
+    assert mcast.load_public_key(tmp_path / "signer.pub") == public
+    assert mcast.load_public_key(str(tmp_path / "signer.pub")) == public
+    (tmp_path / "upper").write_text("  " + RFC8032_SECRET.hex().upper() + "\r\n")
+    (tmp_path / "upper.pub").write_text("\t" + RFC8032_PUBLIC.hex().upper() + "\n\n")
+    assert mcast.load_signing_key(tmp_path / "upper") == RFC8032_SECRET
+    assert mcast.load_public_key(tmp_path / "upper.pub") == RFC8032_PUBLIC
+    # The raw form: exactly 32 bytes, not all hexadecimal digits.
+    (tmp_path / "raw").write_bytes(secret2)
+    (tmp_path / "raw.pub").write_bytes(public2)
+    if not all(chr(b) in "0123456789abcdefABCDEF" for b in secret2 + public2):
+        assert mcast.load_signing_key(tmp_path / "raw") == secret2
+        assert mcast.load_public_key(tmp_path / "raw.pub") == public2
+
+    for name, content in (
+        ("short", secret.hex()[:-1].encode()),
+        ("long", (secret.hex() + "0").encode()),
+        ("nothex", b"g" * 64),
+        ("raw31", bytes(range(200, 231))),
+        ("raw33", bytes(range(200, 233))),
+        ("empty", b""),
+        ("both", (secret.hex() + "\n" + public.hex() + "\n").encode()),
+    ):
+        (tmp_path / name).write_bytes(content)
+        for load in (mcast.load_signing_key, mcast.load_public_key):
+            with pytest.raises(mcast.InvalidArgument, match="64 hexadecimal digits") as e:
+                load(tmp_path / name)
+            assert name in str(e.value), (load, str(e.value))
+    for load in (mcast.load_signing_key, mcast.load_public_key):
+        with pytest.raises(FileNotFoundError) as f:
+            load(tmp_path / "missing")
+        assert f.value.errno == errno.ENOENT and "missing" in str(f.value)
+        with pytest.raises(IsADirectoryError):
+            load(tmp_path)
+
+    # A public key must be a usable point of the curve, in either form; any
+    # 32 bytes are a signing key (a seed).
+    for i, bad in enumerate(NOT_PUBLIC_KEYS):
+        (tmp_path / f"bad{i}.pub").write_text(bad.hex() + "\n")
+        (tmp_path / f"badraw{i}.pub").write_bytes(bad)
+        for name in (f"bad{i}.pub", f"badraw{i}.pub"):
+            with pytest.raises(mcast.InvalidArgument, match="not a valid Ed25519 public key") as e:
+                mcast.load_public_key(tmp_path / name)
+            assert name in str(e.value)
+        assert mcast.load_signing_key(tmp_path / f"bad{i}.pub") == bad
+        assert len(mcast.signing_public_key(bad)) == 32
+
+
+def test_signing_options_are_checked() -> None:
+    port = next(_ports)
+    secret, public = mcast.generate_signing_key()
+    with mcast.Context() as ctx:
+        for bad in (b"", secret[:31], bytearray(33), secret + public):
+            with pytest.raises(mcast.InvalidArgument, match=f"sender option signing_key: a key is 32 bytes, not {len(bad)}"):
+                ctx.sender(GROUP, port, "va", signing_key=bad)
+            with pytest.raises(mcast.InvalidArgument, match=rf"receiver option trusted_signers\[0\]: a key is 32 bytes, not {len(bad)}"):
+                ctx.receiver(GROUP, port, "vb", trusted_signers=[bad])
+        with pytest.raises(mcast.InvalidArgument, match="signing_key: a key is 32 bytes .*not str"):
+            ctx.sender(GROUP, port, "va", signing_key=secret.hex())  # type: ignore[arg-type]
+        with pytest.raises(mcast.InvalidArgument, match="signing_key: a key is 32 bytes .*not int"):
+            ctx.sender(GROUP, port, "va", signing_key=7)  # type: ignore[arg-type]
+        # Which key is wrong, and how.
+        for bad in NOT_PUBLIC_KEYS:
+            with pytest.raises(mcast.InvalidArgument, match=r"trusted_signers\[1\]: not a valid Ed25519 public key"):
+                ctx.receiver(GROUP, port, "vb", trusted_signers=[public, bad])
+        with pytest.raises(mcast.InvalidArgument, match=r"trusted_signers\[2\]: a key is 32 bytes, not 31"):
+            ctx.receiver(GROUP, port, "vb", trusted_signers=(public, public, public[:31]))
+        with pytest.raises(mcast.InvalidArgument, match=r"trusted_signers\[0\]: .*not str"):
+            ctx.receiver(GROUP, port, "vb", trusted_signers=[public.hex()])  # type: ignore[list-item]
+        # One key alone is not a sequence of keys (bytes would be one of ints).
+        for single in (public, bytearray(public), memoryview(public), public.hex()):
+            with pytest.raises(mcast.InvalidArgument, match="trusted_signers: a sequence of 32-byte public keys .*not a single"):
+                ctx.receiver(GROUP, port, "vb", trusted_signers=single)  # type: ignore[arg-type]
+        with pytest.raises(mcast.InvalidArgument, match="trusted_signers: a sequence of 32-byte public keys, not int"):
+            ctx.receiver(GROUP, port, "vb", trusted_signers=5)  # type: ignore[arg-type]
+        # The signature takes 128 bytes of a segment (and sealing 44 more).
+        with pytest.raises(mcast.InvalidArgument, match="too small to sign"):
+            ctx.sender(GROUP, port, "va", signing_key=secret, segment_size=143)
+        with pytest.raises(mcast.InvalidArgument, match="too small to sign .*with a key"):
+            ctx.sender(GROUP, port, "va", signing_key=secret, key=bytes(32), segment_size=187)
+        ctx.sender(GROUP, port, "va", signing_key=secret, key=bytes(32), segment_size=188).close()
+        # Every accepted form: bytes-like keys, any sequence, None, empty.
+        ctx.sender(GROUP, port, "va", signing_key=bytearray(secret)).close()
+        ctx.sender(GROUP, port, "va", signing_key=memoryview(secret), node_id=None).close()
+        ctx.sender(GROUP, port, "va", signing_key=None).close()
+        ctx.receiver(GROUP, port, "vb", trusted_signers=(bytearray(public), memoryview(public), RFC8032_PUBLIC)).close()
+        ctx.receiver(GROUP, port, "vb", trusted_signers=iter([public])).close()  # type: ignore[arg-type]
+        ctx.receiver(GROUP, port, "vb", trusted_signers=[]).close()
+        ctx.receiver(GROUP, port, "vb", trusted_signers=()).close()
+
+
+def _drain(rx: mcast.Receiver, first: float = 5, quiet: float = 1) -> Tuple[list[mcast.Message], list[mcast.Rejected], list[mcast.Aborted]]:
+    """Everything a receiver raises or returns until it is quiet."""
+    msgs: list[mcast.Message] = []
+    rejected: list[mcast.Rejected] = []
+    aborted: list[mcast.Aborted] = []
+    while True:
+        try:
+            msgs.append(rx.recv(timeout=quiet if msgs or rejected or aborted else first))
+        except mcast.Rejected as e:
+            rejected.append(e)
+        except mcast.Aborted as e:
+            aborted.append(e)
+        except mcast.Timeout:
+            return msgs, rejected, aborted
+
+
+def test_signed_objects_reach_only_receivers_that_trust_their_key(tmp_path: Path) -> None:
+    port = next(_ports)
+    secret, public = mcast.generate_signing_key()
+    _, other_public = mcast.generate_signing_key()
+    big = os.urandom(300_000)  # many FEC blocks
+    f = tmp_path / "signed.bin"
+    f.write_bytes(os.urandom(100_000))
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    with mcast.Context() as ctx:
+        trusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[public])
+        either = ctx.receiver(GROUP, port, "vb", trusted_signers=[other_public, public])
+        distrusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[other_public])
+        plain = ctx.receiver(GROUP, port, "vb")
+        # FILE objects written to disk block by block are checked too.
+        (tmp_path / "in").mkdir()
+        (tmp_path / "refused").mkdir()
+        spooled = ctx.receiver(GROUP, port, "vb", trusted_signers=[public], file_dir=tmp_path / "in")
+        spool_refused = ctx.receiver(GROUP, port, "vb", trusted_signers=[other_public], file_dir=tmp_path / "refused")
+        tx = ctx.sender(GROUP, port, "va", signing_key=secret, rate_bps=200_000_000)
+        # info may use the segment less the 128-byte signature.
+        with pytest.raises(mcast.InvalidArgument, match="less the 128-byte signature"):
+            tx.send(b"x", info=b"i" * (1400 - 127))
+        ids = [
+            tx.send(b"small", info=b"i1"),
+            tx.send(big),
+            tx.send(b"", info=b"i" * (1400 - 128)),
+            tx.send_file(f),
+            tx.send_file(empty),
+        ]
+        tx.flush(timeout=20)
+        want = [
+            (b"small", b"i1", "data"),
+            (big, b"", "data"),
+            (b"", b"i" * (1400 - 128), "data"),
+            (f.read_bytes(), b"signed.bin", "file"),
+            (b"", b"empty.bin", "file"),
+        ]
+        for rx, signer in ((trusting, public), (either, public), (plain, None)):
+            msgs, rejected, aborted = _drain(rx)
+            assert not rejected and not aborted, (signer, rejected, aborted)
+            # The signature block is not part of the info anyone sees.
+            assert [(m.data, m.info, m.kind) for m in msgs] == want
+            assert [m.object_id for m in msgs] == ids
+            assert all(m.signer == signer and m.sender_node_id == tx.node_id for m in msgs)
+            st = rx.stats()
+            assert st["objects_unverified"] == 0 and st["signatures_refused"] == 0 and st["objects_completed"] == len(ids)
+        msgs, rejected, aborted = _drain(spooled)
+        assert not rejected and not aborted, (rejected, aborted)
+        assert [m.object_id for m in msgs] == ids and all(m.signer == public for m in msgs)
+        files = [(m.info, Path(m.path).read_bytes()) for m in msgs if m.path is not None]
+        assert files == [(b"signed.bin", f.read_bytes()), (b"empty.bin", b"")]
+
+        # A receiver that trusts another key: every object aborted, the
+        # sender rejected once, no data.
+        msgs, rejected, aborted = _drain(distrusting)
+        assert msgs == [], msgs
+        assert len(rejected) == 1, rejected
+        assert "does not trust" in rejected[0].reason and "does not trust" in str(rejected[0])
+        assert rejected[0].sender_node_id == tx.node_id and isinstance(rejected[0], mcast.Error)
+        assert sorted(a.object_id for a in aborted) == ids, aborted
+        assert all(a.reason.startswith("refused: ") and "does not trust" in a.reason for a in aborted)
+        assert all(a.sender_node_id == tx.node_id for a in aborted)
+        st = distrusting.stats()
+        assert st["objects_unverified"] == len(ids) and st["signatures_refused"] >= len(ids) and st["objects_completed"] == 0
+        assert "objects_unverified" in plain.stats() and "signatures_refused" in plain.stats()
+        msgs, rejected, aborted = _drain(spool_refused)
+        assert msgs == [] and len(rejected) == 1 and sorted(a.object_id for a in aborted) == ids
+        spool_refused.close()
+        assert list((tmp_path / "refused").iterdir()) == []
+
+
+def test_receivers_that_trust_signers_refuse_unsigned_objects_and_streams() -> None:
+    port = next(_ports)
+    secret, public = mcast.generate_signing_key()
+    with mcast.Context() as ctx:
+        trusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[public])
+        signing = ctx.sender(GROUP, port, "va", signing_key=secret)
+        # Streams have no size or end to sign.
+        with pytest.raises(mcast.InvalidArgument, match="cannot open a stream"):
+            signing.open_stream(b"feed")
+        signing.close()
+
+        unsigned = ctx.sender(GROUP, port, "va", rate_bps=200_000_000)
+        data_id = unsigned.send(b"unsigned", info=b"u")
+        with unsigned.open_stream(b"feed") as st:
+            st.write(b"a stream")
+        unsigned.flush(timeout=10)
+        msgs, rejected, aborted = _drain(trusting)
+        assert msgs == [], msgs
+        reasons = [r.reason for r in rejected]
+        assert len(reasons) == 2, reasons
+        assert [r for r in reasons if "not signed" in r] and [r for r in reasons if "stream" in r], reasons
+        assert all(r.sender_node_id == unsigned.node_id for r in rejected)
+        assert len(aborted) == 2 and aborted[0].object_id == data_id, aborted
+        assert all(a.reason.startswith("refused: ") for a in aborted)
+        assert trusting.stats()["objects_unverified"] == 2
+
+
+def test_a_sender_with_a_fixed_node_id() -> None:
+    port = next(_ports)
+    secret, public = mcast.generate_signing_key()
+    with mcast.Context() as ctx:
+        rx = ctx.receiver(GROUP, port, "vb")
+        tx = ctx.sender(GROUP, port, "va", node_id=1234)
+        assert tx.node_id == 1234
+        tx.send(b"from 1234")
+        m = rx.recv(timeout=5)
+        assert (m.data, m.sender_node_id, m.signer) == (b"from 1234", 1234, None)
+        tx.close()
+        # The highest id there is, signing on a sealed channel.
+        port = next(_ports)
+        key = mcast.generate_key()
+        sealed = ctx.receiver(GROUP, port, "vb", key=key, trusted_signers=[public])
+        tx = ctx.sender(GROUP, port, "va", node_id=0xFFFFFFFE, key=key, signing_key=secret)
+        assert tx.node_id == 0xFFFFFFFE
+        tx.send(b"signed and sealed", info=b"i" * (1400 - 44 - 128))
+        m = sealed.recv(timeout=5)
+        assert (m.data, m.info, m.sender_node_id, m.signer) == (b"signed and sealed", b"i" * (1400 - 44 - 128), 0xFFFFFFFE, public)
+        with pytest.raises(mcast.InvalidArgument, match="less the 128-byte signature"):
+            tx.send(b"", info=b"i" * (1400 - 44 - 127))
+        for reserved in (0, 0xFFFFFFFF):
+            with pytest.raises(mcast.InvalidArgument, match=f"sender option node_id: {reserved} is reserved"):
+                ctx.sender(GROUP, port, "va", node_id=reserved)
+        for bad in (-1, 1 << 32, "1234", 12.5):
+            with pytest.raises(mcast.InvalidArgument, match="sender option node_id"):
+                ctx.sender(GROUP, port, "va", node_id=bad)  # type: ignore[arg-type]
+    assert {"generate_signing_key", "signing_public_key", "load_signing_key", "load_public_key"} <= set(mcast.__all__)

@@ -17,6 +17,13 @@ Sealed channels: with key=mcast.generate_key() (or mcast.load_key(path) of a
 file `mcast keygen` wrote) on every sender and receiver, every datagram is
 authenticated and content is encrypted; a receiver raises mcast.Rejected
 (once per source) for senders whose datagrams it drops.
+
+Signed objects: a sender with signing_key=secret signs every object, and a
+receiver with trusted_signers=[public] delivers only objects signed by one
+of those keys (msg.signer says which), reporting the rest as mcast.Aborted
+and their sender as mcast.Rejected. secret, public =
+mcast.generate_signing_key(), or mcast.load_signing_key(path) and
+mcast.load_public_key(path + ".pub") of files `mcast keygen --sign` wrote.
 """
 
 from __future__ import annotations
@@ -40,7 +47,11 @@ from ._mcast import (
     StreamWriter,
     channel_address,
     generate_key,
+    generate_signing_key,
     load_key,
+    load_public_key,
+    load_signing_key,
+    signing_public_key,
     version,
 )
 
@@ -62,7 +73,11 @@ __all__ = [
     "__version__",
     "channel_address",
     "generate_key",
+    "generate_signing_key",
     "load_key",
+    "load_public_key",
+    "load_signing_key",
+    "signing_public_key",
     "version",
 ]
 

@@ -34,7 +34,9 @@ class CacheFull(Error):
 
 
 class Aborted(Error):
-    """An object from a sender will never arrive; later ones still do."""
+    """An object from a sender will never arrive; later ones still do. A
+    receiver with trusted_signers also reports the objects it refuses this
+    way (reason "refused: ...")."""
 
     sender: str
     sender_node_id: int
@@ -45,9 +47,12 @@ class Aborted(Error):
 class Rejected(Error):
     """A receiver drops a source's datagrams (sealed channels): they are not
     sealed while the receiver has a key, sealed with a different key, fail
-    authentication, or are sealed while the receiver has no key. Raised by
-    recv() once per source and reason; the receiver goes on with other
-    senders (call recv() again)."""
+    authentication, or are sealed while the receiver has no key. Or a
+    receiver with trusted_signers refuses a sender's objects: unsigned,
+    signed by a key it does not trust, with signatures that do not verify,
+    content that is not what was signed, or streams. Raised by recv() once
+    per source and reason; the receiver goes on with other senders (call
+    recv() again)."""
 
     sender: str
     sender_node_id: int

@@ -27,6 +27,31 @@ def load_key(path: Union[str, os.PathLike[str]]) -> bytes:
     if the file cannot be read, InvalidArgument if it holds no key."""
     ...
 
+def generate_signing_key() -> tuple[bytes, bytes]:
+    """A new Ed25519 signing key: (secret, public), 32 bytes each. Pass the
+    secret as signing_key= to a sender (and keep it secret), the public key
+    in trusted_signers= to receivers."""
+    ...
+
+def signing_public_key(secret: _Bytes) -> bytes:
+    """The 32-byte public key of a signing key (its 32-byte secret). Raises
+    InvalidArgument if secret is not 32 bytes."""
+    ...
+
+def load_signing_key(path: Union[str, os.PathLike[str]]) -> bytes:
+    """Reads a signing key file (as `mcast keygen --sign FILE` writes FILE):
+    64 hexadecimal digits (surrounding whitespace is ignored) or exactly 32
+    raw bytes. Returns the 32-byte secret. Raises OSError if the file cannot
+    be read, InvalidArgument if it holds no key."""
+    ...
+
+def load_public_key(path: Union[str, os.PathLike[str]]) -> bytes:
+    """Reads a public key file (as `mcast keygen --sign FILE` writes
+    FILE.pub): 64 hexadecimal digits or exactly 32 raw bytes. Returns the
+    32-byte key. Raises OSError if the file cannot be read, InvalidArgument
+    if it holds no key or 32 bytes that are not an Ed25519 public key."""
+    ...
+
 class Context:
     """Owns one mcast engine thread; make senders and receivers from it.
 
@@ -65,6 +90,8 @@ class Context:
         wait_for_acks: Optional[Sequence[int]] = None,
         key: Optional[_Bytes] = None,
         seal_max_age: Optional[float] = 120.0,
+        signing_key: Optional[_Bytes] = None,
+        node_id: Optional[int] = None,
     ) -> Sender:
         """A sender to group:port on interface (None: the default one).
 
@@ -74,7 +101,20 @@ class Context:
         Sealing takes 44 bytes of each segment_size. seal_max_age: feedback
         sealed longer ago than this many seconds is dropped as replayed
         (None: no age limit). A key that is not 32 bytes raises
-        InvalidArgument."""
+        InvalidArgument.
+
+        signing_key: the 32-byte secret of an Ed25519 signing key (see
+        generate_signing_key, load_signing_key): every object (send,
+        send_file) is signed, so that receivers that trust its public key
+        (trusted_signers=) can tell its objects from anyone else's. The
+        signature takes 128 bytes of the info an object may carry (info is
+        then at most segment_size - 128 bytes, 44 fewer with a key), and a
+        signing sender cannot open streams (open_stream raises
+        InvalidArgument). send() hashes the whole object before queueing it.
+
+        node_id: the NORM node id to send as (None: a random one); 0 and
+        0xffffffff are reserved (InvalidArgument). A sender that restarts
+        with the same id is recognised by receivers as a restart."""
         ...
     def receiver(
         self,
@@ -96,6 +136,7 @@ class Context:
         file_dir: Union[str, os.PathLike[str], None] = None,
         key: Optional[_Bytes] = None,
         seal_max_age: Optional[float] = 120.0,
+        trusted_signers: Sequence[_Bytes] = (),
     ) -> Receiver:
         """A receiver of group:port on interface (None: the default one).
 
@@ -106,6 +147,17 @@ class Context:
         datagrams are dropped. seal_max_age: datagrams sealed longer ago than
         this many seconds (by this host's clock) are dropped as replayed
         (None: no age limit). A key that is not 32 bytes raises
+        InvalidArgument.
+
+        trusted_signers: 32-byte Ed25519 public keys (see
+        generate_signing_key, load_public_key, signing_public_key). With
+        any, only objects signed by one of them are delivered (Message.signer
+        names which); unsigned objects, objects signed by another key, bad
+        signatures, content that differs from what was signed, and streams
+        (which cannot be signed) are reported as Aborted (reason
+        "refused: ...") and their sender once per reason as Rejected. Empty
+        (the default): objects are delivered whether signed or not. A key
+        that is not 32 bytes, or not a valid Ed25519 public key, raises
         InvalidArgument."""
         ...
     def close(self) -> None: ...
@@ -189,15 +241,22 @@ class Message:
         """For a FILE object received with file_dir: the file holding it
         (data is then empty). The file is yours: rename or delete it."""
         ...
+    @property
+    def signer(self) -> Optional[bytes]:
+        """At a receiver with trusted_signers: the 32-byte public key (one
+        of them) that signed this object, checked with its content. None at
+        other receivers."""
+        ...
 
 class Receiver:
     """Receives what is sent to one group, in order per sender."""
 
     def recv(self, timeout: Optional[float] = None) -> Message:
         """The next message (timeout None: wait forever). Raises Timeout,
-        Aborted (an object will never arrive), Rejected (a sealed channel
-        drops a source's datagrams: reported once per source and reason,
-        recv again to go on) and Closed."""
+        Aborted (an object will never arrive, or was refused by
+        trusted_signers), Rejected (a sealed channel drops a source's
+        datagrams, or trusted_signers refuses its objects: reported once per
+        source and reason, recv again to go on) and Closed."""
         ...
     async def recv_async(self, timeout: Optional[float] = None) -> Message: ...
     def __aiter__(self) -> AsyncIterator[Message]: ...
@@ -211,7 +270,11 @@ class Receiver:
         (failed authentication or sealed with another key),
         datagrams_replayed (seen before, from an older instance of their
         sender, or older than seal_max_age) and datagrams_seal_mismatch
-        (unsealed datagrams with a key, sealed ones without)."""
+        (unsealed datagrams with a key, sealed ones without). With
+        trusted_signers: objects_unverified (objects refused: unsigned,
+        signed by another key, bad signature, content or size not as
+        signed, streams) and signatures_refused (object infos whose
+        signature was refused)."""
         ...
     def progress(self) -> list[dict[str, Any]]: ...
     @property
