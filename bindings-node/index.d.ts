@@ -15,7 +15,14 @@ export type McastErrorCode =
   | 'MCAST_IO'
   | 'MCAST_INTERNAL';
 
-/** What mcast throws or rejects with. */
+/**
+ * What mcast throws or rejects with. Arguments are checked: a wrong type, a
+ * number out of range (whole-number options are never rounded or wrapped),
+ * an unknown option or a path with a NUL byte is MCAST_INVALID_ARGUMENT,
+ * thrown by functions and rejected by methods that return a Promise (those
+ * never throw). An option set to undefined counts as not given. Calls on a
+ * closed sender, receiver or context are MCAST_CLOSED.
+ */
 export interface McastError extends Error {
   code: McastErrorCode;
   /** For MCAST_IO: the operating system's errno, when there is one. */
@@ -64,7 +71,7 @@ export interface SealOptions {
 }
 
 export interface ContextOptions {
-  /** IPv6 hop limit of multicast packets (default 1: the local link). */
+  /** IPv6 hop limit of multicast packets, 0..255 (default 1: the local link). */
   hopLimit?: number;
   /** Deliver our own multicast to receivers on this host (default true). */
   loopback?: boolean;

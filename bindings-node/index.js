@@ -37,8 +37,12 @@ const CODES = new Set([
   'MCAST_INTERNAL',
 ]);
 
-/** Moves the code the native side puts at the start of a message to `code`. */
-function fixError(e) {
+/**
+ * Moves the code the native side puts at the start of a message to `code`.
+ * `native`: the error came from the native module, where anything without a
+ * code (a caught panic, a failed conversion) is MCAST_INTERNAL.
+ */
+function fixError(e, native = false) {
   if (e instanceof Error) {
     const m = /^(MCAST_[A-Z_]+): ([\s\S]*)$/.exec(e.message);
     if (m && CODES.has(m[1])) {
@@ -65,9 +69,20 @@ function fixError(e) {
           e.reason = r[3];
         }
       }
+    } else if (native && !CODES.has(e.code)) {
+      e.code = 'MCAST_INTERNAL';
     }
   }
   return e;
+}
+
+/** `v` for an error message (a template literal throws for a symbol, String() for an object without a prototype). */
+function show(v) {
+  try {
+    return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
 
 function invalid(message) {
@@ -76,20 +91,50 @@ function invalid(message) {
   return e;
 }
 
+/** Calls into the native module. */
 function call(fn) {
   try {
     return fn();
   } catch (e) {
-    throw fixError(e);
+    throw fixError(e, true);
   }
 }
 
+/** Awaits a promise of the native module. */
 async function settle(promise) {
   try {
     return await promise;
   } catch (e) {
-    throw fixError(e);
+    throw fixError(e, true);
   }
+}
+
+/**
+ * The promise of `fn()` (which calls into the native module): a method that
+ * returns a promise reports every error, bad arguments included, by
+ * rejecting it, never by throwing.
+ */
+function promised(fn) {
+  try {
+    return settle(call(fn));
+  } catch (e) {
+    return Promise.reject(fixError(e, true));
+  }
+}
+
+/** Throws unless `options` (of `what`) is undefined, null or an object with only the keys `allowed`. */
+function checkCallOptions(what, options, allowed) {
+  if (options === undefined || options === null) return;
+  if (typeof options !== 'object') throw invalid(`${what} options must be an object`);
+  for (const k of Object.keys(options)) {
+    if (!allowed.includes(k)) throw invalid(`unknown ${what} option ${JSON.stringify(k)}`);
+  }
+}
+
+/** Throws unless `file` is a path: a non-empty string without NUL bytes. */
+function checkPath(file, what) {
+  if (typeof file !== 'string' || file === '') throw invalid(`${what} path must be a string`);
+  if (file.includes('\0')) throw invalid(`${what} path must not contain NUL bytes`);
 }
 
 const SENDER_OPTIONS = new Set([
@@ -104,10 +149,29 @@ const RECEIVER_OPTIONS = new Set([
 ]);
 const CONTEXT_OPTIONS = new Set(['hopLimit', 'loopback', 'recvBuffer', 'sendBuffer']);
 
+/**
+ * Whole-number options and their largest values (what the native side
+ * holds: never wrapped or rounded into range; mcast checks its own limits,
+ * e.g. segmentSize 16..8192, after these).
+ */
+const U8 = 255;
+const U16 = 65535;
+const U32 = 4294967295;
+const U53 = 2 ** 53;
+const INTEGER_OPTIONS = new Map([
+  ['hopLimit', U8], ['recvBuffer', U53], ['sendBuffer', U53],
+  ['segmentSize', U16], ['blockSize', U16], ['parity', U16], ['autoParity', U16], ['rateBps', U53], ['rateMinBps', U53],
+  ['cacheMaxObjects', U53], ['cacheMaxBytes', U53], ['backoffFactor', U8], ['groupSize', U32], ['robustFactor', U32],
+  ['streamBufferBlocks', U53],
+  ['syncWindow', U16], ['maxObjectSize', U53], ['maxBufferPerSender', U53], ['maxBufferTotal', U53], ['maxSenders', U53],
+]);
+
 function checkOptions(what, options, allowed, required) {
   if (options === null || typeof options !== 'object') {
     throw invalid(`${what} options must be an object`);
   }
+  // An option set to undefined is an option not given (as the typings have it).
+  options = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   for (const k of Object.keys(options)) {
     if (!allowed.has(k)) throw invalid(`unknown ${what} option ${JSON.stringify(k)}`);
   }
@@ -118,7 +182,7 @@ function checkOptions(what, options, allowed, required) {
     if (typeof options.group !== 'string') throw invalid(`${what} option group must be a string`);
     if (options.interface !== undefined && typeof options.interface !== 'string') throw invalid(`${what} option interface must be a string`);
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-      throw invalid(`${what} option port must be an integer in 0..65535, not ${options.port}`);
+      throw invalid(`${what} option port must be an integer in 0..65535, not ${show(options.port)}`);
     }
   }
   for (const [k, v] of Object.entries(options)) {
@@ -142,12 +206,13 @@ function checkOptions(what, options, allowed, required) {
     }
     if (k === 'nodeId') {
       if (!Number.isInteger(v) || v < 1 || v > 0xfffffffe) {
-        throw invalid(`${what} option nodeId must be an integer in 1..4294967294 (0 and 0xffffffff are reserved), not ${String(v)}`);
+        throw invalid(`${what} option nodeId must be an integer in 1..4294967294 (0 and 0xffffffff are reserved), not ${show(v)}`);
       }
       continue;
     }
     if (k === 'fileDir') {
       if (typeof v !== 'string' || v === '') throw invalid(`${what} option fileDir must be a directory path`);
+      if (v.includes('\0')) throw invalid(`${what} option fileDir must not contain NUL bytes`);
       continue;
     }
     if (['group', 'interface', 'syncPolicy'].includes(k)) continue;
@@ -161,25 +226,44 @@ function checkOptions(what, options, allowed, required) {
     }
     if (['loopback', 'unicastNacks', 'silent', 'congestionControl'].includes(k)) {
       if (typeof v !== 'boolean') throw invalid(`${what} option ${k} must be a boolean`);
+    } else if (INTEGER_OPTIONS.has(k)) {
+      const max = INTEGER_OPTIONS.get(k);
+      if (!Number.isInteger(v) || v < 0 || v > max) {
+        throw invalid(`${what} option ${k} must be an integer in 0..${max === U53 ? '2**53' : max}, not ${show(v)}`);
+      }
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw invalid(`${what} option ${k} must be a number >= 0, not ${String(v)}`);
+      throw invalid(`${what} option ${k} must be a number >= 0, not ${show(v)}`);
     }
+  }
+  return options;
+}
+
+/** Whether the memory of `view` is gone (its ArrayBuffer was transferred). */
+function detached(view) {
+  try {
+    new Uint8Array(view.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
   }
 }
 
 function toBuffer(data, what) {
-  if (Buffer.isBuffer(data)) return data;
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof Uint8Array) {
+    if (detached(data)) throw invalid(`${what} is a Uint8Array whose ArrayBuffer was detached (transferred)`);
+    return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  }
   throw invalid(`${what} must be a Buffer, Uint8Array or string`);
 }
 
-function timeoutOf(options) {
+/** options.timeout of `what` (flush, recv, ...), checked; undefined: none. */
+function timeoutOf(options, what) {
+  checkCallOptions(what, options, ['timeout']);
   if (options === undefined || options === null) return undefined;
-  if (typeof options !== 'object') throw invalid('options must be an object');
   const t = options.timeout;
   if (t === undefined || t === null) return undefined;
-  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw invalid(`timeout must be a number of milliseconds >= 0, not ${String(t)}`);
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) throw invalid(`timeout must be a number of milliseconds >= 0, not ${show(t)}`);
   return t;
 }
 
@@ -197,42 +281,40 @@ function nativeOptions(options) {
   return o;
 }
 
+/** What Context hands the Sender and Receiver constructors (applications make neither). */
+const MADE_BY_CONTEXT = Symbol('mcast handle');
+
 /** Sends objects to one group. */
 class Sender {
   #native;
-  constructor(n) {
+  constructor(token, n) {
+    if (token !== MADE_BY_CONTEXT) throw invalid('Sender objects are made by Context.sender()');
     this.#native = n;
   }
 
   /** Queues one DATA object; resolves to its id (a bigint) once queued. */
   send(data, options) {
-    try {
+    return promised(() => {
       const buf = toBuffer(data, 'data');
+      checkCallOptions('send', options, ['info']);
       let info;
-      if (options !== undefined && options !== null) {
-        if (typeof options !== 'object') throw invalid('options must be an object');
-        if (options.info !== undefined && options.info !== null) info = toBuffer(options.info, 'info');
-      }
-      return settle(call(() => this.#native.send(buf, info)));
-    } catch (e) {
-      return Promise.reject(fixError(e));
-    }
+      if (options !== undefined && options !== null && options.info !== undefined && options.info !== null) info = toBuffer(options.info, 'info');
+      return this.#native.send(buf, info);
+    });
   }
 
   /** Queues a file as one FILE object named by its base name. */
   sendFile(file) {
-    if (typeof file !== 'string') return Promise.reject(invalid('path must be a string'));
-    return settle(call(() => this.#native.sendFile(path.resolve(file))));
+    return promised(() => {
+      if (typeof file !== 'string') throw invalid('path must be a string');
+      if (file.includes('\0')) throw invalid('path must not contain NUL bytes');
+      return this.#native.sendFile(path.resolve(file));
+    });
   }
 
   /** Resolves once everything queued was sent and a flush round is over. */
   flush(options) {
-    try {
-      const t = timeoutOf(options);
-      return settle(call(() => this.#native.flush(t)));
-    } catch (e) {
-      return Promise.reject(fixError(e));
-    }
+    return promised(() => this.#native.flush(timeoutOf(options, 'flush')));
   }
 
   /**
@@ -240,15 +322,13 @@ class Sender {
    * resolves to { acked, missing } (after options.timeout ms at most, default 30000).
    */
   flushAcked(nodes, options) {
-    try {
+    return promised(() => {
       if (!Array.isArray(nodes) || !nodes.every((n) => Number.isInteger(n) && n > 0 && n < 0xffffffff)) {
         throw invalid('nodes must be an array of node ids (integers 1..4294967294)');
       }
-      const t = timeoutOf(options) ?? 30000;
-      return settle(call(() => this.#native.flushAcked(nodes, t)));
-    } catch (e) {
-      return Promise.reject(fixError(e));
-    }
+      const t = timeoutOf(options, 'flushAcked') ?? 30000;
+      return this.#native.flushAcked(nodes, t);
+    });
   }
 
   stats() {
@@ -276,7 +356,8 @@ class Receiver extends EventEmitter {
   #native;
   #pumping = false;
   #closed = false;
-  constructor(n) {
+  constructor(token, n) {
+    if (token !== MADE_BY_CONTEXT) throw invalid('Receiver objects are made by Context.receiver()');
     super();
     this.#native = n;
     this.on('newListener', (event) => {
@@ -289,12 +370,7 @@ class Receiver extends EventEmitter {
 
   /** The next message; rejects with code MCAST_TIMEOUT after options.timeout ms. */
   recv(options) {
-    try {
-      const t = timeoutOf(options);
-      return settle(call(() => this.#native.recv(t)));
-    } catch (e) {
-      return Promise.reject(fixError(e));
-    }
+    return promised(() => this.#native.recv(timeoutOf(options, 'recv')));
   }
 
   async *[Symbol.asyncIterator]() {
@@ -358,26 +434,25 @@ class Context {
   #native;
   #handles = new Set();
   constructor(options) {
-    const o = options === undefined ? {} : options;
-    checkOptions('context', o, CONTEXT_OPTIONS, []);
+    const o = checkOptions('context', options === undefined ? {} : options, CONTEXT_OPTIONS, []);
     this.#native = call(() => new native.NativeContext(o));
   }
 
   /** A sender on { group, port, interface, ...config }. */
   sender(options) {
-    checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port']);
-    const s = new Sender(call(() => this.#native.sender(nativeOptions(options))));
+    const o = checkOptions('sender', options, SENDER_OPTIONS, ['group', 'port']);
+    const s = new Sender(MADE_BY_CONTEXT, call(() => this.#native.sender(nativeOptions(o))));
     this.#handles.add(s);
     return s;
   }
 
   /** A receiver on { group, port, interface, ...config }. */
   receiver(options) {
-    checkOptions('receiver', options, RECEIVER_OPTIONS, ['group', 'port']);
-    if (options.syncPolicy !== undefined && !['all', 'current'].includes(options.syncPolicy)) {
-      throw invalid(`receiver option syncPolicy must be 'all' or 'current', not ${String(options.syncPolicy)}`);
+    const o = checkOptions('receiver', options, RECEIVER_OPTIONS, ['group', 'port']);
+    if (o.syncPolicy !== undefined && !['all', 'current'].includes(o.syncPolicy)) {
+      throw invalid(`receiver option syncPolicy must be 'all' or 'current', not ${show(o.syncPolicy)}`);
     }
-    const r = new Receiver(call(() => this.#native.receiver(nativeOptions(options))));
+    const r = new Receiver(MADE_BY_CONTEXT, call(() => this.#native.receiver(nativeOptions(o))));
     this.#handles.add(r);
     return r;
   }
@@ -416,7 +491,7 @@ function generateKey() {
  * exactly 32 raw bytes. Returns the key as a 32-byte Buffer.
  */
 function loadKey(file) {
-  if (typeof file !== 'string' || file === '') throw invalid('key file path must be a string');
+  checkPath(file, 'key file');
   return call(() => native.loadKey(path.resolve(file)));
 }
 
@@ -441,7 +516,7 @@ function signingPublicKey(secret) {
  * writes) or exactly 32 raw bytes. Returns the secret key as a 32-byte Buffer.
  */
 function loadSigningKey(file) {
-  if (typeof file !== 'string' || file === '') throw invalid('signing key file path must be a string');
+  checkPath(file, 'signing key file');
   return call(() => native.loadSigningKey(path.resolve(file)));
 }
 
@@ -452,7 +527,7 @@ function loadSigningKey(file) {
  * Ed25519 public key.
  */
 function loadPublicKey(file) {
-  if (typeof file !== 'string' || file === '') throw invalid('public key file path must be a string');
+  checkPath(file, 'public key file');
   return call(() => native.loadPublicKey(path.resolve(file)));
 }
 

@@ -11,6 +11,8 @@
  *  - Handles (mcast_ctx, mcast_sender, mcast_receiver, mcast_msg) are
  *    opaque; each has a free function. Freeing NULL does nothing; a double
  *    free is detected and ignored (reported through mcast_last_error()).
+ *    Handle values are never reused, so a freed handle stays invalid
+ *    (MCAST_ERR_INVALID_ARGUMENT) even after newer handles were created.
  *  - Every function may be called from any thread, and handles may be used
  *    from several threads at once, unless its documentation says otherwise.
  *    A receiver callback runs on the engine thread and may not call
@@ -282,7 +284,8 @@ typedef struct mcast_config {
      */
     size_t size;
     /**
-     * IPv6 hop limit of multicast datagrams (default 1: the local link).
+     * IPv6 hop limit of multicast datagrams (default 1: the local link; at
+     * most 255).
      */
     uint32_t hop_limit;
     /**
@@ -311,11 +314,12 @@ typedef struct mcast_sender_config {
      */
     size_t size;
     /**
-     * Payload bytes per NORM_DATA segment (default 1400).
+     * Payload bytes per NORM_DATA segment (default 1400; 16 to 8192, at
+     * least 60 with a `key`).
      */
     uint16_t segment_size;
     /**
-     * Data segments per FEC block (default 64).
+     * Data segments per FEC block (default 64; at least 1).
      */
     uint16_t block_size;
     /**
@@ -324,13 +328,14 @@ typedef struct mcast_sender_config {
      */
     uint16_t parity;
     /**
-     * Parity segments sent proactively with every block (default 0).
+     * Parity segments sent proactively with every block (default 0; at
+     * most `parity`).
      */
     uint16_t auto_parity;
     /**
      * Transmission rate in bits per second, all messages counted (default
-     * 100000000): with congestion control the most the sender sends, else
-     * the rate it sends at.
+     * 100000000; at least 1000): with congestion control the most the
+     * sender sends, else the rate it sends at.
      */
     uint64_t rate_bps;
     /**
@@ -352,7 +357,7 @@ typedef struct mcast_sender_config {
      */
     uint64_t grtt_max_us;
     /**
-     * NACK backoff factor advertised to receivers (default 4; at most 255).
+     * NACK backoff factor advertised to receivers (default 4; at most 15).
      */
     uint32_t backoff_factor;
     /**
@@ -489,12 +494,12 @@ typedef struct mcast_receiver_config {
      */
     uint64_t max_buffer_total;
     /**
-     * Most senders tracked at once (default 64).
+     * Most senders tracked at once (default 64; at least 1).
      */
     uint64_t max_senders;
     /**
      * A sender silent this long (milliseconds) is dropped and its
-     * incomplete objects aborted (default 60000).
+     * incomplete objects aborted (default 60000; at least 1).
      */
     uint64_t inactivity_timeout_ms;
     /**

@@ -8,6 +8,12 @@
 //! objects keep their order) and settles a promise from there. Errors carry
 //! their code at the start of the message ("MCAST_TIMEOUT: timed out");
 //! index.js moves it to `error.code`.
+//!
+//! No panic reaches Node: every exported function catches unwinding
+//! (`catch_unwind`: the panic becomes an error without a code, which
+//! index.js reports as MCAST_INTERNAL), and so does every job of a worker
+//! thread (its promise rejects with MCAST_INTERNAL and the worker goes on). Numbers from JavaScript arrive as
+//! f64 and are checked here (whole, in range), never wrapped or rounded.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -54,13 +60,36 @@ fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, format!("MCAST_INVALID_ARGUMENT: {msg}"))
 }
 
+/// Longest wait or age taken from JavaScript, in milliseconds (about 31.7
+/// years): longer ones are cut to it, so that no deadline overflows an
+/// `Instant` (which panics).
+const MAX_MS: f64 = 1e12;
+
+/// A timeout in milliseconds (finite, >= 0) as a Duration, at most MAX_MS.
+fn timeout_of(t: f64) -> Result<Duration> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(Duration::from_secs_f64(t.min(MAX_MS) / 1000.0))
+    } else {
+        Err(invalid(format!("timeout must be a number of milliseconds >= 0, not {t}")))
+    }
+}
+
 /// A timeout in milliseconds (undefined or null: none) as a deadline.
 fn deadline_of(timeout_ms: Option<f64>) -> Result<Option<Instant>> {
     match timeout_ms {
         None => Ok(None),
-        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e12) / 1000.0))),
-        Some(t) => Err(invalid(format!("timeout must be a number of milliseconds >= 0, not {t}"))),
+        Some(t) => Ok(Some(Instant::now() + timeout_of(t)?)),
     }
+}
+
+/// What a caught panic said, as an MCAST_INTERNAL error.
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    js_err(core::Error::Internal(format!("a panic in mcast: {what}")))
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -80,7 +109,7 @@ impl Worker {
                     job();
                 }
             })
-            .map_err(|e| invalid(format!("cannot start a worker thread: {e}")))?;
+            .map_err(|source| js_err(core::Error::Io { context: "cannot start a worker thread".into(), source }))?;
         Ok(Worker { tx: Mutex::new(Some(tx)) })
     }
 
@@ -104,9 +133,12 @@ where
     R: FnOnce(T) -> Result<JsValueOf> + Send + 'static,
 {
     let (deferred, promise) = env.create_deferred::<JsValueOf, _>()?;
-    worker.run(Box::new(move || match work() {
-        Ok(v) => deferred.resolve(move |_| to_js(v)),
-        Err(e) => deferred.reject(js_err(e)),
+    // A panic in `work` would end the worker thread and leave the promise
+    // pending for ever: it rejects the promise instead (MCAST_INTERNAL).
+    worker.run(Box::new(move || match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+        Ok(Ok(v)) => deferred.resolve(move |_| to_js(v)),
+        Ok(Err(e)) => deferred.reject(js_err(e)),
+        Err(payload) => deferred.reject(panic_error(payload)),
     }))?;
     Ok(promise)
 }
@@ -183,36 +215,40 @@ fn message(m: core::Message) -> Message {
 
 #[napi(object)]
 pub struct ContextOptions {
-    pub hop_limit: Option<u32>,
+    /// 0..=255.
+    pub hop_limit: Option<f64>,
     pub loopback: Option<bool>,
-    pub recv_buffer: Option<u32>,
-    pub send_buffer: Option<u32>,
+    /// Bytes.
+    pub recv_buffer: Option<f64>,
+    /// Bytes.
+    pub send_buffer: Option<f64>,
 }
 
 #[napi(object)]
 pub struct SenderOptions {
     pub group: String,
-    pub port: u32,
+    pub port: f64,
     /// Default: mcast's choice (see `mcast interfaces`).
     pub interface: Option<String>,
-    pub segment_size: Option<u32>,
-    pub block_size: Option<u32>,
-    pub parity: Option<u32>,
-    pub auto_parity: Option<u32>,
+    // Whole numbers, as f64: a u32 field would take 2**32 + 100 as 100.
+    pub segment_size: Option<f64>,
+    pub block_size: Option<f64>,
+    pub parity: Option<f64>,
+    pub auto_parity: Option<f64>,
     pub rate_bps: Option<f64>,
     pub congestion_control: Option<bool>,
     pub rate_min_bps: Option<f64>,
     /// Flow control: node ids of receivers every object waits for.
     pub wait_for_acks: Option<Vec<f64>>,
-    pub cache_max_objects: Option<u32>,
+    pub cache_max_objects: Option<f64>,
     pub cache_max_bytes: Option<f64>,
     /// Seconds.
     pub grtt_initial: Option<f64>,
     pub grtt_max: Option<f64>,
-    pub backoff_factor: Option<u32>,
-    pub group_size: Option<u32>,
-    pub robust_factor: Option<u32>,
-    pub stream_buffer_blocks: Option<u32>,
+    pub backoff_factor: Option<f64>,
+    pub group_size: Option<f64>,
+    pub robust_factor: Option<f64>,
+    pub stream_buffer_blocks: Option<f64>,
     /// A sealed channel's 32-byte key (index.js passes Uint8Arrays as Buffers).
     pub key: Option<Buffer>,
     /// Milliseconds; 0: no age limit. Default 120000.
@@ -227,16 +263,16 @@ pub struct SenderOptions {
 #[napi(object)]
 pub struct ReceiverOptions {
     pub group: String,
-    pub port: u32,
+    pub port: f64,
     /// Default: mcast's choice (see `mcast interfaces`).
     pub interface: Option<String>,
     /// "all" or "current".
     pub sync_policy: Option<String>,
-    pub sync_window: Option<u32>,
+    pub sync_window: Option<f64>,
     pub max_object_size: Option<f64>,
     pub max_buffer_per_sender: Option<f64>,
     pub max_buffer_total: Option<f64>,
-    pub max_senders: Option<u32>,
+    pub max_senders: Option<f64>,
     /// Seconds.
     pub inactivity_timeout: Option<f64>,
     pub unicast_nacks: Option<bool>,
@@ -256,10 +292,29 @@ pub struct ReceiverOptions {
     pub trusted_signers: Option<Vec<Buffer>>,
 }
 
-fn u16_of(v: u32, name: &str) -> Result<u16> {
-    u16::try_from(v).map_err(|_| invalid(format!("{name} {v} is out of range (0..=65535)")))
+/// A whole number in 0..=max (JavaScript numbers are never wrapped or
+/// rounded into range).
+fn int_of(v: f64, name: &str, max: u64) -> Result<u64> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
+        Ok(v as u64)
+    } else {
+        Err(invalid(format!("{name} must be a whole number in 0..={max}, not {v}")))
+    }
 }
 
+fn u8_of(v: f64, name: &str) -> Result<u8> {
+    Ok(int_of(v, name, u8::MAX.into())? as u8)
+}
+
+fn u16_of(v: f64, name: &str) -> Result<u16> {
+    Ok(int_of(v, name, u16::MAX.into())? as u16)
+}
+
+fn u32_of(v: f64, name: &str) -> Result<u32> {
+    Ok(int_of(v, name, u32::MAX.into())? as u32)
+}
+
+/// A whole number up to 2^53 (the largest a JavaScript number holds exactly).
 fn u64_of(v: f64, name: &str) -> Result<u64> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 2f64.powi(53) {
         Ok(v as u64)
@@ -268,9 +323,14 @@ fn u64_of(v: f64, name: &str) -> Result<u64> {
     }
 }
 
+fn usize_of(v: f64, name: &str) -> Result<usize> {
+    usize::try_from(u64_of(v, name)?).map_err(|_| invalid(format!("{name} {v} is too large for this platform")))
+}
+
+/// Seconds (finite, >= 0); more than MAX_MS is cut to it.
 fn secs_of(v: f64, name: &str) -> Result<Duration> {
     if v.is_finite() && v >= 0.0 {
-        Ok(Duration::from_secs_f64(v))
+        Ok(Duration::from_secs_f64(v.min(MAX_MS / 1000.0)))
     } else {
         Err(invalid(format!("{name} must be a number of seconds >= 0, not {v}")))
     }
@@ -287,13 +347,13 @@ fn key_of(key: Option<&Buffer>) -> Result<Option<core::Key>> {
 
 /// A `nodeId` option: a whole number in 1..=0xfffffffe (0 and 0xffffffff
 /// are reserved by NORM).
-fn node_id_of(v: f64) -> Result<u32> {
+fn node_id_of(v: f64, name: &str) -> Result<u32> {
     if !(v.is_finite() && v.fract() == 0.0 && v >= 0.0 && v <= u32::MAX as f64) {
-        return Err(invalid(format!("nodeId must be a whole number in 1..4294967294, not {v}")));
+        return Err(invalid(format!("{name} must be a whole number in 1..4294967294, not {v}")));
     }
     let id = v as u32;
     if id == 0 || id == u32::MAX {
-        return Err(invalid(format!("nodeId {id} ({id:#x}) is reserved (0 and 0xffffffff are)")));
+        return Err(invalid(format!("{name} {id} ({id:#x}) is reserved (0 and 0xffffffff are)")));
     }
     Ok(id)
 }
@@ -328,10 +388,10 @@ fn max_age_of(ms: f64) -> Result<Option<Duration>> {
     if !(ms.is_finite() && ms >= 0.0) {
         return Err(invalid(format!("sealMaxAgeMs must be a number of milliseconds >= 0 (0: no limit), not {ms}")));
     }
-    Ok((ms > 0.0).then(|| Duration::from_secs_f64(ms.min(1e12) / 1000.0)))
+    Ok((ms > 0.0).then(|| Duration::from_secs_f64(ms.min(MAX_MS) / 1000.0)))
 }
 
-fn group(addr: &str, port: u32, interface: Option<&str>) -> Result<core::Group> {
+fn group(addr: &str, port: f64, interface: Option<&str>) -> Result<core::Group> {
     let interface = match interface {
         Some(i) => i.to_string(),
         None => core::net::default_interface().map_err(js_err)?,
@@ -370,7 +430,7 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
         c.flow_control = core::FlowControl::WaitForAcks(nodes);
     }
     if let Some(v) = o.cache_max_objects {
-        c.cache_max_objects = v as usize;
+        c.cache_max_objects = usize_of(v, "cacheMaxObjects")?;
     }
     if let Some(v) = o.cache_max_bytes {
         c.cache_max_bytes = u64_of(v, "cacheMaxBytes")?;
@@ -382,23 +442,23 @@ fn sender_config(o: &SenderOptions) -> Result<core::SenderConfig> {
         c.grtt_max = secs_of(v, "grttMax")?;
     }
     if let Some(v) = o.backoff_factor {
-        c.backoff_factor = u8::try_from(v).map_err(|_| invalid(format!("backoffFactor {v} is out of range")))?;
+        c.backoff_factor = u8_of(v, "backoffFactor")?;
     }
     if let Some(v) = o.group_size {
-        c.group_size = v;
+        c.group_size = u32_of(v, "groupSize")?;
     }
     if let Some(v) = o.robust_factor {
-        c.robust_factor = v;
+        c.robust_factor = u32_of(v, "robustFactor")?;
     }
     if let Some(v) = o.stream_buffer_blocks {
-        c.stream_buffer_blocks = v as usize;
+        c.stream_buffer_blocks = usize_of(v, "streamBufferBlocks")?;
     }
     c.key = key_of(o.key.as_ref())?;
     if let Some(v) = o.seal_max_age_ms {
         c.seal_max_age = max_age_of(v)?;
     }
     if let Some(v) = o.node_id {
-        c.node_id = Some(node_id_of(v)?);
+        c.node_id = Some(node_id_of(v, "nodeId")?);
     }
     if let Some(k) = &o.signing_key {
         c.signing_key = Some(signing_key_of(k, "signingKey")?);
@@ -427,7 +487,7 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
         c.max_buffer_total = u64_of(v, "maxBufferTotal")?;
     }
     if let Some(v) = o.max_senders {
-        c.max_senders = v as usize;
+        c.max_senders = usize_of(v, "maxSenders")?;
     }
     if let Some(v) = o.inactivity_timeout {
         c.inactivity_timeout = secs_of(v, "inactivityTimeout")?;
@@ -439,7 +499,7 @@ fn receiver_config(o: &ReceiverOptions) -> Result<core::ReceiverConfig> {
         c.silent = v;
     }
     if let Some(v) = o.node_id {
-        c.node_id = Some(node_id_of(v)?);
+        c.node_id = Some(node_id_of(v, "nodeId")?);
     }
     if let Some(d) = &o.file_dir {
         c.file_dir = Some(d.into());
@@ -469,28 +529,29 @@ impl NativeContext {
 
 #[napi]
 impl NativeContext {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<ContextOptions>) -> Result<Self> {
         let mut socket = core::SocketConfig::default();
         if let Some(o) = options {
             if let Some(v) = o.hop_limit {
-                socket.hop_limit = v;
+                // The kernel takes 0..=255 (IPV6_MULTICAST_HOPS).
+                socket.hop_limit = int_of(v, "hopLimit", 255)? as u32;
             }
             if let Some(v) = o.loopback {
                 socket.loopback = v;
             }
             if let Some(v) = o.recv_buffer {
-                socket.recv_buffer = v as usize;
+                socket.recv_buffer = usize_of(v, "recvBuffer")?;
             }
             if let Some(v) = o.send_buffer {
-                socket.send_buffer = v as usize;
+                socket.send_buffer = usize_of(v, "sendBuffer")?;
             }
         }
         let ctx = core::Context::with_config(core::ContextConfig { socket }).map_err(js_err)?;
         Ok(NativeContext { inner: Mutex::new(Some(Arc::new(ctx))) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn sender(&self, options: SenderOptions) -> Result<NativeSender> {
         let g = group(&options.group, options.port, options.interface.as_deref())?;
         let cfg = sender_config(&options)?;
@@ -498,13 +559,13 @@ impl NativeContext {
         Ok(NativeSender { inner: Mutex::new(Some(Arc::new(s))), worker: Worker::new("mcast-js-sender")? })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn receiver(&self, options: ReceiverOptions) -> Result<NativeReceiver> {
         let mut g = group(&options.group, options.port, options.interface.as_deref())?;
         if let Some(list) = &options.sources {
             let mut addrs = Vec::new();
             for a in list {
-                addrs.push(a.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(format!("{a:?} is not an IPv6 address")))?);
+                addrs.push(a.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(format!("sources: {a:?} is not an IPv6 address")))?);
             }
             g = g.with_sources(&addrs).map_err(js_err)?;
         }
@@ -518,7 +579,7 @@ impl NativeContext {
     }
 
     /// Stops the engine (quick: it does not wait for anything to be sent).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self) {
         if let Some(ctx) = lock(&self.inner).take() {
             ctx.close();
@@ -595,7 +656,7 @@ pub struct ReceiverStats {
 #[napi]
 impl NativeSender {
     /// Queues one DATA object; resolves to its id once queued.
-    #[napi(ts_return_type = "Promise<bigint>")]
+    #[napi(ts_return_type = "Promise<bigint>", catch_unwind)]
     pub fn send<'env>(&self, env: &'env Env, data: Buffer, info: Option<Buffer>) -> Result<Object<'env>> {
         let s = self.get()?;
         let data = data.to_vec();
@@ -611,14 +672,14 @@ impl NativeSender {
         )
     }
 
-    #[napi(ts_return_type = "Promise<bigint>")]
+    #[napi(ts_return_type = "Promise<bigint>", catch_unwind)]
     pub fn send_file<'env>(&self, env: &'env Env, path: String) -> Result<Object<'env>> {
         let s = self.get()?;
         promise(env, &self.worker, move || s.send_file(&path), |id| Ok(JsValueOf::BigInt(id)))
     }
 
     /// Resolves once everything queued was sent and a flush round is over.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(ts_return_type = "Promise<void>", catch_unwind)]
     pub fn flush<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
         let s = self.get()?;
         let deadline = deadline_of(timeout_ms)?;
@@ -635,17 +696,15 @@ impl NativeSender {
 
     /// Asks the receivers with these node ids to confirm everything sent so
     /// far; resolves to { acked, missing }.
-    #[napi(ts_return_type = "Promise<{ acked: number[]; missing: number[] }>")]
-    pub fn flush_acked<'env>(&self, env: &'env Env, nodes: Vec<u32>, timeout_ms: f64) -> Result<Object<'env>> {
+    #[napi(ts_return_type = "Promise<{ acked: number[]; missing: number[] }>", catch_unwind)]
+    pub fn flush_acked<'env>(&self, env: &'env Env, nodes: Vec<f64>, timeout_ms: f64) -> Result<Object<'env>> {
         let s = self.get()?;
-        if !(timeout_ms.is_finite() && timeout_ms >= 0.0) {
-            return Err(invalid(format!("timeout must be a number of milliseconds >= 0, not {timeout_ms}")));
-        }
-        let timeout = Duration::from_secs_f64(timeout_ms / 1000.0);
+        let nodes = nodes.into_iter().map(|n| node_id_of(n, "flushAcked node id")).collect::<Result<Vec<u32>>>()?;
+        let timeout = timeout_of(timeout_ms)?;
         promise(env, &self.worker, move || s.flush_acked(&nodes, timeout), |r| Ok(JsValueOf::Ack(AckReport { acked: r.acked, missing: r.missing })))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stats(&self) -> Result<SenderStats> {
         let st = self.get()?.stats();
         let i = |v: u64| v as i64;
@@ -677,13 +736,13 @@ impl NativeSender {
         })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn node_id(&self) -> Result<u32> {
         Ok(self.get()?.node_id())
     }
 
     /// Stops the sender (after the calls already made have run).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self) {
         // The worker's queued jobs hold their own references; the sender
         // stops when the last one is done.
@@ -713,7 +772,7 @@ impl NativeReceiver {
     /// never arrive, MCAST_REJECTED for a source whose datagrams are dropped
     /// (sealed channels; once per source and reason), MCAST_CLOSED once
     /// closed.
-    #[napi(ts_return_type = "Promise<Message>")]
+    #[napi(ts_return_type = "Promise<Message>", catch_unwind)]
     pub fn recv<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
         let r = self.get()?;
         let deadline = deadline_of(timeout_ms)?;
@@ -744,7 +803,7 @@ impl NativeReceiver {
         )
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stats(&self) -> Result<ReceiverStats> {
         let st = self.get()?.stats();
         let i = |v: u64| v as i64;
@@ -773,13 +832,13 @@ impl NativeReceiver {
         })
     }
 
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn node_id(&self) -> Result<u32> {
         Ok(self.get()?.node_id())
     }
 
     /// Stops receiving; a pending recv() rejects with MCAST_CLOSED.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         lock(&self.inner).take();
@@ -794,7 +853,7 @@ pub struct ChannelAddress {
 }
 
 /// The multicast address and port of channel `name` (same in every language).
-#[napi]
+#[napi(catch_unwind)]
 pub fn channel_address(name: String, scope: Option<String>, ssm: Option<bool>) -> Result<ChannelAddress> {
     let scope: core::Scope = match scope.as_deref() {
         None => core::Scope::Global,
@@ -805,14 +864,14 @@ pub fn channel_address(name: String, scope: Option<String>, ssm: Option<bool>) -
 }
 
 /// A new random 32-byte channel key (from the operating system's generator).
-#[napi]
+#[napi(catch_unwind)]
 pub fn generate_key() -> Buffer {
     core::Key::generate().as_bytes().to_vec().into()
 }
 
 /// Reads a key file: 64 hexadecimal digits (as `mcast keygen` writes;
 /// surrounding whitespace is ignored) or exactly 32 raw bytes.
-#[napi]
+#[napi(catch_unwind)]
 pub fn load_key(path: String) -> Result<Buffer> {
     let mut text = std::fs::read(&path).map_err(|source| js_err(core::Error::Io { context: format!("cannot read the key file {path}"), source }))?;
     let key = core::Key::parse(&text);
@@ -835,7 +894,7 @@ pub struct SigningKeyPair {
 
 /// A new random Ed25519 signing key (from the operating system's generator)
 /// and its public key.
-#[napi]
+#[napi(catch_unwind)]
 pub fn generate_signing_key() -> SigningKeyPair {
     let k = core::SigningKey::generate();
     let mut seed = k.to_bytes();
@@ -845,7 +904,7 @@ pub fn generate_signing_key() -> SigningKeyPair {
 }
 
 /// The public key of a 32-byte signing key.
-#[napi]
+#[napi(catch_unwind)]
 pub fn signing_public_key(secret: Buffer) -> Result<Buffer> {
     Ok(signing_key_of(&secret, "a signing key")?.public_key().as_bytes().to_vec().into())
 }
@@ -861,7 +920,7 @@ fn load_32<K>(path: &str, what: &str, parse: impl FnOnce(&[u8]) -> std::result::
 
 /// Reads a signing key file: 64 hexadecimal digits (as `mcast keygen --sign`
 /// writes; surrounding whitespace is ignored) or exactly 32 raw bytes.
-#[napi]
+#[napi(catch_unwind)]
 pub fn load_signing_key(path: String) -> Result<Buffer> {
     let k = load_32(&path, "signing key", core::SigningKey::parse)?;
     let mut seed = k.to_bytes();
@@ -872,7 +931,7 @@ pub fn load_signing_key(path: String) -> Result<Buffer> {
 
 /// Reads a public key file (as `mcast keygen --sign` writes to FILE.pub):
 /// 64 hexadecimal digits or exactly 32 raw bytes, a point of the curve.
-#[napi]
+#[napi(catch_unwind)]
 pub fn load_public_key(path: String) -> Result<Buffer> {
     Ok(load_32(&path, "public key", core::PublicKey::parse)?.as_bytes().to_vec().into())
 }

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mcast_core as core;
-use pyo3::exceptions::{PyOSError, PyTypeError};
+use pyo3::exceptions::{PyOSError, PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict};
 
 /// How long one slice of a blocking wait lasts before signals are checked.
 const SLICE: Duration = Duration::from_millis(50);
@@ -81,8 +81,110 @@ fn invalid(py: Python<'_>, msg: impl Into<String>) -> PyErr {
     raise(py, "InvalidArgument", msg.into(), &[])
 }
 
-/// Bytes of a `bytes`, `bytearray`, `memoryview` or other buffer object.
-fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// The name of `v`'s type, for error messages.
+fn type_name(v: &Bound<'_, PyAny>) -> String {
+    v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// A short repr of `v` for error messages (a huge value is cut, and one
+/// whose repr fails is named by its type).
+fn show(v: &Bound<'_, PyAny>) -> String {
+    let s = v.repr().map(|r| r.to_string()).unwrap_or_else(|_| format!("<{}>", type_name(v)));
+    if s.chars().count() > 60 {
+        format!("{}...", s.chars().take(57).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// An int argument `name` (anything `operator.index` takes, but not a
+/// bool): TypeError for another type, InvalidArgument outside `lo..=hi`
+/// (never OverflowError).
+fn int_arg(v: &Bound<'_, PyAny>, name: &str, lo: i128, hi: i128) -> PyResult<i128> {
+    let py = v.py();
+    if v.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!("{name}: expected an int, not bool")));
+    }
+    let out_of_range = || invalid(py, format!("{name}: {} is out of range ({lo}..={hi})", show(v)));
+    match v.extract::<i128>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        Ok(_) => Err(out_of_range()),
+        Err(e) if e.is_instance_of::<PyOverflowError>(py) => Err(out_of_range()),
+        Err(_) => Err(PyTypeError::new_err(format!("{name}: expected an int, not {}", type_name(v)))),
+    }
+}
+
+/// A timeout argument: a number of seconds >= 0 (int or float, not bool).
+/// TypeError for another type; InvalidArgument for a negative number, NaN,
+/// infinity or an int too large for a float.
+struct Secs(f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Secs {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let py = obj.py();
+        if obj.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("timeout must be a number of seconds, not bool"));
+        }
+        match obj.extract::<f64>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => Ok(Secs(t)),
+            Ok(t) => Err(invalid(py, format!("timeout must be a number of seconds >= 0, not {t}"))),
+            Err(e) if e.is_instance_of::<PyOverflowError>(py) => {
+                Err(invalid(py, format!("timeout must be a number of seconds >= 0 that a float can hold, not {}", show(&obj))))
+            }
+            Err(_) => Err(PyTypeError::new_err(format!("timeout must be a number of seconds, not {}", type_name(&obj)))),
+        }
+    }
+}
+
+impl Secs {
+    /// The timeout as a Duration: at most 1e9 s (about 31 years), so that
+    /// adding it to an Instant cannot overflow.
+    fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.0.min(1e9))
+    }
+}
+
+/// A path argument: InvalidArgument if it holds a NUL byte (which no path
+/// the operating system takes can hold; Python's open() refuses it with
+/// ValueError too).
+fn path_arg(py: Python<'_>, path: PathBuf, what: &str) -> PyResult<PathBuf> {
+    if path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(invalid(py, format!("{what} {:?} contains a NUL byte", path.display().to_string())));
+    }
+    Ok(path)
+}
+
+/// Node ids (a sequence of ints in 0..=0xffffffff) from `v`, named `label`
+/// in errors. With `option`, every error is InvalidArgument (as for all
+/// keyword options); otherwise a wrong type is a TypeError.
+fn node_ids(v: &Bound<'_, PyAny>, label: &str, option: bool) -> PyResult<Vec<u32>> {
+    let py = v.py();
+    let type_error = |msg: String| if option { invalid(py, msg) } else { PyTypeError::new_err(msg) };
+    let single = v.is_instance_of::<pyo3::types::PyString>() || v.is_instance_of::<PyBytes>() || v.is_instance_of::<PyByteArray>();
+    let items = match v.try_iter() {
+        Ok(items) if !single => items,
+        _ => return Err(type_error(format!("{label}: a sequence of node ids (ints), not {}", type_name(v)))),
+    };
+    let mut ids = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let n = int_arg(&item, &format!("{label}[{i}]"), 0, u32::MAX as i128).map_err(|e| {
+            if option && e.is_instance_of::<PyTypeError>(py) {
+                invalid(py, e.value(py).to_string())
+            } else {
+                e
+            }
+        })?;
+        ids.push(n as u32);
+    }
+    Ok(ids)
+}
+
+/// Bytes of a `bytes`, `bytearray`, `memoryview` or other buffer object
+/// passed as argument `name` (TypeError for anything else).
+fn bytes_of(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
@@ -90,25 +192,21 @@ fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Ok(b.to_vec());
     }
     if obj.is_instance_of::<pyo3::types::PyString>() {
-        return Err(PyTypeError::new_err("expected bytes, bytearray or memoryview, not str (encode it first)"));
+        return Err(PyTypeError::new_err(format!("{name}: expected bytes, bytearray or memoryview, not str (encode it first)")));
     }
     // Anything else with the buffer protocol (memoryview, array, ...):
     // memoryview() accepts only those (bytes(12) would make 12 zero bytes).
     let py = obj.py();
     let view = py.import("builtins")?.getattr("memoryview")?.call1((obj,)).map_err(|_| {
-        PyTypeError::new_err(format!("expected bytes, bytearray or memoryview, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        PyTypeError::new_err(format!("{name}: expected bytes, bytearray or memoryview, not {}", type_name(obj)))
     })?;
     let b = py.get_type::<PyBytes>().call1((view,))?;
     Ok(b.cast::<PyBytes>()?.as_bytes().to_vec())
 }
 
-/// A timeout in seconds (None: forever) as an optional deadline.
-fn deadline_of(py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Instant>> {
-    match timeout {
-        None => Ok(None),
-        Some(t) if t.is_finite() && t >= 0.0 => Ok(Some(Instant::now() + Duration::from_secs_f64(t.min(1e9)))),
-        Some(t) => Err(invalid(py, format!("timeout must be a number of seconds >= 0, not {t}"))),
-    }
+/// A timeout (None: forever) as an optional deadline.
+fn deadline_of(timeout: Option<Secs>) -> Option<Instant> {
+    timeout.map(|t| Instant::now() + t.duration())
 }
 
 /// Runs `step(slice)` without the GIL until it returns something other than
@@ -161,10 +259,7 @@ fn key_bytes(v: &Bound<'_, PyAny>, label: &str, hint: &str) -> PyResult<Vec<u8>>
     if v.is_instance_of::<pyo3::types::PyString>() {
         return Err(invalid(py, format!("{label}: a key is 32 bytes (bytes, bytearray or memoryview), not str; {hint}")));
     }
-    bytes_of(v).map_err(|_| {
-        let ty = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        invalid(py, format!("{label}: a key is 32 bytes (bytes, bytearray or memoryview), not {ty}"))
-    })
+    bytes_of(v, label).map_err(|_| invalid(py, format!("{label}: a key is 32 bytes (bytes, bytearray or memoryview), not {}", type_name(v))))
 }
 
 /// An Ed25519 signing key from its 32-byte secret seed.
@@ -204,14 +299,42 @@ impl<'a, 'py> Kwargs<'a, 'py> {
         match self.map.remove(key) {
             None => Ok(None),
             Some(v) if v.is_none() => Ok(None),
-            Some(v) => v.extract::<T>().map(Some).map_err(|_| {
-                invalid(self.py, format!("{} option {key}: bad value {}", self.what, v.repr().map(|r| r.to_string()).unwrap_or_default()))
-            }),
+            Some(v) => v
+                .extract::<T>()
+                .map(Some)
+                .map_err(|_| invalid(self.py, format!("{} option {key}: bad value {}", self.what, show(&v)))),
         }
     }
 
+    /// A number: as `take`, but a bool (which Python would take for the
+    /// int 0 or 1) is a bad value too.
+    fn take_num<T: for<'a2> FromPyObject<'a2, 'py>>(&mut self, key: &str) -> PyResult<Option<T>> {
+        match self.map.get(key) {
+            Some(v) if v.is_instance_of::<PyBool>() => Err(invalid(self.py, format!("{} option {key}: bad value {} (a number, not a bool)", self.what, show(v)))),
+            _ => self.take(key),
+        }
+    }
+
+    /// Node ids (None or absent: `None`).
+    fn node_ids(&mut self, key: &str) -> PyResult<Option<Vec<u32>>> {
+        match self.map.remove(key) {
+            None => Ok(None),
+            Some(v) if v.is_none() => Ok(None),
+            Some(v) => node_ids(&v, &format!("{} option {key}", self.what), true).map(Some),
+        }
+    }
+
+    /// A node id for this handle: 0 and 0xffffffff are reserved.
+    fn node_id(&mut self) -> PyResult<Option<u32>> {
+        let Some(n) = self.take_num::<u32>("node_id")? else { return Ok(None) };
+        if n == 0 || n == u32::MAX {
+            return Err(invalid(self.py, format!("{} option node_id: {n} is reserved", self.what)));
+        }
+        Ok(Some(n))
+    }
+
     fn secs(&mut self, key: &str) -> PyResult<Option<Duration>> {
-        match self.take::<f64>(key)? {
+        match self.take_num::<f64>(key)? {
             None => Ok(None),
             // try_: a number of seconds too large for a Duration is refused,
             // not a panic.
@@ -308,27 +431,30 @@ fn sender_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult
     let mut k = Kwargs::new(py, kwargs, "sender")?;
     let mut c = core::SenderConfig::default();
     macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
+        ($take:ident: $($f:ident),*) => { $( if let Some(v) = k.$take(stringify!($f))? { c.$f = v; } )* };
     }
     set!(
-        segment_size, block_size, parity, auto_parity, rate_bps, congestion_control, rate_min_bps, cache_max_objects, cache_max_bytes,
-        backoff_factor, group_size, robust_factor, stream_buffer_blocks
+        take_num: segment_size, block_size, parity, auto_parity, rate_bps, rate_min_bps, cache_max_objects, cache_max_bytes, backoff_factor,
+        group_size, robust_factor, stream_buffer_blocks
     );
+    set!(take: congestion_control);
     if let Some(v) = k.secs("grtt_initial")? {
         c.grtt_initial = v;
     }
     if let Some(v) = k.secs("grtt_max")? {
         c.grtt_max = v;
     }
-    if let Some(nodes) = k.take::<Vec<u32>>("wait_for_acks")? {
+    if let Some(nodes) = k.node_ids("wait_for_acks")? {
+        // Checked here (the core would too) so that the message names the option.
+        if nodes.is_empty() {
+            return Err(invalid(py, "sender option wait_for_acks: at least one node id is needed (None: wait for no one)"));
+        }
+        if let Some(n) = nodes.iter().find(|&&n| n == 0 || n == u32::MAX) {
+            return Err(invalid(py, format!("sender option wait_for_acks: node id {n} is reserved")));
+        }
         c.flow_control = core::FlowControl::WaitForAcks(nodes);
     }
-    if let Some(n) = k.take::<u32>("node_id")? {
-        if n == 0 || n == u32::MAX {
-            return Err(invalid(py, format!("sender option node_id: {n} is reserved")));
-        }
-        c.node_id = Some(n);
-    }
+    c.node_id = k.node_id()?;
     c.key = k.key()?;
     if let Some(age) = k.max_age()? {
         c.seal_max_age = age;
@@ -342,18 +468,14 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     let mut k = Kwargs::new(py, kwargs, "receiver")?;
     let mut c = core::ReceiverConfig::default();
     macro_rules! set {
-        ($($f:ident),*) => { $( if let Some(v) = k.take(stringify!($f))? { c.$f = v; } )* };
+        ($take:ident: $($f:ident),*) => { $( if let Some(v) = k.$take(stringify!($f))? { c.$f = v; } )* };
     }
-    set!(sync_window, max_object_size, max_buffer_per_sender, max_buffer_total, max_senders, unicast_nacks, silent);
+    set!(take_num: sync_window, max_object_size, max_buffer_per_sender, max_buffer_total, max_senders);
+    set!(take: unicast_nacks, silent);
     if let Some(d) = k.take::<std::path::PathBuf>("file_dir")? {
-        c.file_dir = Some(d);
+        c.file_dir = Some(path_arg(py, d, "receiver option file_dir:")?);
     }
-    if let Some(n) = k.take::<u32>("node_id")? {
-        if n == 0 || n == u32::MAX {
-            return Err(invalid(py, format!("receiver option node_id: {n} is reserved")));
-        }
-        c.node_id = Some(n);
-    }
+    c.node_id = k.node_id()?;
     if let Some(v) = k.secs("inactivity_timeout")? {
         c.inactivity_timeout = v;
     }
@@ -372,8 +494,8 @@ fn receiver_config(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResu
     Ok(c)
 }
 
-fn group(py: Python<'_>, addr: &str, port: i64, interface: Option<&str>) -> PyResult<core::Group> {
-    let port = u16::try_from(port).map_err(|_| invalid(py, format!("port {port} is out of range (0..=65535)")))?;
+fn group(py: Python<'_>, addr: &str, port: &Bound<'_, PyAny>, interface: Option<&str>) -> PyResult<core::Group> {
+    let port = int_arg(port, "port", 0, u16::MAX as i128)? as u16;
     let interface = match interface {
         Some(i) => i.to_string(),
         None => core::net::default_interface().map_err(|e| to_py(py, e))?,
@@ -397,26 +519,41 @@ impl Context {
 impl Context {
     #[new]
     #[pyo3(signature = (*, hop_limit=None, loopback=None, recv_buffer=None, send_buffer=None))]
-    fn new(py: Python<'_>, hop_limit: Option<u32>, loopback: Option<bool>, recv_buffer: Option<usize>, send_buffer: Option<usize>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        hop_limit: Option<&Bound<'_, PyAny>>,
+        loopback: Option<bool>,
+        recv_buffer: Option<&Bound<'_, PyAny>>,
+        send_buffer: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let mut socket = core::SocketConfig::default();
         if let Some(h) = hop_limit {
-            socket.hop_limit = h;
+            // IPV6_MULTICAST_HOPS takes 0..=255 (a larger value would fail
+            // only when the first socket is made).
+            socket.hop_limit = int_arg(h, "Context option hop_limit", 0, 255)? as u32;
         }
         if let Some(l) = loopback {
             socket.loopback = l;
         }
         if let Some(r) = recv_buffer {
-            socket.recv_buffer = r;
+            socket.recv_buffer = int_arg(r, "Context option recv_buffer", 0, usize::MAX as i128)? as usize;
         }
         if let Some(s) = send_buffer {
-            socket.send_buffer = s;
+            socket.send_buffer = int_arg(s, "Context option send_buffer", 0, usize::MAX as i128)? as usize;
         }
         let ctx = core::Context::with_config(core::ContextConfig { socket }).map_err(|e| to_py(py, e))?;
         Ok(Context { inner: Mutex::new(Some(Arc::new(ctx))) })
     }
 
     #[pyo3(signature = (group, port, interface=None, **config))]
-    fn sender(&self, py: Python<'_>, group: &str, port: i64, interface: Option<&str>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Sender> {
+    fn sender(
+        &self,
+        py: Python<'_>,
+        group: &str,
+        port: &Bound<'_, PyAny>,
+        interface: Option<&str>,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Sender> {
         let g = self::group(py, group, port, interface)?;
         let cfg = sender_config(py, config)?;
         let ctx = self.get(py)?;
@@ -425,20 +562,38 @@ impl Context {
     }
 
     #[pyo3(signature = (group, port, interface=None, **config))]
-    fn receiver(&self, py: Python<'_>, group: &str, port: i64, interface: Option<&str>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Receiver> {
+    fn receiver(
+        &self,
+        py: Python<'_>,
+        group: &str,
+        port: &Bound<'_, PyAny>,
+        interface: Option<&str>,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Receiver> {
         let mut g = self::group(py, group, port, interface)?;
         // sources=[...]: source-specific multicast (only these senders).
         let config = match config {
             Some(c) => {
                 let c = c.copy()?;
-                if let Some(src) = c.get_item("sources")? {
-                    c.del_item("sources")?;
-                    let list: Vec<String> = src.extract().map_err(|_| invalid(py, "receiver option sources: a list of IPv6 addresses"))?;
+                // None, like absent: any source.
+                if let Some(src) = c.get_item("sources")?.filter(|s| !s.is_none()) {
+                    let list: Vec<String> = src
+                        .extract()
+                        .map_err(|_| invalid(py, format!("receiver option sources: a list of IPv6 addresses, not {}", show(&src))))?;
                     let mut addrs = Vec::new();
                     for a in list {
-                        addrs.push(a.parse::<std::net::Ipv6Addr>().map_err(|_| invalid(py, format!("{a:?} is not an IPv6 address")))?);
+                        addrs.push(
+                            a.parse::<std::net::Ipv6Addr>()
+                                .map_err(|_| invalid(py, format!("receiver option sources: {a:?} is not an IPv6 address")))?,
+                        );
                     }
-                    g = g.with_sources(&addrs).map_err(|e| to_py(py, e))?;
+                    g = g.with_sources(&addrs).map_err(|e| match e {
+                        core::Error::InvalidArgument(m) => invalid(py, format!("receiver option sources: {m}")),
+                        e => to_py(py, e),
+                    })?;
+                }
+                if c.contains("sources")? {
+                    c.del_item("sources")?;
                 }
                 Some(c)
             }
@@ -491,10 +646,10 @@ impl Sender {
     /// Queues `data` as one DATA object (NORM_INFO `info`); returns its id.
     /// Waits while the transmit cache is full (at most `timeout` seconds).
     #[pyo3(signature = (data, info=None, *, timeout=None))]
-    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, info: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResult<u64> {
-        let data = bytes_of(data)?;
-        let info = info.map(bytes_of).transpose()?;
-        let deadline = deadline_of(py, timeout)?;
+    fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, info: Option<&Bound<'_, PyAny>>, timeout: Option<Secs>) -> PyResult<u64> {
+        let data = bytes_of(data, "data")?;
+        let info = info.map(|i| bytes_of(i, "info")).transpose()?;
+        let deadline = deadline_of(timeout);
         let s = self.get(py)?;
         // Wait for room in slices (send_timeout consumes nothing on timeout).
         blocking(py, deadline, move |slice| match &info {
@@ -505,34 +660,34 @@ impl Sender {
 
     /// Queues a file as one FILE object named by its base name; returns its id.
     fn send_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
+        let path = path_arg(py, path, "send_file: path")?;
         let s = self.get(py)?;
         py.detach(|| s.send_file(&path)).map_err(|e| to_py(py, e))
     }
 
     /// Waits until everything queued was sent and a flush round is over.
     #[pyo3(signature = (timeout=None))]
-    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
-        let deadline = deadline_of(py, timeout)?;
+    fn flush(&self, py: Python<'_>, timeout: Option<Secs>) -> PyResult<()> {
+        let deadline = deadline_of(timeout);
         let s = self.get(py)?;
         blocking(py, deadline, move |slice| s.flush_timeout(slice))
     }
 
     /// Asks the receivers with these node ids to confirm they have everything
     /// sent so far; returns (acked, missing) lists of node ids.
-    #[pyo3(signature = (nodes, timeout=30.0))]
-    fn flush_acked(&self, py: Python<'_>, nodes: Vec<u32>, timeout: f64) -> PyResult<(Vec<u32>, Vec<u32>)> {
-        if !(timeout.is_finite() && timeout >= 0.0) {
-            return Err(invalid(py, format!("timeout must be a number of seconds >= 0, not {timeout}")));
-        }
+    #[pyo3(signature = (nodes, timeout=Secs(30.0)), text_signature = "($self, nodes, timeout=30.0)")]
+    fn flush_acked(&self, py: Python<'_>, nodes: &Bound<'_, PyAny>, timeout: Secs) -> PyResult<(Vec<u32>, Vec<u32>)> {
+        let nodes = node_ids(nodes, "flush_acked: nodes", false)?;
         let s = self.get(py)?;
-        let r = py.detach(|| s.flush_acked(&nodes, Duration::from_secs_f64(timeout))).map_err(|e| to_py(py, e))?;
+        let timeout = timeout.duration();
+        let r = py.detach(|| s.flush_acked(&nodes, timeout)).map_err(|e| to_py(py, e))?;
         Ok((r.acked, r.missing))
     }
 
     /// Opens a stream (an object without a size) named by `info`.
     #[pyo3(signature = (info=None))]
     fn open_stream(&self, py: Python<'_>, info: Option<&Bound<'_, PyAny>>) -> PyResult<StreamWriter> {
-        let info = info.map(bytes_of).transpose()?;
+        let info = info.map(|i| bytes_of(i, "info")).transpose()?;
         let s = self.get(py)?;
         let w = py.detach(|| s.open_stream(info.as_deref())).map_err(|e| to_py(py, e))?;
         Ok(StreamWriter { inner: Mutex::new(Some(Arc::new(w))) })
@@ -613,7 +768,7 @@ impl StreamWriter {
 
     /// Writes one message (all of it; waits while the stream buffer is full).
     fn write(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<()> {
-        let data = bytes_of(message)?;
+        let data = bytes_of(message, "message")?;
         let w = self.get(py)?;
         let mut taken = 0usize;
         blocking(py, None, move |slice| {
@@ -637,7 +792,11 @@ impl StreamWriter {
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let Some(w) = lock(&self.inner).take() else { return Ok(()) };
         match Arc::try_unwrap(w) {
-            Ok(w) => py.detach(|| w.close()).map_err(|e| to_py(py, e)),
+            // Its sender or context closed already: so is the stream.
+            Ok(w) => match py.detach(|| w.close()) {
+                Ok(()) | Err(core::Error::Closed) => Ok(()),
+                Err(e) => Err(to_py(py, e)),
+            },
             // A write in another thread still holds it: it closes on drop.
             Err(_) => Ok(()),
         }
@@ -727,9 +886,9 @@ impl Receiver {
     /// Rejected (a sealed channel drops a source's datagrams, or
     /// trusted_signers refuses its objects), Closed.
     #[pyo3(signature = (timeout=None))]
-    fn recv(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<Message> {
+    fn recv(slf: &Bound<'_, Self>, timeout: Option<Secs>) -> PyResult<Message> {
         let py = slf.py();
-        let deadline = deadline_of(py, timeout)?;
+        let deadline = deadline_of(timeout);
         let r = slf.get().get(py)?;
         let me = slf.clone().unbind();
         let m = blocking(py, deadline, move |slice| {
@@ -744,8 +903,9 @@ impl Receiver {
 
     /// Awaitable: the next message, without blocking the event loop.
     #[pyo3(signature = (timeout=None))]
-    fn recv_async<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
-        slf.py().import("mcast._aio")?.getattr("recv_async")?.call1((slf, timeout))
+    fn recv_async<'py>(slf: &Bound<'py, Self>, timeout: Option<Secs>) -> PyResult<Bound<'py, PyAny>> {
+        // Checked here as recv checks it (a bad timeout raises at once).
+        slf.py().import("mcast._aio")?.getattr("recv_async")?.call1((slf, timeout.map(|t| t.0)))
     }
 
     /// `async for msg in receiver`: messages until the receiver is closed.
@@ -871,6 +1031,7 @@ fn read_key_file(py: Python<'_>, path: &std::path::Path, what: &str) -> PyResult
 /// be read and InvalidArgument if it holds no key.
 #[pyfunction]
 fn load_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    let path = path_arg(py, path, "load_key: path")?;
     let mut text = read_key_file(py, &path, "key")?;
     let key = core::Key::parse(&text);
     wipe(&mut text);
@@ -905,6 +1066,7 @@ fn signing_public_key<'py>(py: Python<'py>, secret: &Bound<'py, PyAny>) -> PyRes
 /// holds no key.
 #[pyfunction]
 fn load_signing_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    let path = path_arg(py, path, "load_signing_key: path")?;
     let mut text = read_key_file(py, &path, "signing key")?;
     let key = core::SigningKey::parse(&text);
     wipe(&mut text);
@@ -921,6 +1083,7 @@ fn load_signing_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes
 /// holds no key or one that is not a valid Ed25519 public key.
 #[pyfunction]
 fn load_public_key(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyBytes>> {
+    let path = path_arg(py, path, "load_public_key: path")?;
     let text = read_key_file(py, &path, "public key")?;
     let key = core::PublicKey::parse(&text).map_err(|e| invalid(py, format!("public key file {}: {e}", path.display())))?;
     Ok(PyBytes::new(py, key.as_bytes()))

@@ -20,6 +20,12 @@ use crate::proto::{FileSource, ObjectKind, ObjectProgress, ObjectSource, Receive
 use crate::sign::PublicKey;
 use crate::{Error, Result};
 
+/// The instant `timeout` from now; `None` (no deadline) when that is too far
+/// to represent (a timeout of centuries means waiting for ever).
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
 /// A complete object handed to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -170,13 +176,13 @@ impl Sender {
     /// Like [`Sender::send`] but waits at most `timeout` for room
     /// ([`Error::Timeout`] after that; the object is then not queued).
     pub fn send_timeout(&self, data: &[u8], timeout: Duration) -> Result<u64> {
-        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::Until(Some(Instant::now() + timeout)))
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), None, Wait::Until(deadline_after(timeout)))
     }
 
     /// [`Sender::send_with_info`] waiting at most `timeout` for room in the
     /// transmit cache ([`Error::Timeout`]: nothing was queued).
     pub fn send_with_info_timeout(&self, data: &[u8], info: &[u8], timeout: Duration) -> Result<u64> {
-        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), Some(info.to_vec()), Wait::Until(Some(Instant::now() + timeout)))
+        self.enqueue(ObjectKind::Data, Box::new(data.to_vec()), Some(info.to_vec()), Wait::Until(deadline_after(timeout)))
     }
 
     /// Queues the file as one FILE object; NORM_INFO is its base name. The
@@ -259,7 +265,7 @@ impl Sender {
     /// Like [`Sender::flush`], giving up with [`Error::Timeout`] after
     /// `timeout` (the flush goes on in the background).
     pub fn flush_timeout(&self, timeout: Duration) -> Result<()> {
-        let deadline = Some(Instant::now() + timeout);
+        let deadline = deadline_after(timeout);
         self.shared.call(|reply| Command::Flush { session: self.token, deadline, reply })
     }
 
@@ -271,7 +277,7 @@ impl Sender {
     /// first. Receivers that lost an object since their last confirmation do
     /// not confirm.
     pub fn flush_acked(&self, nodes: &[u32], timeout: Duration) -> Result<AckReport> {
-        let deadline = Some(Instant::now() + timeout);
+        let deadline = deadline_after(timeout);
         let nodes = nodes.to_vec();
         self.shared.call(|reply| Command::FlushAcked { session: self.token, nodes, deadline, reply })
     }
@@ -341,7 +347,7 @@ impl StreamWriter {
     /// [`Error::Timeout`] if none of it could be written; if part of it was,
     /// returns how many bytes (the rest is not written).
     pub fn write_message_timeout(&self, message: &[u8], timeout: Duration) -> Result<usize> {
-        self.write_bytes(message, true, Some(Instant::now() + timeout))
+        self.write_bytes(message, true, deadline_after(timeout))
     }
 
     /// Writes all of `data` (blocking while the buffer is full), ending a
@@ -434,7 +440,7 @@ impl Receiver {
 
     /// Like [`Receiver::recv`], failing with [`Error::Timeout`] after `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message> {
-        self.pop(Some(Instant::now() + timeout))
+        self.pop(deadline_after(timeout))
     }
 
     /// The next message if one is ready, else [`Error::WouldBlock`].

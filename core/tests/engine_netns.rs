@@ -90,6 +90,24 @@ fn objects_arrive_in_order_with_info() {
 }
 
 #[test]
+fn timeouts_of_centuries_mean_for_ever() {
+    private_network();
+    let (tx_group, rx_group) = groups(7115);
+    let ctx = Context::new().unwrap();
+    let rcfg = ReceiverConfig { inactivity_timeout: Duration::MAX, ..Default::default() };
+    let receiver = ctx.receiver(&rx_group, rcfg).unwrap();
+    let sender = ctx.sender(&tx_group, fast_sender()).unwrap();
+    let id = sender.send_timeout(b"one", Duration::MAX).unwrap();
+    sender.send_with_info_timeout(b"two", b"2", Duration::MAX).unwrap();
+    sender.flush_timeout(Duration::MAX).unwrap();
+    let report = sender.flush_acked(&[receiver.node_id()], Duration::MAX).unwrap();
+    assert_eq!(report.acked, [receiver.node_id()]);
+    let m = receiver.recv_timeout(Duration::MAX).unwrap();
+    assert_eq!((m.object_id, m.data.as_slice()), (id, &b"one"[..]));
+    assert_eq!(receiver.recv_timeout(Duration::MAX).unwrap().data, b"two");
+}
+
+#[test]
 fn pollable_fd_follows_the_queue() {
     private_network();
     let (tx_group, rx_group) = groups(7102);

@@ -194,3 +194,38 @@ fn a_stream_announcement_uses_no_budget() {
         .collect();
     assert_eq!(got, vec![size as usize]);
 }
+
+#[test]
+fn receiver_settings_that_would_ignore_everyone_are_refused() {
+    use mcast::proto::{Receiver, ReceiverConfig};
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    for (cfg, says) in [
+        (ReceiverConfig { max_senders: 0, ..Default::default() }, "max_senders"),
+        (ReceiverConfig { inactivity_timeout: Duration::ZERO, ..Default::default() }, "inactivity timeout"),
+        (ReceiverConfig { seal_max_age: Some(Duration::ZERO), key: Some(mcast::Key::generate()), ..Default::default() }, "maximum age"),
+    ] {
+        match Receiver::new(cfg, 5, t0) {
+            Err(mcast::Error::InvalidArgument(m)) => assert!(m.contains(says), "{m}"),
+            Err(e) => panic!("{says}: {e}"),
+            Ok(_) => panic!("{says}: accepted"),
+        }
+    }
+    assert!(Receiver::new(ReceiverConfig { max_senders: 1, inactivity_timeout: Duration::from_millis(1), ..Default::default() }, 5, t0).is_ok());
+}
+
+#[test]
+fn a_stream_buffer_past_48_bits_is_refused_up_front() {
+    use mcast::proto::{Sender, SenderConfig};
+    use std::time::Instant;
+    let t0 = Instant::now();
+    for blocks in [1usize << 40, 1 << 57, 1 << 62, usize::MAX] {
+        match Sender::new(SenderConfig { stream_buffer_blocks: blocks, ..Default::default() }, 5, 1, t0) {
+            Err(mcast::Error::InvalidArgument(m)) => assert!(m.contains("too large"), "{m}"),
+            Err(e) => panic!("{blocks}: {e}"),
+            Ok(_) => panic!("{blocks} blocks accepted"),
+        }
+    }
+    let mut s = Sender::new(SenderConfig { stream_buffer_blocks: 1 << 20, cache_max_bytes: u64::MAX, ..Default::default() }, 5, 1, t0).unwrap();
+    assert!(s.open_stream(t0, None).is_ok());
+}

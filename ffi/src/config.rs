@@ -4,7 +4,9 @@
 //! with; `mcast_*_config_init` (an inline function in the header that passes
 //! `sizeof *cfg` to `mcast_*_config_init_sized`) fills it in. The library
 //! reads only `size` bytes and takes its defaults for fields the caller does
-//! not know yet, and refuses a larger struct whose unknown tail is not zero.
+//! not know yet, and refuses a larger struct whose unknown tail is not zero,
+//! and sizes no version of the struct can have (shorter than `size` itself,
+//! not a multiple of the struct's alignment, over 64 KiB).
 //!
 //! Rules for changing these structs (the ABI depends on them):
 //! - only append fields; never reorder, resize or remove one;
@@ -18,7 +20,7 @@
 //!   only during the call it is passed to.
 
 use std::ffi::{c_char, c_int};
-use std::mem::size_of;
+use std::mem::{align_of, size_of};
 use std::time::Duration;
 
 use mcast_core::{ContextConfig, Error, FlowControl, Key, PublicKey, ReceiverConfig, SenderConfig, SigningKey, SocketConfig, SyncPolicy};
@@ -85,7 +87,8 @@ pub struct mcast_config {
     /// `sizeof(mcast_config)` as the caller compiled it; set by
     /// `mcast_config_init`.
     pub size: usize,
-    /// IPv6 hop limit of multicast datagrams (default 1: the local link).
+    /// IPv6 hop limit of multicast datagrams (default 1: the local link; at
+    /// most 255).
     pub hop_limit: u32,
     /// Non-zero: other sockets of this host receive our datagrams (needed
     /// when sender and receiver share a host). Default 1.
@@ -104,18 +107,20 @@ pub struct mcast_sender_config {
     /// `sizeof(mcast_sender_config)` as the caller compiled it; set by
     /// `mcast_sender_config_init`.
     pub size: usize,
-    /// Payload bytes per NORM_DATA segment (default 1400).
+    /// Payload bytes per NORM_DATA segment (default 1400; 16 to 8192, at
+    /// least 60 with a `key`).
     pub segment_size: u16,
-    /// Data segments per FEC block (default 64).
+    /// Data segments per FEC block (default 64; at least 1).
     pub block_size: u16,
     /// Parity segments available per block for repairs (default 16;
     /// block_size + parity <= 255).
     pub parity: u16,
-    /// Parity segments sent proactively with every block (default 0).
+    /// Parity segments sent proactively with every block (default 0; at
+    /// most `parity`).
     pub auto_parity: u16,
     /// Transmission rate in bits per second, all messages counted (default
-    /// 100000000): with congestion control the most the sender sends, else
-    /// the rate it sends at.
+    /// 100000000; at least 1000): with congestion control the most the
+    /// sender sends, else the rate it sends at.
     pub rate_bps: u64,
     /// Most objects held for repair at once (default 1024).
     pub cache_max_objects: u64,
@@ -127,7 +132,7 @@ pub struct mcast_sender_config {
     pub grtt_initial_us: u64,
     /// Upper bound of the GRTT estimate in microseconds (default 10000000).
     pub grtt_max_us: u64,
-    /// NACK backoff factor advertised to receivers (default 4; at most 255).
+    /// NACK backoff factor advertised to receivers (default 4; at most 15).
     pub backoff_factor: u32,
     /// Group size estimate advertised to receivers (default 1000).
     pub group_size: u32,
@@ -220,10 +225,10 @@ pub struct mcast_receiver_config {
     /// Most bytes buffered for all senders together, including messages
     /// waiting for `mcast_recv` (default 2 GiB).
     pub max_buffer_total: u64,
-    /// Most senders tracked at once (default 64).
+    /// Most senders tracked at once (default 64; at least 1).
     pub max_senders: u64,
     /// A sender silent this long (milliseconds) is dropped and its
-    /// incomplete objects aborted (default 60000).
+    /// incomplete objects aborted (default 60000; at least 1).
     pub inactivity_timeout_ms: u64,
     /// Non-zero: send NACKs unicast to the sender instead of to the group
     /// (default 0).
@@ -284,6 +289,10 @@ pub struct mcast_receiver_config {
     /// when it is not.
     pub trusted_signers_count: usize,
 }
+
+/// The largest `backoff_factor`: NORM messages carry it in 4 bits (RFC
+/// 5740), and the core refuses more.
+const MAX_BACKOFF_FACTOR: u8 = 15;
 
 /// A config struct as defined here: `size` first, integers only.
 pub(crate) trait Versioned: Copy {
@@ -398,7 +407,10 @@ pub(crate) unsafe fn read_config<T: Versioned>(cfg: *const T) -> Result<T, Error
             T::NAME
         )));
     }
-    if size > 1 << 16 {
+    // Every version of the struct (an older, a newer header) is a multiple
+    // of its alignment long; another size would mix the caller's bytes and
+    // the defaults within one field.
+    if size > 1 << 16 || size % align_of::<T>() != 0 {
         return Err(invalid(format!("{}.size is {size}, not a struct size (was it initialised?)", T::NAME)));
     }
     let bytes = cfg.cast::<u8>();
@@ -425,7 +437,7 @@ unsafe fn init_sized<T: Versioned>(cfg: *mut T, size: usize) -> Result<(), Error
     if cfg.is_null() {
         return Err(invalid(format!("{} pointer is NULL", T::NAME)));
     }
-    if !(size_of::<usize>()..=1 << 16).contains(&size) {
+    if !(size_of::<usize>()..=1 << 16).contains(&size) || size % align_of::<T>() != 0 {
         return Err(invalid(format!("size {size} is not the size of a {}", T::NAME)));
     }
     let mut d = T::defaults();
@@ -528,6 +540,11 @@ pub(crate) unsafe fn trusted_signers_arg(keys: *const u8, count: usize) -> Resul
 
 impl mcast_config {
     pub(crate) fn to_core(self) -> Result<ContextConfig, Error> {
+        // The kernel refuses more (EINVAL when a socket is opened) and would
+        // read u32::MAX as -1 (its default).
+        if self.hop_limit > 255 {
+            return Err(invalid(format!("hop_limit {} is over 255", self.hop_limit)));
+        }
         Ok(ContextConfig {
             socket: SocketConfig {
                 hop_limit: self.hop_limit,
@@ -576,8 +593,10 @@ impl mcast_sender_config {
             cache_max_bytes: self.cache_max_bytes,
             grtt_initial: Duration::from_micros(self.grtt_initial_us),
             grtt_max: Duration::from_micros(self.grtt_max_us),
-            backoff_factor: u8::try_from(self.backoff_factor)
-                .map_err(|_| invalid(format!("backoff_factor {} is over 255", self.backoff_factor)))?,
+            backoff_factor: match u8::try_from(self.backoff_factor) {
+                Ok(b) if b <= MAX_BACKOFF_FACTOR => b,
+                _ => return Err(invalid(format!("backoff_factor {} is over {MAX_BACKOFF_FACTOR}", self.backoff_factor))),
+            },
             group_size: self.group_size,
             robust_factor: self.robust_factor,
             congestion_control: flag(self.congestion_control),
@@ -906,6 +925,10 @@ mod tests {
         let mut s = mcast_sender_config::defaults();
         s.backoff_factor = 256;
         assert!(unsafe { s.to_core() }.is_err());
+        s.backoff_factor = 16;
+        assert!(matches!(unsafe { s.to_core() }, Err(Error::InvalidArgument(m)) if m == "backoff_factor 16 is over 15"));
+        s.backoff_factor = 15;
+        assert!(unsafe { s.to_core() }.is_ok());
         s.backoff_factor = 4;
         s.reserved0 = 1;
         assert!(unsafe { s.to_core() }.is_err());
@@ -913,5 +936,33 @@ mod tests {
         s.reserved2 = 1;
         assert!(unsafe { s.to_core() }.is_err());
         assert_eq!(unsafe { mcast_config_init_sized(std::ptr::null_mut(), 32) }, MCAST_ERR_INVALID_ARGUMENT);
+        let mut c = mcast_config::defaults();
+        c.hop_limit = 255;
+        assert!(c.to_core().is_ok());
+        for h in [256, u32::MAX] {
+            c.hop_limit = h;
+            assert!(matches!(c.to_core(), Err(Error::InvalidArgument(m)) if m == format!("hop_limit {h} is over 255")));
+        }
+    }
+
+    #[test]
+    fn sizes_that_split_a_field_are_refused() {
+        // Struct sizes are multiples of the alignment: no version of one is
+        // 9 bytes long, and that size would take one byte of segment_size
+        // from the caller and one from the defaults.
+        for size in [9usize, 15, size_of::<mcast_sender_config>() + 1] {
+            let mut c = mcast_sender_config::defaults();
+            c.size = size;
+            let e = unsafe { read_config(&c) }.unwrap_err();
+            assert!(e.to_string().contains(&format!("mcast_sender_config.size is {size}, not a struct size")), "{e}");
+            let mut buf = [0xabu8; 512];
+            let st = unsafe { mcast_sender_config_init_sized(buf.as_mut_ptr().cast(), size) };
+            assert_eq!(st, MCAST_ERR_INVALID_ARGUMENT);
+            assert!(buf.iter().all(|&b| b == 0xab), "nothing written");
+        }
+        // Multiples of the alignment are older or newer structs.
+        let mut c = mcast_sender_config::defaults();
+        c.size = 16;
+        assert!(unsafe { read_config(&c) }.is_ok());
     }
 }

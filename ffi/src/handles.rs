@@ -1,11 +1,16 @@
 //! The handles C holds.
 //!
-//! Every live handle is registered in one table, keyed by the address handed
-//! to C. Each call looks its handle up (and takes a reference-counted clone)
-//! before using it, so:
+//! Every live handle is registered in one table, keyed by the value handed
+//! to C. That value is not the object's address but a number never handed
+//! out before (a multiple of 16, never 0): addresses are reused as soon as
+//! an object is freed, and a freed handle that became a newer object's
+//! handle would let a double free (or any call on a freed handle) reach that
+//! newer object. Each call looks its handle up (and takes a
+//! reference-counted clone) before using it, so:
 //! - NULL, a freed handle (double free) or a handle of the wrong type gives
-//!   `MCAST_ERR_INVALID_ARGUMENT` instead of undefined behaviour (as long as
-//!   the address was not reused by a newer handle);
+//!   `MCAST_ERR_INVALID_ARGUMENT` instead of undefined behaviour, however
+//!   many handles were created since (on 32-bit targets the numbers wrap
+//!   after 2^28 handles; values still in use are skipped);
 //! - freeing a handle while another thread is inside a call on it is safe:
 //!   the object lives until that call returns.
 //!
@@ -14,6 +19,7 @@
 //! messages).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use mcast_core::{Context, Error, Receiver, Sender};
@@ -58,36 +64,37 @@ fn table() -> MutexGuard<'static, HashMap<usize, Handle>> {
     HANDLES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn key<T>(a: &Arc<T>) -> usize {
-    Arc::as_ptr(a) as usize
+/// Counts the handles handed out; the next one is 16 times this.
+static NEXT: AtomicUsize = AtomicUsize::new(1);
+
+/// Registers `h` under a handle value never handed out before (see the
+/// module documentation) and returns that value.
+fn insert(h: Handle) -> usize {
+    let mut t = table();
+    loop {
+        // Wraps around only on 32-bit targets (see the module documentation).
+        let k = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(16);
+        if k != 0 && !t.contains_key(&k) {
+            t.insert(k, h);
+            return k;
+        }
+    }
 }
 
 pub(crate) fn add_ctx(c: Context) -> *mut mcast_ctx {
-    let a = Arc::new(c);
-    let k = key(&a);
-    table().insert(k, Handle::Ctx(a));
-    k as *mut mcast_ctx
+    insert(Handle::Ctx(Arc::new(c))) as *mut mcast_ctx
 }
 
 pub(crate) fn add_sender(s: Sender) -> *mut mcast_sender {
-    let a = Arc::new(s);
-    let k = key(&a);
-    table().insert(k, Handle::Sender(a));
-    k as *mut mcast_sender
+    insert(Handle::Sender(Arc::new(s))) as *mut mcast_sender
 }
 
 pub(crate) fn add_receiver(r: Receiver) -> *mut mcast_receiver {
-    let a = Arc::new(r);
-    let k = key(&a);
-    table().insert(k, Handle::Receiver(a));
-    k as *mut mcast_receiver
+    insert(Handle::Receiver(Arc::new(r))) as *mut mcast_receiver
 }
 
 pub(crate) fn add_msg(m: Msg) -> *mut mcast_msg {
-    let a = Arc::new(m);
-    let k = key(&a);
-    table().insert(k, Handle::Msg(a));
-    k as *mut mcast_msg
+    insert(Handle::Msg(Arc::new(m))) as *mut mcast_msg
 }
 
 macro_rules! getter {
@@ -142,5 +149,25 @@ mod tests {
         assert!(msg(m).is_err(), "freed");
         assert!(take_msg(m).is_err(), "double free");
         assert_eq!(held.data, b"x", "a call in progress keeps its object alive");
+    }
+
+    #[test]
+    fn freed_handles_are_never_reused() {
+        // Addresses are reused at once (same size, just freed); handles
+        // must not be, or a double free would free the newer message.
+        let first = add_msg(Msg::test_message(b"a"));
+        drop(take_msg(first).unwrap());
+        let mut newer = Vec::new();
+        for _ in 0..100 {
+            let m = add_msg(Msg::test_message(b"b"));
+            assert_ne!(m, first, "a freed handle was handed out again");
+            assert!(!m.is_null() && m as usize % 16 == 0);
+            newer.push(m);
+        }
+        assert!(take_msg(first).is_err(), "the double free is detected");
+        for m in newer {
+            assert_eq!(msg(m).unwrap().data, b"b", "... and no newer message was freed by it");
+            drop(take_msg(m).unwrap());
+        }
     }
 }

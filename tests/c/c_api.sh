@@ -5,15 +5,18 @@
 #     library (soname libmcast.so.0), libmcast.a, mcast.h (identical to
 #     include/mcast.h) and mcast.pc; `nm -D` exports only mcast_* symbols.
 #  2. Compiling through pkg-config against the installed files, with
-#     gcc -std=c11 -Wall -Wextra -Wpedantic -Werror: examples/c/*.c and
-#     tests/c/api_test.c; README.md's C example; the header included twice;
+#     gcc -std=c11 -Wall -Wextra -Wpedantic -Werror: examples/c/*.c,
+#     tests/c/api_test.c and tests/c/sweep_test.c; README.md's C example;
+#     the header included twice;
 #     tests/c/cxx_header.cpp
 #     with g++ -std=c++17 (same warnings); a static link against libmcast.a.
 #     Programs run without LD_LIBRARY_PATH (rpath from mcast.pc).
 #  3. In a network lab (tests/lab/lab.sh: a sender s and receivers r1-r3,
 #     5 % random loss of incoming UDP on every receiver):
-#     a. tests/c/api_test (the C contract, see the file), the README's
-#        example (eth1 -> eth0) and cxx_header;
+#     a. tests/c/api_test (the C contract, see the file), tests/c/sweep_test
+#        (every function with every invalid argument: documented status,
+#        message, out-parameters; one line per row, counted here), the
+#        README's example (eth1 -> eth0) and cxx_header;
 #     b. C sender -> C receiver, C epoll receiver and `mcast recv`: a message,
 #        files of 0 B, 1 B and 20 MB, and a 2 MB DATA object;
 #     c. `mcast send` -> C receiver and C epoll receiver (20 MB + 1 B files);
@@ -21,9 +24,10 @@
 #        receiver in the same session (20 MB, 1 B, 2 MB DATA);
 #     e. libnorm sender -> C receiver and C epoll receiver (20 MB + 1 B);
 #     f. valgrind memcheck (--leak-check=full, definite and indirect leaks
-#        are errors): api_test; a C sender to a C receiver and a C epoll
-#        receiver, all three under valgrind, at 5 % loss; an epoll receiver
-#        stopped with SIGTERM. Zero errors and zero leaks required.
+#        are errors): api_test and sweep_test; a C sender to a C receiver
+#        and a C epoll receiver, all three under valgrind, at 5 % loss; an
+#        epoll receiver stopped with SIGTERM. Zero errors and zero leaks
+#        required.
 #     Every received file is compared byte for byte (cmp).
 #
 # Needs root (network namespaces), gcc, g++, pkg-config, nm, valgrind,
@@ -152,6 +156,7 @@ cc_ok sender "$ROOT/examples/c/sender.c"
 cc_ok receiver "$ROOT/examples/c/receiver.c"
 cc_ok epoll_receiver "$ROOT/examples/c/epoll_receiver.c"
 cc_ok api_test "$ROOT/tests/c/api_test.c" -pthread
+cc_ok sweep_test "$ROOT/tests/c/sweep_test.c"
 # The README's C example, exactly as printed there.
 awk '/^```c$/ { on = 1; next } /^```$/ { on = 0 } on' "$ROOT/README.md" >"$WORK/readme_example.c"
 if [ -s "$WORK/readme_example.c" ]; then
@@ -177,7 +182,7 @@ else
 fi
 check "dynamic programs find libmcast.so.0 without LD_LIBRARY_PATH (rpath)" \
     bash -c "env -u LD_LIBRARY_PATH ldd '$BIN/receiver' | grep -q '$LIB/libmcast.so.0'"
-for b in sender receiver epoll_receiver api_test cxx_header; do
+for b in sender receiver epoll_receiver api_test sweep_test cxx_header; do
     [ -x "$BIN/$b" ] || { ko "cannot go on without $b"; finish; }
 done
 
@@ -237,22 +242,29 @@ head -c 500000 /dev/urandom >"$WORK/src/small.bin"
 head -c 70000 /dev/urandom >"$WORK/src/tiny.bin"
 
 # ---- a. the C contract, in a namespace
-echo "--- a. api_test and cxx_header in $LAB-r1"
+# run_counted NAME LOG STATUS: adds the "NAME: N passed, N failed" counts of
+# a test program's LOG to ours (its FAIL lines are shown).
+run_counted() {
+    local name=$1 log=$2 st=$3 line p f
+    line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+    grep '^FAIL' "$log" | sed 's/^/    /'
+    if [ -n "$line" ]; then
+        p=$(awk '{print $2}' <<<"$line")
+        f=$(awk '{print $4}' <<<"$line")
+        pass=$((pass + p))
+        fail=$((fail + f))
+        echo "  $line"
+        [ "$st" = 0 ] || [ "$f" != 0 ] || ko "$name exit status $st"
+    else
+        ko "$name did not finish (status $st)"
+        tail -20 "$log" | sed 's/^/    /'
+    fi
+}
+echo "--- a. api_test, sweep_test and cxx_header in $LAB-r1"
 lab_exec "$LAB" r1 "$BIN/api_test" eth0 "$GROUP" 6500 >"$WORK/api_test.log" 2>&1
-st=$?
-line=$(grep -E '^api_test: [0-9]+ passed, [0-9]+ failed' "$WORK/api_test.log" | tail -1)
-grep '^FAIL' "$WORK/api_test.log" | sed 's/^/    /'
-if [ -n "$line" ]; then
-    p=$(awk '{print $2}' <<<"$line")
-    f=$(awk '{print $4}' <<<"$line")
-    pass=$((pass + p))
-    fail=$((fail + f))
-    echo "  $line"
-    [ "$st" = 0 ] || [ "$f" != 0 ] || ko "api_test exit status $st"
-else
-    ko "api_test did not finish (status $st)"
-    tail -20 "$WORK/api_test.log" | sed 's/^/    /'
-fi
+run_counted api_test "$WORK/api_test.log" $?
+lab_exec "$LAB" r1 "$BIN/sweep_test" eth0 "$GROUP" 6600 >"$WORK/sweep_test.log" 2>&1
+run_counted sweep_test "$WORK/sweep_test.log" $?
 if [ -x "$BIN/readme_example" ]; then
     # It uses interface eth1; the lab's is eth0.
     sed 's/"eth1"/"eth0"/g' "$WORK/readme_example.c" >"$WORK/readme_eth0.c"
@@ -384,6 +396,11 @@ st=$?
 check "api_test under valgrind exits 0 (got $st; 99 = valgrind errors)" [ "$st" = 0 ]
 [ "$st" = 0 ] || grep -E '^FAIL|api_test:' "$WORK/vg-api.log" | sed 's/^/    /'
 vg_clean "api_test" "$WORK/vg-api.log"
+lab_exec "$LAB" r1 "${VALGRIND[@]}" "$BIN/sweep_test" eth0 "$GROUP" 6650 >"$WORK/vg-sweep.log" 2>&1
+st=$?
+check "sweep_test under valgrind exits 0 (got $st; 99 = valgrind errors)" [ "$st" = 0 ]
+[ "$st" = 0 ] || grep -E '^FAIL|sweep_test:' "$WORK/vg-sweep.log" | sed 's/^/    /'
+vg_clean "sweep_test" "$WORK/vg-sweep.log"
 
 PORT=6560
 set_loss "$LOSS" "$PORT"

@@ -56,7 +56,17 @@ class Context:
     """Owns one mcast engine thread; make senders and receivers from it.
 
     Use it as a context manager, or call close(). Keyword settings apply to
-    every socket of the context."""
+    every socket of the context: hop_limit 0..=255, recv_buffer and
+    send_buffer in bytes (0: the kernel's default). A value out of range
+    raises InvalidArgument, one of another type TypeError.
+
+    Arguments everywhere: a value out of range or malformed raises
+    InvalidArgument, one of a wrong type TypeError (a bool is not a number
+    here), and the message names the argument. Keyword options of sender()
+    and receiver(), and keys wherever they are passed, raise InvalidArgument
+    for wrong types too (and an unknown option InvalidArgument). Timeouts
+    are numbers of seconds >= 0 (None: wait forever); a negative one, NaN
+    or infinity raises InvalidArgument."""
 
     def __init__(
         self,
@@ -94,6 +104,8 @@ class Context:
         node_id: Optional[int] = None,
     ) -> Sender:
         """A sender to group:port on interface (None: the default one).
+        A keyword option set to None keeps its default (seal_max_age=None:
+        no age limit).
 
         key: a sealed channel's 32-byte key (see generate_key, load_key):
         every datagram is sealed (authenticated; object content and info
@@ -139,6 +151,8 @@ class Context:
         trusted_signers: Sequence[_Bytes] = (),
     ) -> Receiver:
         """A receiver of group:port on interface (None: the default one).
+        A keyword option set to None keeps its default (seal_max_age=None:
+        no age limit).
 
         key: a sealed channel's 32-byte key (see generate_key, load_key):
         only datagrams sealed with it are heard, and NACKs and ACKs go out
@@ -177,7 +191,7 @@ class Sender:
     def send(self, data: _Bytes, info: Optional[_Bytes] = None, *, timeout: Optional[float] = None) -> int: ...
     def send_file(self, path: Union[str, os.PathLike[str]]) -> int: ...
     def flush(self, timeout: Optional[float] = None) -> None: ...
-    def flush_acked(self, nodes: list[int], timeout: float = 30.0) -> tuple[list[int], list[int]]:
+    def flush_acked(self, nodes: Sequence[int], timeout: float = 30.0) -> tuple[list[int], list[int]]:
         """Asks these receivers (node ids) to confirm everything sent so far: (acked, missing)."""
         ...
     def open_stream(self, info: Optional[_Bytes] = None) -> StreamWriter: ...

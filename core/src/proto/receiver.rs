@@ -47,6 +47,7 @@ pub struct ReceiverConfig {
     /// Most senders tracked at once.
     pub max_senders: usize,
     /// A sender silent this long is dropped (its incomplete objects aborted).
+    /// More than 0; anything over a century counts as a century.
     pub inactivity_timeout: Duration,
     /// Send NACKs unicast to the sender instead of to the group.
     pub unicast_nacks: bool,
@@ -477,6 +478,16 @@ impl Receiver {
             return Err(Error::InvalidArgument(format!("node id {node_id:#x} is reserved")));
         }
         let _ = now;
+        if config.max_senders == 0 {
+            return Err(Error::InvalidArgument("max_senders 0 would ignore every sender (at least 1)".into()));
+        }
+        if config.inactivity_timeout.is_zero() {
+            return Err(Error::InvalidArgument("an inactivity timeout of 0 would drop every sender at once".into()));
+        }
+        // Longer than a century is the same as a century (and keeps
+        // `last_heard + inactivity_timeout` representable).
+        let mut config = config;
+        config.inactivity_timeout = config.inactivity_timeout.min(Duration::from_secs(100 * 365 * 86_400));
         if config.seal_max_age.is_some_and(|a| a.is_zero()) {
             return Err(Error::InvalidArgument("a seal maximum age of 0 would drop every datagram (no limit is None)".into()));
         }

@@ -503,6 +503,16 @@ impl Sender {
                 config.stream_buffer_blocks
             )));
         }
+        // A stream's buffer size travels as a 48-bit object size; checked
+        // here in wide arithmetic so that no product of these overflows.
+        let stream_bytes =
+            config.stream_buffer_blocks as u128 * (config.block_size as u128 + config.parity as u128) * (config.segment_size as u128 + 8);
+        if stream_bytes >= 1 << 48 {
+            return Err(Error::InvalidArgument(format!(
+                "stream buffer of {} blocks is too large (blocks x (block + parity) x segment must stay under 2^48 bytes)",
+                config.stream_buffer_blocks
+            )));
+        }
         let rs = if config.parity > 0 {
             Some(Rs8::new(config.block_size as usize, config.parity as usize).map_err(|e| Error::InvalidArgument(e.to_string()))?)
         } else {
