@@ -34,6 +34,13 @@ pub fn keygen(common: &Common, args: &KeygenArgs) -> CliResult {
         let mut pub_path = path.clone().into_os_string();
         pub_path.push(".pub");
         let pub_path = std::path::PathBuf::from(pub_path);
+        if !args.force && pub_path.exists() {
+            // Checked first: no signing key is left behind without its public key.
+            return Err(crate::util::Failure::new(format!(
+                "cannot create key file {}: it exists (--force replaces it)",
+                pub_path.display()
+            )));
+        }
         write_key_file(path, &key.to_hex(), 0o600, args.force)?;
         write_key_file(&pub_path, &public.to_hex(), 0o644, args.force)?;
         if common.json {

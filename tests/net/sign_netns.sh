@@ -76,6 +76,11 @@ refused() { [ "$st" != 0 ] && grep -q force "$WORK/keygen.err"; }
 check "keygen --sign refuses to overwrite (status $st)" refused
 "$MCAST" keygen --sign 2>/dev/null
 check "keygen --sign needs a FILE" [ $? != 0 ]
+touch "$WORK/c.pub"
+"$MCAST" keygen --quiet --sign "$WORK/c" 2>"$WORK/keygen2.err"
+st=$?
+nothing_left() { [ "$st" != 0 ] && [ ! -e "$WORK/c" ] && [ ! -s "$WORK/c.pub" ] && grep -q force "$WORK/keygen2.err"; }
+check "keygen --sign refuses when FILE.pub exists, and leaves no signing key behind (status $st)" nothing_left
 "$MCAST" recv --group "$GROUP" --port $PORT --interface lo --out "$WORK/x" --trust nonsense --timeout 1 2>"$WORK/trust.err"
 st=$?
 said() { [ "$st" != 0 ] && grep -q "$1" "$2"; }
