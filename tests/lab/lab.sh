@@ -242,6 +242,29 @@ lab_loss() {
     _lab_log "loss $ns: ${pct}% of incoming UDP${port:+ to port $port}"
 }
 
+# lab_capture LAB HOST PCAP LOG: starts dumpcap on HOST's eth0 (UDP only)
+# writing PCAP (its messages to LOG) and waits until it writes; fails if it
+# does not start within 5 s. One capture at a time; lab_capture_stop ends it.
+LAB_CAPTURE_PID=
+lab_capture() {
+    ip netns exec "$1-$2" dumpcap -q -i eth0 -f udp -w "$3" >"$4" 2>&1 &
+    LAB_CAPTURE_PID=$!
+    for _ in $(seq 1 100); do
+        [ -s "$3" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# lab_capture_stop: lets the last packets in, then ends the capture (if any).
+lab_capture_stop() {
+    [ -n "$LAB_CAPTURE_PID" ] || return 0
+    sleep 0.3
+    kill -TERM "$LAB_CAPTURE_PID" 2>/dev/null
+    wait "$LAB_CAPTURE_PID" 2>/dev/null
+    LAB_CAPTURE_PID=
+}
+
 # lab_loss_dropped NAME HOST: packets dropped so far by lab_loss.
 lab_loss_dropped() {
     _lab_check_host "$1" "$2" || return 1

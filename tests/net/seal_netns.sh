@@ -46,9 +46,8 @@ lab_require || { ko "cannot build the network lab (see LAB ERROR above)"; finish
 LAB=seal$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mcast-seal.XXXXXX")
 chmod 755 "$WORK"
-capid=
 cleanup() {
-    [ -z "$capid" ] || kill "$capid" 2>/dev/null
+    [ -z "$LAB_CAPTURE_PID" ] || kill "$LAB_CAPTURE_PID" 2>/dev/null
     lab_down "$LAB"
     if [ "${KEEP:-0}" = 1 ] || [ "$fail" != 0 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -88,26 +87,11 @@ mkdir -p "$WORK/src"
 for _ in $(seq 1 20000); do echo "$MARKER line of the secret file"; done >"$WORK/src/$NAME1"
 head -c 2000000 /dev/urandom >"$WORK/src/$NAME2"
 
-capture() { # PCAP: start dumpcap on s's eth0
-    ip netns exec "$LAB-s" dumpcap -q -i eth0 -f udp -w "$1" >"$WORK/dumpcap.log" 2>&1 &
-    capid=$!
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop_capture() {
-    sleep 0.3
-    kill -TERM "$capid" 2>/dev/null
-    wait "$capid" 2>/dev/null
-    capid=
-}
 # plaintext PCAP: how many of the marker and the names are in it
 plaintext() { grep -a -c -e "$MARKER" -e "$NAME1" -e "$NAME2" "$1"; }
 
 echo "--- 2. sealed transfer: r1 with the key (3 % loss), r2 without, r3 with another; evil tampers"
-capture "$WORK/sealed.pcapng" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
+lab_capture "$LAB" s "$WORK/sealed.pcapng" "$WORK/dumpcap.log" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
 declare -A keyopt=([r1]="--key $WORK/key" [r2]="" [r3]="--key $WORK/other.key")
 declare -A count=([r1]=2 [r2]=1 [r3]=1)
 declare -A limit=([r1]=60 [r2]=12 [r3]=12)
@@ -136,7 +120,7 @@ for r in r1 r2 r3; do
 done
 kill "$evil" 2>/dev/null
 wait "$evil" 2>/dev/null
-stop_capture
+lab_capture_stop
 
 check "r1 exits 0 (status ${rst[r1]})" [ "${rst[r1]}" = 0 ]
 [ "${rst[r1]}" = 0 ] || tail -3 "$WORK/r1.err"
@@ -177,7 +161,7 @@ sealed_data=$(tshark -n -r "$WORK/sealed.pcapng" -d "udp.port==$PORT,norm" -Y "n
 check "sealed NORM_DATA headers carry the seal extension (header lengths: $sealed_data)" [ -n "$sealed_data" ]
 
 echo "--- control: the same transfer unsealed shows the plaintext"
-capture "$WORK/plain.pcapng" || { ko "dumpcap did not start"; finish; }
+lab_capture "$LAB" s "$WORK/plain.pcapng" "$WORK/dumpcap.log" || { ko "dumpcap did not start"; finish; }
 lab_exec "$LAB" r1 "$MCAST" recv --group "$GROUP" --port $((PORT + 1)) --interface eth0 \
     --out "$WORK/plain-r1" --count 2 --timeout 60 --json >"$WORK/plain-r1.json" 2>"$WORK/plain-r1.err" &
 rp=$!
@@ -187,7 +171,7 @@ lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port $((PORT + 1)) --interfac
 check "the unsealed send exits 0" [ $? = 0 ]
 wait "$rp"
 check "r1 received the unsealed files" cmp -s "$WORK/src/$NAME1" "$WORK/plain-r1/$NAME1"
-stop_capture
+lab_capture_stop
 n=$(plaintext "$WORK/plain.pcapng")
 check "the unsealed capture shows the plaintext ($n matches): the check above can fail" [ "$n" -gt 0 ]
 finish

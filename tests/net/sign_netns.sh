@@ -53,9 +53,8 @@ lab_require || { ko "cannot build the network lab (see LAB ERROR above)"; finish
 LAB=sign$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mcast-sign.XXXXXX")
 chmod 755 "$WORK"
-capid=
 cleanup() {
-    [ -z "$capid" ] || kill "$capid" 2>/dev/null
+    [ -z "$LAB_CAPTURE_PID" ] || kill "$LAB_CAPTURE_PID" 2>/dev/null
     lab_down "$LAB"
     if [ "${KEEP:-0}" = 1 ] || [ "$fail" != 0 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
@@ -158,26 +157,11 @@ check "r3 (trusts nobody) has all four: $(listing r3)" [ "$(listing r3)" = "forg
 check "r3 names no signer" [ "$(signers r3)" = "null " ]
 
 # ------------------------------------------------------------ 3. tampering
-capture() { # PCAP: start dumpcap on s's eth0
-    ip netns exec "$LAB-s" dumpcap -q -i eth0 -f udp -w "$1" >"$WORK/dumpcap.log" 2>&1 &
-    capid=$!
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-stop_capture() {
-    sleep 0.3
-    kill -TERM "$capid" 2>/dev/null
-    wait "$capid" 2>/dev/null
-    capid=
-}
 
 echo "--- 3. unsealed, signed by A, with an on-path attacker altering the payload of copies of NORM_DATA"
 P2=$((PORT + 1))
 lab_loss "$LAB" r3 3 || { ko "installing loss on r3"; finish; }
-capture "$WORK/signed.pcapng" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
+lab_capture "$LAB" s "$WORK/signed.pcapng" "$WORK/dumpcap.log" || { ko "dumpcap did not start: $(cat "$WORK/dumpcap.log")"; finish; }
 lab_exec "$LAB" r1 "$MCAST" recv --group "$GROUP" --port $P2 --interface eth0 --trust "$WORK/a.pub" \
     --out "$WORK/t-r1" --count 2 --timeout 60 --json >"$WORK/t-r1.json" 2>"$WORK/t-r1.err" &
 rp1=$!
@@ -197,7 +181,7 @@ check "the signed send exits 0" [ $? = 0 ]
 wait "$rp1"
 wait "$rp3"
 pkill -f "hostile_peer $GROUP $P2" 2>/dev/null
-stop_capture
+lab_capture_stop
 delivered=0
 for f in genuine-1.bin genuine-2.bin; do
     [ -e "$WORK/t-r1/$f" ] || continue
