@@ -140,8 +140,8 @@ export interface SenderOptions extends GroupOptions, SealOptions {
    * channel key holders included. Each object is signed once (its identity,
    * info and a digest of its content); the signature travels at the end of
    * its info, so the info given to send() may be at most segmentSize - 128
-   * bytes (segmentSize - 172 with a channel key). A signing sender cannot
-   * open streams. Default: objects are not signed.
+   * bytes (segmentSize - 172 with a channel key). Default: objects are not
+   * signed.
    */
   signingKey?: Buffer | Uint8Array;
 }
@@ -174,8 +174,8 @@ export interface ReceiverOptions extends GroupOptions, SealOptions {
    * Deliver only objects signed by one of these Ed25519 public keys (each
    * exactly 32 bytes, from generateSigningKey(), signingPublicKey() or
    * loadPublicKey()). Unsigned objects, objects signed by other keys, bad
-   * signatures, content that differs from what was signed, and streams
-   * (which cannot be signed) are refused: each such object is reported with
+   * signatures, content that differs from what was signed, and unsigned
+   * streams are refused: each such object is reported with
    * MCAST_ABORTED (an 'aborted' event), and its sender with MCAST_REJECTED
    * (a 'rejected' event) once per reason. Default (empty or absent): objects
    * are accepted whether signed or not.

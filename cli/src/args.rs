@@ -209,8 +209,9 @@ pub struct SendArgs {
 
     /// Sign every object with the Ed25519 key in FILE (from `mcast keygen
     /// --sign FILE`), so that receivers trusting FILE.pub (`mcast recv
-    /// --trust`) can tell them from anyone else's. Streams cannot be signed
-    #[arg(long, value_name = "FILE", conflicts_with = "stream")]
+    /// --trust`) can tell them from anyone else's; a --stream is signed
+    /// after every line
+    #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
 
     /// The most the sender sends, in bits per second (default 100M): NORM-CC
@@ -299,7 +300,8 @@ pub struct RecvArgs {
     /// Accept only objects signed by this Ed25519 public key: a file (FILE.pub
     /// from `mcast keygen --sign FILE`) or its 64 hexadecimal digits. Repeat
     /// to trust several senders. Other objects (unsigned, signed by another
-    /// key, altered) are refused and reported; streams too
+    /// key, altered) are refused and reported; streams are delivered as
+    /// their signatures verify
     #[arg(long = "trust", value_name = "PUBKEY")]
     pub trust: Vec<String>,
 

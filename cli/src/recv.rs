@@ -473,7 +473,7 @@ fn stream_piece(
         sender: msg.sender.to_string(),
         kind: "stream",
         lost_bytes: st.lost,
-        signer: None,
+        signer: msg.signer.map(|k| k.to_hex()),
     }))
 }
 

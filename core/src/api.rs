@@ -59,8 +59,8 @@ pub struct Message {
     /// the sender gave it) or delete it.
     pub path: Option<std::path::PathBuf>,
     /// At a receiver with `ReceiverConfig::trusted_signers`: the key that
-    /// signed this object (one of them; checked with its content). `None`
-    /// at other receivers, and for streams.
+    /// signed this object or piece of a stream (one of them; checked with
+    /// its content). `None` at other receivers.
     pub signer: Option<PublicKey>,
 }
 

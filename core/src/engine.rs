@@ -1035,7 +1035,7 @@ impl Session {
                                 }
                             }
                         }
-                        ReceiverEvent::StreamData { sender, object_id, info, data, message_end } => {
+                        ReceiverEvent::StreamData { sender, object_id, info, data, message_end, signer } => {
                             let lost_before = r.stream_lost.remove(&(sender.node_id, object_id)).unwrap_or(0);
                             r.queue.push(Ok(Message {
                                 data,
@@ -1048,14 +1048,14 @@ impl Session {
                                 lost_before,
                                 stream_end: false,
                                 path: None,
-                                signer: None,
+                                signer,
                             }))
                         }
                         ReceiverEvent::StreamGap { sender, object_id, lost_bytes } => {
                             tracing::info!(%sender.addr, object_id, lost_bytes, "stream data lost");
                             *r.stream_lost.entry((sender.node_id, object_id)).or_insert(0) += lost_bytes;
                         }
-                        ReceiverEvent::StreamEnd { sender, object_id } => {
+                        ReceiverEvent::StreamEnd { sender, object_id, signer } => {
                             let lost_before = r.stream_lost.remove(&(sender.node_id, object_id)).unwrap_or(0);
                             r.queue.push(Ok(Message {
                                 data: Vec::new(),
@@ -1068,7 +1068,7 @@ impl Session {
                                 lost_before,
                                 stream_end: true,
                                 path: None,
-                                signer: None,
+                                signer,
                             }))
                         }
                         ReceiverEvent::Aborted { sender, object_id, reason } => {

@@ -23,9 +23,15 @@
 //! incomplete one.
 //!
 //! Objects are checked twice: the NORM_INFO on arrival (signature, trusted
-//! key, kind and size), the content when the last block is in. Streams have
-//! no size or end to sign: a receiver that trusts signers refuses them, and
-//! a signing sender cannot open one.
+//! key, kind and size), the content when the last block is in.
+//!
+//! Streams have no size or end to sign as a whole: a signing sender signs
+//! them in units ([`StreamSigner`]). After each application message, each
+//! flush, before the end and at least once per FEC block it writes a
+//! signature control segment into the stream, covering the stream's ids, the
+//! unit's number and the hash of every data segment since the previous one
+//! (header and bytes, [`UnitHash`]). A trusting receiver holds a unit's bytes
+//! until its signature verifies ([`verify_unit`]).
 //!
 //! Ed25519 is `ed25519-dalek` (no home-made cryptography); docs/PROTOCOL.md
 //! ("Signed objects") has the format.
@@ -54,6 +60,16 @@ pub const ALG_ED25519: u8 = 1;
 /// Domain separation of the signed message and of the content digest.
 const SIGNED_PREFIX: &[u8] = b"mcast object signature v1\0";
 const DIGEST_PREFIX: &[u8] = b"mcast object digest v1\0";
+const STREAM_PREFIX: &[u8] = b"mcast stream signature v1\0";
+
+/// `payload_msg_start` of a stream signature control segment (one with
+/// `payload_len` 0; other receivers skip control codes they do not know).
+pub const STREAM_SIGNATURE_CODE: u16 = 0x5347;
+/// Bytes of a stream signature after the segment's 8-byte stream header:
+/// version, flags, unit number (u64), public key, signature.
+pub const STREAM_SIGNATURE_LEN: usize = 1 + 1 + 8 + PUBLIC_KEY_LEN + 64;
+/// Stream signature flag: the last unit; the end of the stream follows.
+pub const STREAM_FINAL: u8 = 1;
 
 /// An Ed25519 signing key (the secret 32-byte seed). Its bytes are wiped
 /// when dropped (ed25519-dalek's `zeroize`) and never printed: `Debug`
@@ -268,13 +284,141 @@ pub fn split_info(payload: &[u8]) -> Option<(&[u8], &[u8])> {
     payload.len().checked_sub(TRAILER_LEN).map(|n| payload.split_at(n))
 }
 
+/// Which stream a unit signature belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamIdentity {
+    pub node_id: u32,
+    pub instance_id: u16,
+    /// The 16-bit NORM transport id of the stream.
+    pub object_id: u16,
+}
+
+/// The hash of one unit of a signed stream: its data segments in order, each
+/// as it travels (8-byte stream header, then its bytes), and their count.
+#[derive(Clone)]
+pub struct UnitHash {
+    hasher: Sha256,
+    count: u32,
+}
+
+impl Default for UnitHash {
+    fn default() -> Self {
+        UnitHash { hasher: Sha256::new(), count: 0 }
+    }
+}
+
+impl UnitHash {
+    /// Adds one data segment (header and bytes).
+    pub fn add(&mut self, segment: &[u8]) {
+        self.hasher.update((segment.len() as u32).to_be_bytes());
+        self.hasher.update(segment);
+        self.count = self.count.saturating_add(1);
+    }
+
+    /// Data segments added since the last reset.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The hash and count so far; starts the next unit.
+    pub fn take(&mut self) -> ([u8; 32], u32) {
+        let h = std::mem::take(&mut self.hasher).finalize().into();
+        (h, std::mem::take(&mut self.count))
+    }
+}
+
+fn unit_message(id: &StreamIdentity, flags: u8, unit: u64, count: u32, hash: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(STREAM_PREFIX.len() + 8 + 1 + 8 + 4 + 32);
+    m.extend_from_slice(STREAM_PREFIX);
+    m.extend_from_slice(&id.node_id.to_be_bytes());
+    m.extend_from_slice(&id.instance_id.to_be_bytes());
+    m.extend_from_slice(&id.object_id.to_be_bytes());
+    m.push(flags);
+    m.extend_from_slice(&unit.to_be_bytes());
+    m.extend_from_slice(&count.to_be_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+/// A signing sender's state for one stream: the unit being written.
+pub struct StreamSigner {
+    key: SigningKey,
+    id: StreamIdentity,
+    unit: u64,
+    hash: UnitHash,
+}
+
+impl StreamSigner {
+    pub fn new(key: SigningKey, id: StreamIdentity) -> Self {
+        StreamSigner { key, id, unit: 0, hash: UnitHash::default() }
+    }
+
+    /// Adds a data segment of the current unit.
+    pub fn add(&mut self, segment: &[u8]) {
+        self.hash.add(segment);
+    }
+
+    /// Data segments in the current unit.
+    pub fn pending(&self) -> u32 {
+        self.hash.count()
+    }
+
+    /// Signs the current unit and starts the next: the bytes that follow the
+    /// signature segment's stream header. A `last` unit is followed by the
+    /// end of the stream (its signature authenticates the end).
+    pub fn sign(&mut self, last: bool) -> [u8; STREAM_SIGNATURE_LEN] {
+        let (hash, count) = self.hash.take();
+        let flags = if last { STREAM_FINAL } else { 0 };
+        let sig = self.key.0.sign(&unit_message(&self.id, flags, self.unit, count, &hash));
+        let mut out = [0u8; STREAM_SIGNATURE_LEN];
+        out[0] = VERSION;
+        out[1] = flags;
+        out[2..10].copy_from_slice(&self.unit.to_be_bytes());
+        out[10..42].copy_from_slice(self.key.0.verifying_key().as_bytes());
+        out[42..].copy_from_slice(&sig.to_bytes());
+        self.unit += 1;
+        out
+    }
+}
+
+/// A verified stream unit signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedUnit {
+    pub signer: PublicKey,
+    pub unit: u64,
+    /// The last unit: the end of the stream follows it.
+    pub last: bool,
+}
+
+/// Checks a stream unit signature (the bytes after the control segment's
+/// header) against `trusted` keys, for a unit of `count` data segments that
+/// hash to `hash`.
+pub fn verify_unit(trusted: &[PublicKey], id: &StreamIdentity, body: &[u8], hash: &[u8; 32], count: u32) -> Result<VerifiedUnit, Refusal> {
+    if body.len() != STREAM_SIGNATURE_LEN || body[0] != VERSION || body[1] & !STREAM_FINAL != 0 {
+        return Err(Refusal::BadSignature);
+    }
+    let flags = body[1];
+    let unit = u64::from_be_bytes(body[2..10].try_into().expect("8 bytes"));
+    let (pk, sig) = (&body[10..42], &body[42..]);
+    let message = unit_message(id, flags, unit, count, hash);
+    let valid = |k: &PublicKey| {
+        ed25519_dalek::Signature::from_slice(sig).is_ok_and(|s| k.verifying_key().verify_strict(&message, &s).is_ok())
+    };
+    match trusted.iter().find(|k| k.as_bytes()[..] == *pk) {
+        Some(k) if valid(k) => Ok(VerifiedUnit { signer: *k, unit, last: flags & STREAM_FINAL != 0 }),
+        // A trusted key's signature over other content: the unit was
+        // altered (or the signature forged).
+        Some(_) => Err(Refusal::Mismatch),
+        None if PublicKey::from_slice(pk).is_ok_and(|k| valid(&k)) => Err(Refusal::Untrusted),
+        None => Err(Refusal::BadSignature),
+    }
+}
+
 /// Why a signed NORM_INFO was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// No signature where one is required.
     Unsigned,
-    /// A stream: streams cannot be signed.
-    Stream,
     /// A valid signature by a key the receiver does not trust.
     Untrusted,
     /// The signature does not verify, or the signature block is malformed.
@@ -282,6 +426,9 @@ pub enum Refusal {
     /// The content does not hash to the signed digest, or the object's size
     /// or kind differs from what was signed.
     Mismatch,
+    /// A signed stream ended without the signature of its last unit just
+    /// before the end.
+    UnsignedEnd,
 }
 
 impl Refusal {
@@ -289,10 +436,10 @@ impl Refusal {
     pub fn explain(self) -> &'static str {
         match self {
             Refusal::Unsigned => "its objects are not signed, and this receiver accepts only objects signed by a trusted key",
-            Refusal::Stream => "it sends a stream, which cannot be signed, and this receiver accepts only signed objects",
             Refusal::Untrusted => "its objects are signed by a key this receiver does not trust",
             Refusal::BadSignature => "its object signatures do not verify (forged or altered)",
             Refusal::Mismatch => "an object's content or size differs from what its signature covers (altered or injected data)",
+            Refusal::UnsignedEnd => "its stream ended without a signed end (a forged end of stream, or its last signature was lost)",
         }
     }
 }

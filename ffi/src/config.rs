@@ -275,8 +275,8 @@ pub struct mcast_receiver_config {
     /// of these keys are delivered, each naming its signer
     /// (`mcast_msg_signer`); content is checked against the signature before
     /// delivery. Unsigned objects, objects signed by another key, bad
-    /// signatures, content that differs from what was signed, and streams
-    /// (which cannot be signed) are reported as aborted
+    /// signatures, content that differs from what was signed, and unsigned
+    /// streams (from senders in other languages) are reported as aborted
     /// (`MCAST_ERR_ABORTED`), and their sender once per reason with
     /// `MCAST_ERR_REJECTED` (e.g. "... signed by a key this receiver does
     /// not trust"); they are counted in `mcast_receiver_stats`

@@ -49,4 +49,10 @@ check "the lossy fixed-rate run repaired what was lost" \
 check "targets are reported with verdicts" \
     q '(.targets | length) >= 6 and all(.targets[]; .verdict == "met" or .verdict == "MISSED")' "$OUT"
 check "the machine is described" q '.machine.cores > 0 and (.machine.kernel | length) > 0' "$OUT"
+before_summary() { # on failure, what the runs reported (this test is rarely flaky: say why)
+    [ "$fail" = 0 ] && return
+    echo "runs as reported:"
+    jq -c '.runs[] | {name, receivers: [.receivers[] | {complete, goodput_bps}], extra}' "$OUT" 2>&1 | sed 's/^/    /'
+    sed 's/^/    stderr: /' "$ERR" | tail -20
+}
 finish

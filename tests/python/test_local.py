@@ -736,17 +736,48 @@ def test_signed_objects_reach_only_receivers_that_trust_their_key(tmp_path: Path
         assert list((tmp_path / "refused").iterdir()) == []
 
 
+def test_signed_streams_name_their_signer() -> None:
+    port = next(_ports)
+    secret, public = mcast.generate_signing_key()
+    _, other_public = mcast.generate_signing_key()
+    msgs = [b"line %d " % i + b"x" * (i * 37 % 3000) for i in range(300)]
+    with mcast.Context() as ctx:
+        trusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[public])
+        distrusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[other_public])
+        plain = ctx.receiver(GROUP, port, "vb")
+        tx = ctx.sender(GROUP, port, "va", signing_key=secret, rate_bps=200_000_000)
+        with tx.open_stream(b"feed") as st:
+            for m in msgs:
+                st.write(m)
+        tx.flush(timeout=30)
+        for rx, signer in ((trusting, public), (plain, None)):
+            got, part, ended = [], b"", False
+            pieces, rejected, aborted = _drain(rx)
+            assert not rejected and not aborted, (rejected, aborted)
+            for m in pieces:
+                assert m.kind == "stream" and m.lost_before == 0 and m.signer == signer
+                if m.stream_end:
+                    ended = True
+                    break
+                assert m.info == b"feed"
+                part += m.data
+                if m.message_end:
+                    got.append(part)
+                    part = b""
+            assert ended and got == msgs
+        # Signed by a key it does not trust: refused when it ends.
+        pieces, rejected, aborted = _drain(distrusting)
+        assert pieces == [], pieces
+        assert len(rejected) == 1 and "does not trust" in rejected[0].reason, rejected
+        assert len(aborted) == 1 and aborted[0].reason.startswith("refused: ") and "does not trust" in aborted[0].reason, aborted
+        assert distrusting.stats()["signatures_refused"] > 0
+
+
 def test_receivers_that_trust_signers_refuse_unsigned_objects_and_streams() -> None:
     port = next(_ports)
     secret, public = mcast.generate_signing_key()
     with mcast.Context() as ctx:
         trusting = ctx.receiver(GROUP, port, "vb", trusted_signers=[public])
-        signing = ctx.sender(GROUP, port, "va", signing_key=secret)
-        # Streams have no size or end to sign.
-        with pytest.raises(mcast.InvalidArgument, match="cannot open a stream"):
-            signing.open_stream(b"feed")
-        signing.close()
-
         unsigned = ctx.sender(GROUP, port, "va", rate_bps=200_000_000)
         data_id = unsigned.send(b"unsigned", info=b"u")
         with unsigned.open_stream(b"feed") as st:
@@ -754,9 +785,9 @@ def test_receivers_that_trust_signers_refuse_unsigned_objects_and_streams() -> N
         unsigned.flush(timeout=10)
         msgs, rejected, aborted = _drain(trusting)
         assert msgs == [], msgs
+        # Neither is signed: the sender is rejected once for that.
         reasons = [r.reason for r in rejected]
-        assert len(reasons) == 2, reasons
-        assert [r for r in reasons if "not signed" in r] and [r for r in reasons if "stream" in r], reasons
+        assert len(reasons) == 1 and "not signed" in reasons[0], reasons
         assert all(r.sender_node_id == unsigned.node_id for r in rejected)
         assert len(aborted) == 2 and aborted[0].object_id == data_id, aborted
         assert all(a.reason.startswith("refused: ") for a in aborted)

@@ -120,9 +120,10 @@ class Context:
         send_file) is signed, so that receivers that trust its public key
         (trusted_signers=) can tell its objects from anyone else's. The
         signature takes 128 bytes of the info an object may carry (info is
-        then at most segment_size - 128 bytes, 44 fewer with a key), and a
-        signing sender cannot open streams (open_stream raises
-        InvalidArgument). send() hashes the whole object before queueing it.
+        then at most segment_size - 128 bytes, 44 fewer with a key). Streams
+        (open_stream) are signed as they are written: after every message,
+        flush and block of data. send() hashes the whole object before
+        queueing it.
 
         node_id: the NORM node id to send as (None: a random one); 0 and
         0xffffffff are reserved (InvalidArgument). A sender that restarts
@@ -167,9 +168,12 @@ class Context:
         generate_signing_key, load_public_key, signing_public_key). With
         any, only objects signed by one of them are delivered (Message.signer
         names which); unsigned objects, objects signed by another key, bad
-        signatures, content that differs from what was signed, and streams
-        (which cannot be signed) are reported as Aborted (reason
-        "refused: ...") and their sender once per reason as Rejected. Empty
+        signatures and content that differs from what was signed are
+        reported as Aborted (reason "refused: ...") and their sender once per
+        reason as Rejected. Stream bytes are delivered as their signatures
+        verify (each Message names the signer); bytes that fail are dropped
+        and reported as lost (Message.lost_before), and an unsigned stream
+        is refused. Empty
         (the default): objects are delivered whether signed or not. A key
         that is not 32 bytes, or not a valid Ed25519 public key, raises
         InvalidArgument."""

@@ -83,10 +83,12 @@ pub struct ReceiverConfig {
     /// Accept only objects signed by one of these Ed25519 keys (see
     /// [`crate::sign`]); empty (the default): accept objects whether signed
     /// or not. With keys, unsigned objects, objects signed by another key,
-    /// bad signatures, content that differs from what was signed, and
-    /// streams (which cannot be signed) are reported `Aborted`, and their
-    /// sender `Rejected` once per reason; delivered objects name their
-    /// signer (`ReceivedObject::signer`).
+    /// bad signatures and content that differs from what was signed are
+    /// reported `Aborted`, and their sender `Rejected` once per reason;
+    /// delivered objects name their signer (`ReceivedObject::signer`).
+    /// Streams are delivered a unit at a time as their signatures verify
+    /// (`StreamData::signer`); units that fail are dropped and reported as
+    /// gaps, and a stream that is never signed is refused.
     pub trusted_signers: Vec<PublicKey>,
 }
 
@@ -150,13 +152,17 @@ pub enum ReceiverEvent {
     /// Bytes of a stream, in order. `message_end` is true when they end an
     /// application message (the sender wrote it with `end_of_message`); a
     /// message may come in several pieces.
-    StreamData { sender: SenderId, object_id: u64, info: Vec<u8>, data: Vec<u8>, message_end: bool },
+    /// At a receiver with trusted signers, `signer` names the key that
+    /// signed the bytes (they are held until their signature verifies).
+    StreamData { sender: SenderId, object_id: u64, info: Vec<u8>, data: Vec<u8>, message_end: bool, signer: Option<PublicKey> },
     /// Stream bytes that can no longer be recovered (the sender's buffer moved
     /// on, or this receiver's window overflowed); delivery resumes at the next
     /// message start.
     StreamGap { sender: SenderId, object_id: u64, lost_bytes: u64 },
     /// The sender closed the stream; nothing more of it follows.
-    StreamEnd { sender: SenderId, object_id: u64 },
+    /// (`signer`: the key that signed the end, at a receiver with trusted
+    /// signers.)
+    StreamEnd { sender: SenderId, object_id: u64, signer: Option<PublicKey> },
     /// Datagrams from this source are dropped, for `reason` (a sealed
     /// channel's key is missing, differs, or they fail authentication).
     /// Reported once per source and reason.
@@ -301,6 +307,39 @@ struct RxObject {
     /// Its content failed the signature check once and is being received
     /// again (a second failure refuses it).
     retried: bool,
+    /// A stream at a receiver with trusted signers: what waits for its
+    /// unit's signature.
+    hold: Option<StreamHold>,
+}
+
+/// A signed stream's bytes held back until the signature of their unit
+/// verifies (see [`crate::sign`]).
+#[derive(Default)]
+struct StreamHold {
+    /// Data and gaps of the unit under way, in order.
+    pieces: Vec<StreamOut>,
+    /// Data bytes in `pieces`.
+    bytes: u64,
+    /// Bytes dropped since the last unit was delivered (reported as one gap).
+    lost: u64,
+    /// Bytes were dropped: verified bytes are dropped too up to the end of
+    /// the message under way, so that delivery resumes at a message start
+    /// (as after any stream gap).
+    resync: bool,
+    /// More than a unit's worth arrived without a signature: everything up
+    /// to the next signature is dropped.
+    overflowed: bool,
+    /// Why the last unit refused was refused.
+    refusal: Option<Refusal>,
+    /// A signature segment was passed (the first one from the stream's
+    /// start must be unit 0's).
+    boundary_seen: bool,
+    /// The last unit passed was signed as the stream's last: its end may
+    /// follow.
+    last_seen: bool,
+    /// The signer of the units delivered so far, and the next unit's number.
+    signer: Option<PublicKey>,
+    next_unit: Option<u64>,
 }
 
 /// Why a receive budget is exceeded: the sender's (`buffered`) or all
@@ -350,6 +389,7 @@ impl RxObject {
             verified: None,
             digest: None,
             retried: false,
+            hold: None,
             kind,
             has_info,
             info: None,
@@ -543,7 +583,8 @@ impl Receiver {
         let Some(o) = object_id.checked_add(ID_BASE).and_then(|id| s.objects.get_mut(&id)) else { return };
         if o.aborted.is_none() {
             s.buffered -= o.abort_and_free(reason);
-            deliver(s, &mut self.events, &mut self.stats);
+            let trusted = &self.cfg.trusted_signers;
+            deliver(s, &mut Sink { events: &mut self.events, stats: &mut self.stats, rejected: &mut self.rejected, trusted });
         }
     }
 
@@ -614,10 +655,7 @@ impl Receiver {
     }
 
     fn report_rejected(&mut self, from: SocketAddr, node_id: u32, reason: &'static str) {
-        const MAX_REPORTED: usize = 1024;
-        if self.rejected.len() < MAX_REPORTED && self.rejected.insert((node_id, reason)) {
-            self.events.push_back(ReceiverEvent::Rejected { from, node_id, reason: reason.to_string() });
-        }
+        report_rejected(&mut self.rejected, &mut self.events, from, node_id, reason);
     }
 
     /// A datagram that is not sealed, or was opened.
@@ -807,7 +845,6 @@ impl Receiver {
             if signed_only {
                 let kind = kind_of(h.flags);
                 let checked = match (kind, signature, h.fti) {
-                    (ObjectKind::Stream, _, _) => Err(Refusal::Stream),
                     (_, None, _) => Err(Refusal::Unsigned),
                     (_, Some(_), None) => Err(Refusal::BadSignature),
                     (_, Some(block), Some(fti)) => {
@@ -829,7 +866,7 @@ impl Receiver {
                         o.info = Some(info.to_vec());
                         s.proved_signer = true;
                     }
-                    Err(r) if s.proved_signer && r != Refusal::Stream => {
+                    Err(r) if s.proved_signer => {
                         // Someone else speaking for a signer we know: the
                         // genuine NORM_INFO may still come.
                         self.stats.signatures_refused += 1;
@@ -916,20 +953,11 @@ impl Receiver {
         {
             let s = self.senders.get_mut(&node_id).expect("synced");
             let o = s.objects.entry(id).or_insert_with(|| RxObject::new(kind_of(h.flags), h.flags & flags::INFO != 0, signed_only));
-            if o.unchecked && o.aborted.is_none() && o.info.is_none() {
-                // Refused at first sight: streams cannot be signed, and a
-                // signed object announces its NORM_INFO.
-                let refusal = if o.kind == ObjectKind::Stream {
-                    Some(Refusal::Stream)
-                } else if h.flags & flags::INFO == 0 {
-                    Some(Refusal::Unsigned)
-                } else {
-                    None
-                };
-                if let Some(r) = refusal {
-                    self.refuse(node_id, id, r);
-                    return;
-                }
+            if o.unchecked && o.aborted.is_none() && o.info.is_none() && o.kind != ObjectKind::Stream && h.flags & flags::INFO == 0 {
+                // Refused at first sight: a signed object announces its
+                // NORM_INFO. (Streams are signed in their data.)
+                self.refuse(node_id, id, Refusal::Unsigned);
+                return;
             }
             let s = self.senders.get_mut(&node_id).expect("synced");
             let o = s.objects.get_mut(&id).expect("inserted");
@@ -1000,7 +1028,12 @@ impl Receiver {
             } else {
                 // Charged for the blocks it actually buffers (store_segment),
                 // like objects: an announcement alone uses up no budget.
-                o.stream = Some(RxStream::new(fti.max_block_len, fti.segment_size, fti.num_parity, fti.object_size, window));
+                let mut st = RxStream::new(fti.max_block_len, fti.segment_size, fti.num_parity, fti.object_size, window);
+                if o.unchecked {
+                    st.check_signatures();
+                    o.hold = Some(StreamHold::default());
+                }
+                o.stream = Some(st);
                 None
             }
         } else if fti.object_size > max_object && !(o.kind == ObjectKind::File && to_file) {
@@ -1071,7 +1104,8 @@ impl Receiver {
                     s.invalid.insert(g);
                 }
             }
-            deliver(s, &mut self.events, stats);
+            let trusted = &self.cfg.trusted_signers;
+            deliver(s, &mut Sink { events: &mut self.events, stats, rejected: &mut self.rejected, trusted });
         }
         let Some(o) = s.objects.get_mut(&id) else { return };
         if let Some(st) = o.stream.as_mut() {
@@ -1529,13 +1563,15 @@ impl Receiver {
 
     /// Reports every object that can be delivered in order.
     fn deliver_all(&mut self) {
+        let trusted = &self.cfg.trusted_signers;
         for s in self.senders.values_mut() {
-            deliver(s, &mut self.events, &mut self.stats);
+            deliver(s, &mut Sink { events: &mut self.events, stats: &mut self.stats, rejected: &mut self.rejected, trusted });
         }
     }
 
     fn drop_sender(&mut self, mut s: RemoteSender, reason: &str) {
-        deliver(&mut s, &mut self.events, &mut self.stats);
+        let trusted = &self.cfg.trusted_signers;
+        deliver(&mut s, &mut Sink { events: &mut self.events, stats: &mut self.stats, rejected: &mut self.rejected, trusted });
         let pending: Vec<u64> = s.objects.keys().copied().filter(|id| *id >= s.next_deliver).collect();
         for id in pending {
             // Objects we only guessed at are not reported.
@@ -1872,7 +1908,181 @@ fn decode_block(
     Ok((n, bytes))
 }
 
-fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &mut ReceiverStats) {
+/// Where `deliver` puts what it finds.
+struct Sink<'a> {
+    events: &'a mut VecDeque<ReceiverEvent>,
+    stats: &'a mut ReceiverStats,
+    /// Rejections reported (`Receiver::report_rejected`).
+    rejected: &'a mut HashSet<(u32, &'static str)>,
+    trusted: &'a [PublicKey],
+}
+
+impl Sink<'_> {
+    fn report_rejected(&mut self, from: SocketAddr, node_id: u32, reason: &'static str) {
+        report_rejected(self.rejected, self.events, from, node_id, reason);
+    }
+}
+
+/// Reports a rejected sender once per reason (at most 1024 reports).
+fn report_rejected(
+    rejected: &mut HashSet<(u32, &'static str)>,
+    events: &mut VecDeque<ReceiverEvent>,
+    from: SocketAddr,
+    node_id: u32,
+    reason: &'static str,
+) {
+    const MAX_REPORTED: usize = 1024;
+    if rejected.len() < MAX_REPORTED && rejected.insert((node_id, reason)) {
+        events.push_back(ReceiverEvent::Rejected { from, node_id, reason: reason.to_string() });
+    }
+}
+
+impl StreamHold {
+    /// Drops `n` bytes.
+    fn drop(&mut self, n: u64) {
+        self.lost += n;
+        self.resync |= n > 0;
+    }
+
+    /// Drops what was held (taken out of `pieces`).
+    fn discard(&mut self, pieces: Vec<StreamOut>) {
+        self.bytes = 0;
+        for p in pieces {
+            match p {
+                StreamOut::Data(d, _) => self.drop(d.len() as u64),
+                StreamOut::Gap(n) => self.drop(n),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Passes the pieces of a signed stream through its hold: bytes wait for
+/// their unit's signature, and leave as events once it verifies. Returns a
+/// refusal when the whole stream is to be refused (nothing of it ever
+/// verified).
+fn settle_stream(s: &mut RemoteSender, id: u64, pieces: Vec<StreamOut>, sink: &mut Sink<'_>) -> Option<Refusal> {
+    let (sender, object_id) = (s.id, id - ID_BASE);
+    let ids = sign::StreamIdentity { node_id: s.id.node_id, instance_id: s.instance_id, object_id: id as u16 };
+    let o = s.objects.get_mut(&id).expect("present");
+    let info = o.info.clone().unwrap_or_default();
+    let limit = o.stream.as_ref().map_or(0, |st| 2 * st.ndata as u64 * st.seg_size as u64);
+    let hold = o.hold.as_mut().expect("signed stream");
+    for piece in pieces {
+        match piece {
+            StreamOut::Data(data, _) if hold.overflowed => hold.drop(data.len() as u64),
+            StreamOut::Data(..) | StreamOut::Gap(_) => {
+                if let StreamOut::Data(d, _) = &piece {
+                    hold.bytes += d.len() as u64;
+                    hold.last_seen &= d.is_empty();
+                } else {
+                    hold.last_seen = false;
+                }
+                hold.pieces.push(piece);
+                if hold.bytes > limit {
+                    // A signing sender signs at least once per block.
+                    if hold.signer.is_none() {
+                        return Some(Refusal::Unsigned);
+                    }
+                    hold.overflowed = true;
+                    let pieces = std::mem::take(&mut hold.pieces);
+                    hold.discard(pieces);
+                    sink.report_rejected(sender.addr, sender.node_id, Refusal::Unsigned.explain());
+                }
+            }
+            StreamOut::Signature { body, hash, count, whole } => {
+                let pieces = std::mem::take(&mut hold.pieces);
+                hold.bytes = 0;
+                let overflowed = std::mem::take(&mut hold.overflowed);
+                let boundary_seen = std::mem::replace(&mut hold.boundary_seen, true);
+                hold.last_seen = false;
+                if !whole || overflowed {
+                    // Part of the unit was lost for good, or heard before
+                    // this receiver joined: what arrived of it cannot be
+                    // checked (nor is its signature: the hash would differ).
+                    hold.discard(pieces);
+                    continue;
+                }
+                match sign::verify_unit(sink.trusted, &ids, &body, &hash, count) {
+                    Ok(v) if hold.next_unit.is_some_and(|n| v.unit < n) || (!boundary_seen && v.unit != 0) => {
+                        // A replayed signature of an earlier unit (from the
+                        // stream's start, the first unit is 0).
+                        hold.discard(pieces);
+                        sink.stats.signatures_refused += 1;
+                        sink.report_rejected(sender.addr, sender.node_id, Refusal::Mismatch.explain());
+                    }
+                    Ok(v) => {
+                        hold.signer = Some(v.signer);
+                        hold.next_unit = Some(v.unit + 1);
+                        hold.last_seen = v.last;
+                        s.proved_signer = true;
+                        for piece in pieces {
+                            if hold.resync {
+                                // Up to the end of the message under way.
+                                match piece {
+                                    StreamOut::Data(d, end) => {
+                                        hold.lost += d.len() as u64;
+                                        hold.resync = !end;
+                                    }
+                                    StreamOut::Gap(n) => hold.lost += n,
+                                    _ => {}
+                                }
+                                continue;
+                            }
+                            if hold.lost > 0 {
+                                sink.events.push_back(ReceiverEvent::StreamGap { sender, object_id, lost_bytes: std::mem::take(&mut hold.lost) });
+                            }
+                            sink.events.push_back(match piece {
+                                StreamOut::Data(data, message_end) => {
+                                    ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer: Some(v.signer) }
+                                }
+                                StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
+                                _ => unreachable!("only data and gaps are held"),
+                            });
+                        }
+                    }
+                    Err(r) => {
+                        // The unit is dropped, not the stream: anyone who
+                        // can send to the group can spoil a unit, and the
+                        // next one may verify.
+                        hold.refusal = Some(r);
+                        hold.discard(pieces);
+                        sink.stats.signatures_refused += 1;
+                        sink.report_rejected(sender.addr, sender.node_id, r.explain());
+                    }
+                }
+            }
+            StreamOut::End => {
+                if hold.signer.is_none() {
+                    // Never a signature that verified.
+                    return Some(hold.refusal.unwrap_or(Refusal::Unsigned));
+                }
+                if !hold.last_seen || hold.bytes > 0 {
+                    // Data after the last signature, or an end no
+                    // signature announced.
+                    return Some(Refusal::UnsignedEnd);
+                }
+                // What follows the last signature is the end of the last
+                // message: no bytes.
+                let signer = hold.signer;
+                for piece in std::mem::take(&mut hold.pieces) {
+                    if let StreamOut::Data(data, message_end) = piece {
+                        if !hold.resync {
+                            sink.events.push_back(ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer });
+                        }
+                    }
+                }
+                if hold.lost > 0 {
+                    sink.events.push_back(ReceiverEvent::StreamGap { sender, object_id, lost_bytes: std::mem::take(&mut hold.lost) });
+                }
+                sink.events.push_back(ReceiverEvent::StreamEnd { sender, object_id, signer });
+            }
+        }
+    }
+    None
+}
+
+fn deliver(s: &mut RemoteSender, sink: &mut Sink<'_>) {
     loop {
         let id = s.next_deliver;
         if s.invalid.contains(&id) && !s.objects.contains_key(&id) {
@@ -1884,22 +2094,40 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
         if let (Some(st), None) = (o.stream.as_mut(), &o.aborted) {
             let mut out = Vec::new();
             st.deliver(&mut out);
-            // Delivered blocks are freed: charge what is still buffered.
-            set_charge(&mut s.buffered, &mut o.charge, st.allocated_bytes());
+            let ended = st.ended;
+            let allocated = st.allocated_bytes();
             let (sender, object_id) = (s.id, id - ID_BASE);
-            for piece in out {
-                events.push_back(match piece {
-                    StreamOut::Data(data, message_end) => {
-                        ReceiverEvent::StreamData { sender, object_id, info: o.info.clone().unwrap_or_default(), data, message_end }
-                    }
-                    StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
-                    StreamOut::End => ReceiverEvent::StreamEnd { sender, object_id },
-                });
+            if o.hold.is_some() {
+                if let Some(r) = settle_stream(s, id, out, sink) {
+                    let o = s.objects.get_mut(&id).expect("present");
+                    sink.stats.objects_unverified += 1;
+                    s.buffered -= o.abort_and_free(format!("refused: {}", r.explain()));
+                    sink.report_rejected(sender.addr, sender.node_id, r.explain());
+                    continue;
+                }
+            } else {
+                let info = o.info.clone().unwrap_or_default();
+                for piece in out {
+                    sink.events.push_back(match piece {
+                        StreamOut::Data(data, message_end) => {
+                            ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer: None }
+                        }
+                        StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
+                        StreamOut::End => ReceiverEvent::StreamEnd { sender, object_id, signer: None },
+                        // Only reported when signatures are checked.
+                        StreamOut::Signature { .. } => continue,
+                    });
+                }
             }
-            if !st.ended {
+            // Delivered blocks are freed: charge what is still buffered
+            // (and held for a signature).
+            let o = s.objects.get_mut(&id).expect("present");
+            let held = o.hold.as_ref().map_or(0, |h| h.bytes);
+            set_charge(&mut s.buffered, &mut o.charge, allocated + held);
+            if !ended {
                 break;
             }
-            stats.objects_completed += 1;
+            sink.stats.objects_completed += 1;
             s.completed += 1;
             let o = s.objects.remove(&id).expect("present");
             s.invalid.remove(&id);
@@ -1913,11 +2141,11 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
             // Only report objects known to have existed.
             if id >= s.first_heard || o.known() || o.info.is_some() {
                 s.aborted_upto = Some(s.aborted_upto.map_or(id, |a| a.max(id)));
-                stats.objects_aborted += 1;
-                events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.clone() });
+                sink.stats.objects_aborted += 1;
+                sink.events.push_back(ReceiverEvent::Aborted { sender: s.id, object_id: s.report_id(id), reason: reason.clone() });
             }
         } else if o.complete() {
-            stats.objects_completed += 1;
+            sink.stats.objects_completed += 1;
             s.completed += 1;
         } else {
             break;
@@ -1927,7 +2155,7 @@ fn deliver(s: &mut RemoteSender, events: &mut VecDeque<ReceiverEvent>, stats: &m
         s.fti.remove(&id);
         s.buffered -= o.charge;
         if o.aborted.is_none() {
-            events.push_back(ReceiverEvent::Object(ReceivedObject {
+            sink.events.push_back(ReceiverEvent::Object(ReceivedObject {
                 sender: s.id,
                 object_id: s.report_id(id),
                 kind: o.kind,

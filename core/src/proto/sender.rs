@@ -88,7 +88,8 @@ pub struct SenderConfig {
     /// anyone else's. Every signed object carries NORM_INFO, whose payload
     /// then ends with [`sign::TRAILER_LEN`] (128) bytes of signature: the
     /// application's info may be that much shorter than a segment. Streams
-    /// cannot be signed (`open_stream` fails).
+    /// are signed in units as they are written: a signature segment after
+    /// each message, flush and block of data (see [`crate::sign`]).
     pub signing_key: Option<SigningKey>,
 }
 
@@ -638,11 +639,6 @@ impl Sender {
         if self.closed {
             return Err(Error::Closed);
         }
-        if self.cfg.signing_key.is_some() {
-            return Err(Error::InvalidArgument(
-                "a signing sender cannot open a stream: streams cannot be signed (send objects instead)".into(),
-            ));
-        }
         self.check_info(&info)?;
         let (ndata, seg, blocks) = (self.cfg.block_size, self.cfg.segment_size, self.cfg.stream_buffer_blocks);
         let buffer_bytes = blocks as u64 * ndata as u64 * seg as u64;
@@ -653,8 +649,31 @@ impl Sender {
             .ok_or_else(|| Error::InvalidArgument(format!("stream buffer of {blocks} blocks is too large")))?;
         let memory = TxStream::memory(ndata, seg, blocks, self.cfg.parity);
         self.make_room(now, memory, "stream buffer")?;
-        let stream = TxStream::new(ndata, seg, blocks);
-        Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, false, memory, layout, Some(stream)))
+        let mut stream = TxStream::new(ndata, seg, blocks);
+        let (info, signed) = match &self.cfg.signing_key {
+            Some(key) => {
+                // Signed in units as it is written (crate::sign); its
+                // NORM_INFO is signed like an object's, for the buffer size
+                // its FTI announces and no content digest.
+                let object_id = self.next_id as u16;
+                let ids = sign::StreamIdentity { node_id: self.node_id, instance_id: self.instance_id, object_id };
+                stream = stream.with_signer(sign::StreamSigner::new(key.clone(), ids));
+                let info = info.map(|info| {
+                    let id = sign::ObjectIdentity {
+                        node_id: self.node_id,
+                        instance_id: self.instance_id,
+                        object_id,
+                        kind: ObjectKind::Stream,
+                        size: buffer_bytes,
+                    };
+                    sign::sign_info(key, &id, &info, &[0; 32])
+                });
+                let signed = info.is_some();
+                (info, signed)
+            }
+            None => (info, false),
+        };
+        Ok(self.push_object(now, ObjectKind::Stream, Box::new(Vec::new()), info, signed, memory, layout, Some(stream)))
     }
 
     /// Appends bytes to stream `id`; returns how many were taken (possibly
@@ -680,8 +699,11 @@ impl Sender {
     /// Sends the partly filled segment of stream `id` now instead of waiting
     /// for more bytes to fill it.
     pub fn stream_flush(&mut self, now: Instant, id: u64) -> Result<(), Error> {
+        let busy = self.stream_busy(id);
         let idx = self.open_stream_index(id)?;
-        if self.objects[idx].stream.as_mut().expect("checked").flush() {
+        let (written, dropped) = self.objects[idx].stream.as_mut().expect("checked").flush(now, &busy);
+        self.forget_stream_blocks(id, &dropped);
+        if written {
             self.new_data(now);
         }
         Ok(())
@@ -866,17 +888,26 @@ impl Sender {
         for i in 0..self.objects.len() {
             let id = self.objects[i].id;
             let Some(st) = self.objects[i].stream.as_ref() else { continue };
-            if !st.end_pending && !st.vacancy_wanted {
+            if !st.end_pending && !st.vacancy_wanted && !st.signature_due {
                 continue;
             }
             let busy = self.stream_busy(id);
             let st = self.objects[i].stream.as_mut().expect("stream");
             if st.end_pending {
-                if let Some(dropped) = st.write_end(now, &busy) {
-                    self.forget_stream_blocks(id, &dropped);
+                let (written, dropped) = st.write_end(now, &busy);
+                self.forget_stream_blocks(id, &dropped);
+                if written {
                     self.new_data(now);
                 }
-            } else if st.has_room(now, &busy) {
+                continue;
+            }
+            if let Some(dropped) = st.write_due_signature(now, &busy) {
+                // The last message's signature had to wait for room.
+                self.forget_stream_blocks(id, &dropped);
+                self.new_data(now);
+            }
+            let st = self.objects[i].stream.as_mut().expect("stream");
+            if st.vacancy_wanted && st.has_room(now, &busy) {
                 st.vacancy_wanted = false;
                 self.events.push_back(SenderEvent::StreamVacancy { id });
             }
@@ -1408,7 +1439,7 @@ impl Sender {
         }
         // A stream waiting for room that only time will free.
         for o in &self.objects {
-            if let Some(st) = o.stream.as_ref().filter(|st| st.end_pending || st.vacancy_wanted) {
+            if let Some(st) = o.stream.as_ref().filter(|st| st.end_pending || st.vacancy_wanted || st.signature_due) {
                 consider(st.front_reusable_at(&self.stream_busy(o.id)));
             }
         }
@@ -1658,7 +1689,7 @@ impl Sender {
             debug_assert!(sealed, "a message we wrote could not be sealed");
         }
         self.account(now, buf.len());
-        if self.objects.iter().any(|o| o.stream.as_ref().is_some_and(|st| st.end_pending || st.vacancy_wanted)) {
+        if self.objects.iter().any(|o| o.stream.as_ref().is_some_and(|st| st.end_pending || st.vacancy_wanted || st.signature_due)) {
             self.service_streams(now);
         }
         Some(Destination::Group)

@@ -21,6 +21,13 @@
 //! of its block (libnorm's `GetSegSizeMax`). Parity exists only for full
 //! blocks.
 //!
+//! A signing sender's stream also carries signature control segments
+//! (`payload_len` 0, `payload_msg_start` [`STREAM_SIGNATURE_CODE`], the
+//! signature after the header; see [`crate::sign`]): the writer adds one
+//! after each message, flush and full block of data, and before the end;
+//! the reader hashes data segments as it passes them and hands each
+//! signature up ([`StreamOut::Signature`]).
+//!
 //! Nothing here does I/O or knows about NACKs; `sender.rs` and `receiver.rs`
 //! drive these buffers.
 
@@ -29,6 +36,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::fec::Rs8;
+use crate::sign::{StreamSigner, UnitHash, STREAM_SIGNATURE_CODE, STREAM_SIGNATURE_LEN};
 use crate::wire::StreamHeader;
 
 /// Length of the stream payload header.
@@ -59,6 +67,21 @@ pub(crate) fn wire_block(block: u64) -> u32 {
 
 fn header(seg: &[u8]) -> StreamHeader {
     StreamHeader::split(seg).map(|(h, _)| h).unwrap_or_default()
+}
+
+/// Whether a segment with this header is a stream signature.
+fn is_signature(h: &StreamHeader) -> bool {
+    h.payload_len == 0 && h.msg_start == STREAM_SIGNATURE_CODE
+}
+
+/// Bytes of a received segment worth keeping (header included): its data,
+/// or a signature's body.
+fn kept_len(h: &StreamHeader, available: usize) -> usize {
+    if is_signature(h) {
+        HDR + available.saturating_sub(HDR).min(STREAM_SIGNATURE_LEN)
+    } else {
+        HDR + h.payload_len as usize
+    }
 }
 
 fn set_payload_len(seg: &mut [u8], len: u16) {
@@ -115,6 +138,15 @@ pub(crate) struct TxStream {
     pub tx_symbol: u16,
     /// A write was cut short: report `StreamVacancy` once there is room.
     pub vacancy_wanted: bool,
+    /// A signing sender's unit state.
+    signer: Option<StreamSigner>,
+    /// A signature segment is due before any more data (written as soon as
+    /// there is room).
+    pub signature_due: bool,
+    /// The due signature is the last, before the end marker.
+    last_due: bool,
+    /// The last signature is written.
+    end_signed: bool,
 }
 
 impl TxStream {
@@ -133,7 +165,17 @@ impl TxStream {
             tx_block: 0,
             tx_symbol: 0,
             vacancy_wanted: false,
+            signer: None,
+            signature_due: false,
+            last_due: false,
+            end_signed: false,
         }
+    }
+
+    /// Signs the stream with `signer` (before anything is written).
+    pub fn with_signer(mut self, signer: StreamSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     fn nd(&self) -> u64 {
@@ -241,13 +283,74 @@ impl TxStream {
         self.block_mut(b)?.segments.get_mut(sym)
     }
 
-    /// Closes the segment being filled if it holds data.
-    pub fn flush(&mut self) -> bool {
+    /// Closes the data segment being filled (a signing stream hashes it,
+    /// and wants a signature after a full block of them).
+    fn close_segment(&mut self) {
+        let nd = self.nd();
+        if let Some(signer) = self.signer.as_mut() {
+            let (b, sym) = (self.write_index / nd, (self.write_index % nd) as usize);
+            let first = self.first_block;
+            let seg = &self.blocks[(b - first) as usize].segments[sym];
+            signer.add(seg);
+            if signer.pending() as u64 >= nd {
+                self.signature_due = true;
+            }
+        }
+        self.write_index += 1;
+    }
+
+    /// Writes the due signature segment if there is room; true when none is
+    /// due any more.
+    fn write_signature(&mut self, now: Instant, busy: &HashSet<u64>, dropped: &mut Vec<u64>) -> bool {
+        if !self.signature_due {
+            return true;
+        }
+        if self.signer.as_ref().is_none_or(|s| s.pending() == 0 && !self.last_due) {
+            self.signature_due = false;
+            return true;
+        }
+        if !self.open_segment(now, busy, dropped) {
+            return false;
+        }
+        let body = self.signer.as_mut().expect("signing").sign(self.last_due);
+        let offset = self.write_offset as u32;
+        let s = self.current_mut().expect("opened");
+        debug_assert_eq!(s.len(), HDR, "a signature goes into a fresh segment");
+        s.clear();
+        StreamHeader { payload_len: 0, msg_start: STREAM_SIGNATURE_CODE, offset }.write(s);
+        s.extend_from_slice(&body);
+        self.write_index += 1;
+        self.signature_due = false;
+        self.last_due = false;
+        true
+    }
+
+    /// Closes the segment being filled if it holds data; a signing stream
+    /// then signs what it wrote since its last signature (now, or as soon as
+    /// there is room). Returns whether anything was closed or written, and
+    /// the blocks dropped to make room.
+    pub fn flush(&mut self, now: Instant, busy: &HashSet<u64>) -> (bool, Vec<u64>) {
         let has_data = self.current_mut().is_some_and(|s| s.len() > HDR);
         if has_data {
-            self.write_index += 1;
+            self.close_segment();
         }
-        has_data
+        let mut dropped = Vec::new();
+        let mut signed = false;
+        if self.signer.as_ref().is_some_and(|s| s.pending() > 0) {
+            self.signature_due = true;
+            signed = self.write_signature(now, busy, &mut dropped);
+        }
+        (has_data || signed, dropped)
+    }
+
+    /// Writes a due signature once there is room (`service_streams`); true
+    /// when one was written.
+    pub fn write_due_signature(&mut self, now: Instant, busy: &HashSet<u64>) -> Option<Vec<u64>> {
+        if !self.signature_due {
+            return None;
+        }
+        let mut dropped = Vec::new();
+        self.write_signature(now, busy, &mut dropped).then_some(dropped)
     }
 
     /// Appends as much of `data` as fits. With `eom`, once all of `data` is
@@ -258,7 +361,7 @@ impl TxStream {
         let seg = self.seg_size as usize;
         let mut n = 0;
         while n < data.len() {
-            if !self.open_segment(now, busy, &mut dropped) {
+            if !self.write_signature(now, busy, &mut dropped) || !self.open_segment(now, busy, &mut dropped) {
                 break;
             }
             let msg_start = std::mem::replace(&mut self.msg_start, false);
@@ -273,13 +376,13 @@ impl TxStream {
             n += count;
             self.write_offset += count as u64;
             if len + count == seg {
-                self.write_index += 1;
+                self.close_segment();
             }
         }
         if n == data.len() {
             if eom {
                 self.msg_start = true;
-                self.flush();
+                dropped.extend(self.flush(now, busy).1);
             }
         } else {
             self.vacancy_wanted = true;
@@ -287,21 +390,31 @@ impl TxStream {
         (n, dropped)
     }
 
-    /// Writes the end-of-stream marker (after flushing) if there is room.
-    pub fn write_end(&mut self, now: Instant, busy: &HashSet<u64>) -> Option<Vec<u64>> {
+    /// Writes the end-of-stream marker (after flushing, and a signing
+    /// stream's last signature) if there is room. Returns whether anything
+    /// was written, and the blocks dropped to make room.
+    pub fn write_end(&mut self, now: Instant, busy: &HashSet<u64>) -> (bool, Vec<u64>) {
         if self.end_written {
-            return Some(Vec::new());
+            return (false, Vec::new());
         }
-        self.flush();
-        let mut dropped = Vec::new();
-        if !self.open_segment(now, busy, &mut dropped) {
-            return None;
+        let (mut written, mut dropped) = self.flush(now, busy);
+        if self.signer.is_some() && !self.signature_due && !self.end_signed {
+            // The last signature, over no data, says that the end follows.
+            self.signature_due = true;
+            self.last_due = true;
+        }
+        if self.last_due && self.write_signature(now, busy, &mut dropped) {
+            self.end_signed = true;
+            written = true;
+        }
+        if self.signature_due || !self.open_segment(now, busy, &mut dropped) {
+            return (written, dropped);
         }
         // A fresh segment: payload_len 0 and msg_start 0 mean "stream end".
         self.write_index += 1;
         self.end_written = true;
         self.end_pending = false;
-        Some(dropped)
+        (true, dropped)
     }
 
     /// Whether the first pass has something to send now.
@@ -371,6 +484,12 @@ pub(crate) enum StreamOut {
     Gap(u64),
     /// The sender ended the stream.
     End,
+    /// A signature segment (with [`RxStream::check_signatures`]): its body,
+    /// and the hash and count of the data segments passed since the last
+    /// one. `whole` is false when some of them were lost or passed before
+    /// the previous signature was seen (a late join): the unit cannot be
+    /// verified.
+    Signature { body: Vec<u8>, hash: [u8; 32], count: u32, whole: bool },
 }
 
 enum Seek {
@@ -431,6 +550,10 @@ pub(crate) struct RxStream {
     pub end_at: Option<u64>,
     pub highest: Option<u64>,
     pub delivered_bytes: u64,
+    /// With signatures checked: the hash of the unit being passed, and
+    /// whether all of it was.
+    unit: Option<UnitHash>,
+    unit_whole: bool,
 }
 
 impl RxStream {
@@ -455,7 +578,15 @@ impl RxStream {
             end_at: None,
             highest: None,
             delivered_bytes: 0,
+            unit: None,
+            unit_whole: false,
         }
+    }
+
+    /// Hashes data segments as they are passed and reports signature
+    /// segments ([`StreamOut::Signature`]); call before `start`.
+    pub fn check_signatures(&mut self) {
+        self.unit = Some(UnitHash::default());
     }
 
     fn nd(&self) -> u64 {
@@ -495,6 +626,7 @@ impl RxStream {
         self.due = self.read;
         self.seeking = start != BLOCK_BASE;
         self.seek_from = self.read;
+        self.unit_whole = !self.seeking;
         if !self.seeking {
             // From the stream's first byte: anything missing there is a gap.
             self.delivered_to = Some(0);
@@ -524,6 +656,7 @@ impl RxStream {
         }
         self.blocks = self.blocks.split_off(&b);
         self.read = pos;
+        self.unit_whole = false;
         self.due = self.due.max(pos);
         self.seeking = true;
         self.seek_from = pos;
@@ -558,7 +691,7 @@ impl RxStream {
             if block.segs[symbol as usize].is_some() {
                 return Stored::Duplicate;
             }
-            block.segs[symbol as usize] = Some(payload[..HDR + len].to_vec());
+            block.segs[symbol as usize] = Some(payload[..kept_len(&h, payload.len())].to_vec());
             block.have += 1;
             let abs = b * nd + symbol as u64;
             self.highest = Some(self.highest.map_or(abs, |x| x.max(abs)));
@@ -629,7 +762,7 @@ impl RxStream {
             if h.payload_len > width.saturating_sub(HDR) as u16 {
                 return Err(());
             }
-            recovered.push((i, v[..HDR + h.payload_len as usize].to_vec()));
+            recovered.push((i, v[..kept_len(&h, v.len())].to_vec()));
         }
         let n = recovered.len();
         for (i, v) in recovered {
@@ -707,6 +840,17 @@ impl RxStream {
                     out.push(StreamOut::End);
                     self.ended = true;
                 }
+                if is_signature(&h) {
+                    if let Some(unit) = self.unit.as_mut() {
+                        let (hash, count) = unit.take();
+                        let whole = std::mem::replace(&mut self.unit_whole, true);
+                        if !chunk.is_empty() {
+                            out.push(StreamOut::Data(std::mem::take(&mut chunk), false));
+                            self.msg_open = true;
+                        }
+                        out.push(StreamOut::Signature { body: seg[HDR..].to_vec(), hash, count, whole });
+                    }
+                }
                 // Other control codes are skipped (as libnorm does).
                 self.advance();
                 continue;
@@ -720,6 +864,7 @@ impl RxStream {
                     }
                     Seek::At(pos) => {
                         while self.read < pos {
+                            self.hash_passed();
                             self.advance();
                         }
                         continue;
@@ -728,6 +873,7 @@ impl RxStream {
                     Seek::Wait => break,
                 }
             }
+            self.hash_passed();
             let seg = self.blocks.get(&b).and_then(|bl| bl.segs[i].as_ref()).expect("present");
             let data = &seg[HDR..HDR + len];
             let first = h.offset.wrapping_add(start as u32);
@@ -764,9 +910,21 @@ impl RxStream {
         }
     }
 
+    /// Adds the data segment at the read position to the unit hash (when
+    /// signatures are checked).
+    fn hash_passed(&mut self) {
+        let nd = self.nd();
+        let Some(unit) = self.unit.as_mut() else { return };
+        if let Some(seg) = self.blocks.get(&(self.read / nd)).and_then(|bl| bl.segs[(self.read % nd) as usize].as_ref()) {
+            if header(seg).payload_len > 0 {
+                unit.add(seg);
+            }
+        }
+    }
+
     /// Looks for where delivery resumes after a join or a gap: the next
-    /// segment with a message start (or the end marker) within one block of
-    /// where the seek began.
+    /// segment with a message start, the end marker or a control segment
+    /// (handled where it stands), within one block of where the seek began.
     fn seek(&self) -> Seek {
         let nd = self.nd();
         for pos in self.read..self.seek_from + nd {
@@ -775,7 +933,7 @@ impl RxStream {
             };
             let h = header(seg);
             let len = h.payload_len as usize;
-            if (len == 0 && h.msg_start == 0) || (h.msg_start > 0 && (h.msg_start as usize) <= len) {
+            if len == 0 || (h.msg_start > 0 && (h.msg_start as usize) <= len) {
                 return Seek::At(pos);
             }
         }
@@ -833,10 +991,10 @@ mod tests {
         assert_eq!(header(seg1), StreamHeader { payload_len: 10, msg_start: 1, offset: 5 });
         let seg2 = &s.blocks[0].segments[2];
         assert_eq!(header(seg2), StreamHeader { payload_len: 3, msg_start: 0, offset: 15 });
-        assert!(s.flush());
-        assert!(!s.flush());
+        assert!(s.flush(now, &busy).0);
+        assert!(!s.flush(now, &busy).0);
         assert_eq!(s.write_index, 3);
-        assert!(s.write_end(now, &busy).is_some());
+        assert!(s.write_end(now, &busy).0);
         let end = &s.blocks[0].segments[3];
         assert_eq!(header(end), StreamHeader { payload_len: 0, msg_start: 0, offset: 18 });
         assert_eq!(s.write_index, 4);
@@ -893,7 +1051,7 @@ mod tests {
         for m in [&b"first message"[..], b"2nd", b"third one!"] {
             tx.write(m, true, now, &busy);
         }
-        tx.write_end(now, &busy).unwrap();
+        assert!(tx.write_end(now, &busy).0);
         let mut rx = RxStream::new(4, 8, 0, 8 * 4 * 8, 16);
         rx.start(BLOCK_BASE, true);
         let mut out = Vec::new();
@@ -913,6 +1071,7 @@ mod tests {
                     }
                 }
                 StreamOut::Gap(_) => panic!("gap"),
+                StreamOut::Signature { .. } => panic!("signature in an unsigned stream"),
                 StreamOut::End => {}
             }
         }
@@ -928,7 +1087,7 @@ mod tests {
         let mut tx = TxStream::new(4, 8, 8);
         let data: Vec<u8> = (0..100u8).collect();
         tx.write(&data, true, now, &busy);
-        tx.write_end(now, &busy).unwrap();
+        assert!(tx.write_end(now, &busy).0);
         let (parity, len) = tx.parity(0, &rs, 2).unwrap();
         assert_eq!(len, 16);
         let mut rx = RxStream::new(4, 8, 2, 8 * 4 * 8, 16);
@@ -979,5 +1138,149 @@ mod tests {
             out,
             vec![StreamOut::Data(vec![b'b'; 21], true), StreamOut::Data(b"cc".to_vec(), false)]
         );
+    }
+
+    fn signed_tx(ndata: u16, seg: u16, key: &crate::sign::SigningKey) -> TxStream {
+        let ids = crate::sign::StreamIdentity { node_id: 7, instance_id: 3, object_id: 9 };
+        TxStream::new(ndata, seg, 64).with_signer(StreamSigner::new(key.clone(), ids))
+    }
+
+    /// Feeds `segs` (with `tamper` applied) to a signature-checking receive
+    /// stream; returns what it delivered.
+    fn rx_signed(tx: &TxStream, from_block: Option<u64>, tamper: impl Fn(u64, u16, &mut Vec<u8>)) -> Vec<StreamOut> {
+        let mut rx = RxStream::new(tx.ndata, tx.seg_size, 0, 64 * tx.ndata as u64 * tx.seg_size as u64, 64);
+        rx.check_signatures();
+        match from_block {
+            None => rx.start(BLOCK_BASE, true),
+            Some(b) => rx.start(BLOCK_BASE + b, false),
+        }
+        let mut out = Vec::new();
+        for (b, sym, mut seg) in rx_roundtrip(tx) {
+            tamper(b, sym, &mut seg);
+            rx.alloc_block(b + BLOCK_BASE);
+            rx.insert(b + BLOCK_BASE, sym, &seg, None);
+            rx.deliver(&mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn signed_streams_sign_every_message_flush_and_block() {
+        use crate::sign::{verify_unit, Refusal, SigningKey, StreamIdentity};
+        let now = t0();
+        let busy = HashSet::new();
+        let key = SigningKey::generate();
+        let trusted = [key.public_key()];
+        let ids = StreamIdentity { node_id: 7, instance_id: 3, object_id: 9 };
+        let mut tx = signed_tx(4, 8, &key);
+        // A message, a long write without message ends (over two blocks of
+        // data), a flush, another message, the end.
+        tx.write(b"first", true, now, &busy);
+        tx.write(&[b'x'; 70], false, now, &busy);
+        assert!(tx.flush(now, &busy).0);
+        tx.write(b"last", true, now, &busy);
+        assert!(tx.write_end(now, &busy).0);
+        let out = rx_signed(&tx, None, |_, _, _| {});
+        let mut data = Vec::new();
+        let mut units = Vec::new();
+        for o in &out {
+            match o {
+                StreamOut::Data(d, _) => data.extend_from_slice(d),
+                StreamOut::Signature { body, hash, count, whole } => {
+                    assert!(*whole);
+                    assert!(*count as u64 <= 4, "a unit is at most a block of data");
+                    let v = verify_unit(&trusted, &ids, body, hash, *count).unwrap();
+                    units.push((v.unit, v.last));
+                    // The same signature for another stream fails.
+                    let other = StreamIdentity { object_id: 10, ..ids };
+                    assert_eq!(verify_unit(&trusted, &other, body, hash, *count), Err(Refusal::Mismatch));
+                    assert_eq!(verify_unit(&[], &ids, body, hash, *count), Err(Refusal::Untrusted));
+                }
+                StreamOut::Gap(_) => panic!("gap"),
+                StreamOut::End => {}
+            }
+        }
+        let want: Vec<u8> = [&b"first"[..], &[b'x'; 70], b"last"].concat();
+        assert_eq!(data, want);
+        // "first" | 70 bytes in 9 segments: a block, a block, and the flush |
+        // "last" | none, the last unit, before the end.
+        assert_eq!(units, (0..6).map(|u| (u, u == 5)).collect::<Vec<_>>());
+        assert_eq!(out.last(), Some(&StreamOut::End));
+        // A signature comes before any data follows it, so what the
+        // receiver holds for one is bounded.
+        let mut since = 0;
+        for o in &out {
+            match o {
+                StreamOut::Data(d, _) => since += d.len(),
+                StreamOut::Signature { .. } => since = 0,
+                _ => {}
+            }
+            assert!(since <= 4 * 8);
+        }
+
+        // One altered byte in a data segment: its unit no longer verifies,
+        // the others do.
+        let out = rx_signed(&tx, None, |b, sym, seg| {
+            if (b, sym) == (1, 1) {
+                seg[HDR] ^= 1;
+            }
+        });
+        let verdicts: Vec<bool> = out
+            .iter()
+            .filter_map(|o| match o {
+                StreamOut::Signature { body, hash, count, .. } => Some(verify_unit(&trusted, &ids, body, hash, *count).is_ok()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(verdicts.iter().filter(|v| !**v).count(), 1, "{verdicts:?}");
+
+        // A late joiner: the unit it joined in the middle of is not whole.
+        let out = rx_signed(&tx, Some(1), |_, _, _| {});
+        let wholes: Vec<bool> = out
+            .iter()
+            .filter_map(|o| match o {
+                StreamOut::Signature { whole, .. } => Some(*whole),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(wholes.first(), Some(&false));
+        assert!(wholes[1..].iter().all(|w| *w) && wholes.len() >= 2, "{wholes:?}");
+    }
+
+    #[test]
+    fn a_signature_waits_for_room() {
+        let now = t0();
+        let busy = HashSet::new();
+        let key = crate::sign::SigningKey::generate();
+        // Ahead limit: 2 blocks of 2 segments.
+        let mut tx = signed_tx(2, 8, &key);
+        let tx_max = TxStream::new(2, 8, 4);
+        tx.max_blocks = tx_max.max_blocks;
+        let (n, _) = tx.write(&[1u8; 24], true, now, &busy);
+        // 3 data segments, a signature after the first two (a block), the
+        // last one's signature waits: the buffer is full.
+        assert_eq!(n, 24);
+        assert_eq!(tx.write_index, 4);
+        assert!(tx.signature_due);
+        assert!(tx.write_due_signature(now, &busy).is_none());
+        let (written, _) = tx.write_end(now, &busy);
+        assert!(!written && !tx.end_written);
+        for _ in 0..2 {
+            tx.next_first_pass(0).unwrap();
+        }
+        assert!(tx.write_due_signature(now, &busy).is_some());
+        assert!(!tx.signature_due);
+        // The last signature fits, the end marker waits.
+        let (written, _) = tx.write_end(now, &busy);
+        assert!(written && !tx.end_written);
+        for _ in 0..2 {
+            tx.next_first_pass(0).unwrap();
+        }
+        assert!(tx.write_end(now, &busy).0 && tx.end_written);
+        let sigs = rx_signed(&tx, None, |_, _, _| {})
+            .iter()
+            .filter(|o| matches!(o, StreamOut::Signature { whole: true, .. }))
+            .count();
+        assert_eq!(sigs, 3);
     }
 }

@@ -77,6 +77,8 @@ pub struct RxNode {
     pub stream_lost: u64,
     pub stream_gaps: u64,
     pub stream_ended: bool,
+    /// The signer of each `StreamData` piece.
+    pub stream_signers: Vec<Option<mcast::PublicKey>>,
     /// FILE objects being assembled from `ReceiverEvent::FileData`, as the
     /// engine writes them to disk (`ReceiverConfig::file_dir`).
     pub files: std::collections::HashMap<u64, Vec<u8>>,
@@ -184,6 +186,7 @@ impl Sim {
                 stream_lost: 0,
                 stream_gaps: 0,
                 stream_ended: false,
+                stream_signers: Vec::new(),
                 files: Default::default(),
                 rejected: Vec::new(),
                 signers: Vec::new(),
@@ -400,8 +403,9 @@ impl Sim {
                         f[offset as usize..end].copy_from_slice(&data);
                     }
                     ReceiverEvent::Aborted { object_id, reason, .. } => self.receivers[i].aborted.push((object_id, reason)),
-                    ReceiverEvent::StreamData { data, message_end, .. } => {
+                    ReceiverEvent::StreamData { data, message_end, signer, .. } => {
                         let r = &mut self.receivers[i];
+                        r.stream_signers.push(signer);
                         r.stream_partial.extend_from_slice(&data);
                         if message_end {
                             let m = std::mem::take(&mut r.stream_partial);
