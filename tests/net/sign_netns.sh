@@ -258,12 +258,12 @@ stream_round $((PORT + 3)) alter
 classify() { # FILE: "GOOD HEAD_JOINS ALTERED" line counts against lines.txt
     python3 - "$WORK/lines.txt" "$1" <<'PY'
 import sys
-sent = open(sys.argv[1]).read().split("\n")
+sent = open(sys.argv[1], "rb").read().split(b"\n")
 good = set(sent)
 n = len(sent[0]) + 1
 ok = joins = bad = 0
 try:
-    got = open(sys.argv[2]).read().split("\n")
+    got = open(sys.argv[2], "rb").read().split(b"\n")
 except OSError:
     got = []
 for line in got:
@@ -282,10 +282,22 @@ lost1=$(jq -r '.files[0].lost_bytes // 0' "$WORK/alter-r1.json" 2>/dev/null)
 echo "    r1: $ok1 genuine lines, $joins1 joined at gaps, $bad1 altered; lost ${lost1:-?} bytes," \
     "signatures refused: $(jq -r .stats.signatures_refused "$WORK/alter-r1.json" 2>/dev/null)"
 echo "    r3: $ok3 genuine lines, $joins3 joined at gaps, $bad3 altered"
-check "r1 (trusts A) wrote the stream, signed by A" [ "$(jq -r '.files[0].signer' "$WORK/alter-r1.json" 2>/dev/null)" = "$(cat "$WORK/a.pub")" ]
+# r1 either wrote the stream (all that verified; most of it), or refused it
+# and said why: an altered copy can also take the place of the stream's
+# last signature, and then its end is not signed.
+r1_outcome() {
+    if [ -e "$WORK/alter-r1/feed" ]; then
+        [ "$(jq -r '.files[0].signer' "$WORK/alter-r1.json")" = "$(cat "$WORK/a.pub")" ] && [ "${ok1:-0}" -gt 10000 ]
+    else
+        jq -r '.aborted[].reason' "$WORK/alter-r1.json" | grep -q "^refused: "
+    fi
+}
+check "r1 wrote the stream, signed by A, or refused it and said why ($(ls "$WORK/alter-r1" 2>/dev/null))" r1_outcome
 check "r1 wrote no altered line ($bad1)" [ "${bad1:-1}" = 0 ]
-check "r1 wrote most lines ($ok1 of 20000)" [ "${ok1:-0}" -gt 10000 ]
 joined_only_at_gaps() { [ "${joins1:-0}" = 0 ] || [ "${lost1:-0}" -gt 0 ]; }
+check "r1's bytes reported lost (${lost1:-0}) are no more than the stream's" [ "${lost1:-0}" -le "$(stat -c %s "$WORK/lines.txt")" ]
 check "r1 joined lines only where it reported lost bytes" joined_only_at_gaps
+check "r1 refused altered units ($(jq -r .stats.signatures_refused "$WORK/alter-r1.json"))" \
+    [ "$(jq -r .stats.signatures_refused "$WORK/alter-r1.json" 2>/dev/null || echo 0)" -gt 0 ]
 check "control: r3, which checks no signature, wrote altered lines ($bad3)" [ "${bad3:-0}" -gt 0 ]
 finish

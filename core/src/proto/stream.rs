@@ -554,6 +554,11 @@ pub(crate) struct RxStream {
     /// whether all of it was.
     unit: Option<UnitHash>,
     unit_whole: bool,
+    /// The most stream bytes the segments passed over since the last byte
+    /// delivered could have held: a gap's size from segment offsets is
+    /// capped by it (an altered or forged offset must not report gigabytes
+    /// lost).
+    passed_over: u64,
 }
 
 impl RxStream {
@@ -580,6 +585,7 @@ impl RxStream {
             delivered_bytes: 0,
             unit: None,
             unit_whole: false,
+            passed_over: 0,
         }
     }
 
@@ -655,6 +661,7 @@ impl RxStream {
             return;
         }
         self.blocks = self.blocks.split_off(&b);
+        self.passed_over += (pos - self.read) * self.seg_size as u64;
         self.read = pos;
         self.unit_whole = false;
         self.due = self.due.max(pos);
@@ -832,7 +839,7 @@ impl RxStream {
                         if !chunk.is_empty() {
                             out.push(StreamOut::Data(std::mem::take(&mut chunk), false));
                         }
-                        out.push(StreamOut::Gap(h.offset.wrapping_sub(exp) as u64));
+                        out.push(StreamOut::Gap(self.gap(h.offset, exp)));
                     } else if !chunk.is_empty() || self.msg_open {
                         out.push(StreamOut::Data(std::mem::take(&mut chunk), true));
                     }
@@ -860,11 +867,13 @@ impl RxStream {
                 match self.seek() {
                     Seek::At(pos) if pos == self.read => {
                         start = h.msg_start as usize - 1;
+                        self.passed_over += start as u64;
                         self.seeking = false;
                     }
                     Seek::At(pos) => {
                         while self.read < pos {
                             self.hash_passed();
+                            self.passed_over += self.seg_size as u64;
                             self.advance();
                         }
                         continue;
@@ -882,7 +891,7 @@ impl RxStream {
                     if !chunk.is_empty() {
                         out.push(StreamOut::Data(std::mem::take(&mut chunk), false));
                     }
-                    out.push(StreamOut::Gap(first.wrapping_sub(exp) as u64));
+                    out.push(StreamOut::Gap(self.gap(first, exp)));
                     self.msg_open = false;
                 }
             }
@@ -902,12 +911,19 @@ impl RxStream {
             }
             self.delivered_bytes += (len - start) as u64;
             self.delivered_to = Some(h.offset.wrapping_add(len as u32));
+            self.passed_over = 0;
             self.advance();
         }
         if !chunk.is_empty() {
             out.push(StreamOut::Data(chunk, false));
             self.msg_open = true;
         }
+    }
+
+    /// The bytes lost between stream offsets `exp` and `next`: their
+    /// distance, but no more than the segments passed over could hold.
+    fn gap(&self, next: u32, exp: u32) -> u64 {
+        (next.wrapping_sub(exp) as u64).min(self.passed_over)
     }
 
     /// Adds the data segment at the read position to the unit hash (when
