@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
         // through the opener first (EXT_SEAL parsing, AEAD, replay state).
         key: data.first().is_some_and(|b| b & 2 == 2).then(|| mcast::Key::from_bytes([7; 32])),
         // A quarter trust a signer: NORM_INFO signature blocks are parsed
-        // and checked, objects hashed block by block.
+        // and checked, objects hashed block by block, stream units held
+        // until their signature segments verify. (One seed is a stream
+        // signed by this key, end to end.)
         trusted_signers: match data.first() {
             Some(b) if b & 4 == 4 => vec![mcast::SigningKey::from_bytes([9; 32]).public_key()],
             _ => Vec::new(),
