@@ -212,7 +212,10 @@ impl Sender {
     /// `info` travels as NORM_INFO (a name, say). Objects sent while the
     /// stream is open follow it, once it is closed. Fails with
     /// [`Error::WouldBlock`] when the transmit cache has no room for the
-    /// stream's buffer (`SenderConfig::stream_buffer_blocks`).
+    /// stream's buffer (`SenderConfig::stream_buffer_blocks`). A signing
+    /// sender (`SenderConfig::signing_key`) signs the stream as it goes:
+    /// after each message, flush and block of data, and before its end;
+    /// trusting receivers deliver its bytes once their signature verifies.
     pub fn open_stream(&self, info: Option<&[u8]>) -> Result<StreamWriter> {
         let info = info.map(<[u8]>::to_vec);
         let id = self.shared.call(|reply| Command::OpenStream { session: self.token, info, reply })?;
