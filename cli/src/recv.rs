@@ -130,7 +130,7 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
     let mut bars: HashMap<(String, u64), ProgressBar> = HashMap::new();
     let mut book = NameBook::default();
     let mut saved: Vec<Saved> = Vec::new();
-    let mut streams: HashMap<(std::net::SocketAddr, u64), StreamFile> = HashMap::new();
+    let mut streams: HashMap<(u32, u64), StreamFile> = HashMap::new();
     let mut aborted: Vec<Value> = Vec::new();
     let mut rejected: Vec<Value> = Vec::new();
     let mut first_data: Option<Instant> = None;
@@ -431,11 +431,14 @@ fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path,
 fn stream_piece(
     out: &Path,
     book: &mut NameBook,
-    streams: &mut HashMap<(std::net::SocketAddr, u64), StreamFile>,
+    streams: &mut HashMap<(u32, u64), StreamFile>,
     msg: &mcast::Message,
 ) -> CliResult<Option<Saved>> {
     use sha2::Digest;
-    let key = (msg.sender, msg.object_id);
+    // By node id, not address: a sender's source address may change (and
+    // anyone can send copies of its packets from elsewhere), while its
+    // stream stays one stream with one file.
+    let key = (msg.sender_node_id, msg.object_id);
     if !streams.contains_key(&key) {
         let tmp = out.join(format!(".mcast-part-{}-{}-{}", std::process::id(), msg.sender_node_id, msg.object_id));
         let file = fs::File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;
