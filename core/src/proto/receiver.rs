@@ -329,7 +329,7 @@ struct StreamHold {
     /// More than a unit's worth arrived without a signature: everything up
     /// to the next signature is dropped.
     overflowed: bool,
-    /// Why the last unit refused was refused.
+    /// Why the last refused unit was refused.
     refusal: Option<Refusal>,
     /// A signature segment was passed (the first one from the stream's
     /// start must be unit 0's).

@@ -343,8 +343,9 @@ impl TxStream {
         (has_data || signed, dropped)
     }
 
-    /// Writes a due signature once there is room (`service_streams`); true
-    /// when one was written.
+    /// Writes a due signature once there is room (`service_streams`): the
+    /// blocks dropped to make room when one was written, `None` when none
+    /// was.
     pub fn write_due_signature(&mut self, now: Instant, busy: &HashSet<u64>) -> Option<Vec<u64>> {
         if !self.signature_due {
             return None;
