@@ -209,7 +209,7 @@ export interface Message {
   /**
    * At a receiver with trustedSigners: the 32-byte public key (one of them)
    * that signed this object, checked with its content. null at other
-   * receivers (even for signed objects) and for streams.
+   * receivers (even for signed objects).
    */
   signer: Buffer | null;
 }

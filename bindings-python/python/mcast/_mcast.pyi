@@ -262,8 +262,8 @@ class Message:
     @property
     def signer(self) -> Optional[bytes]:
         """At a receiver with trusted_signers: the 32-byte public key (one
-        of them) that signed this object, checked with its content. None at
-        other receivers."""
+        of them) that signed this object or piece of a stream, checked with
+        its content. None at other receivers."""
         ...
 
 class Receiver:
