@@ -400,18 +400,10 @@ pub fn verify_unit(trusted: &[PublicKey], id: &StreamIdentity, body: &[u8], hash
     let flags = body[1];
     let unit = u64::from_be_bytes(body[2..10].try_into().expect("8 bytes"));
     let (pk, sig) = (&body[10..42], &body[42..]);
-    let message = unit_message(id, flags, unit, count, hash);
-    let valid = |k: &PublicKey| {
-        ed25519_dalek::Signature::from_slice(sig).is_ok_and(|s| k.verifying_key().verify_strict(&message, &s).is_ok())
-    };
-    match trusted.iter().find(|k| k.as_bytes()[..] == *pk) {
-        Some(k) if valid(k) => Ok(VerifiedUnit { signer: *k, unit, last: flags & STREAM_FINAL != 0 }),
-        // A trusted key's signature over other content: the unit was
-        // altered (or the signature forged).
-        Some(_) => Err(Refusal::Mismatch),
-        None if PublicKey::from_slice(pk).is_ok_and(|k| valid(&k)) => Err(Refusal::Untrusted),
-        None => Err(Refusal::BadSignature),
-    }
+    // A trusted key's signature over other content: the unit was altered
+    // (or the signature forged).
+    let signer = trusted_signer(trusted, pk, sig, &unit_message(id, flags, unit, count, hash), Refusal::Mismatch)?;
+    Ok(VerifiedUnit { signer, unit, last: flags & STREAM_FINAL != 0 })
 }
 
 /// Why a signed NORM_INFO was refused.
@@ -458,25 +450,26 @@ pub fn verify(trusted: &[PublicKey], id: &ObjectIdentity, info: &[u8], block: &[
     }
     let (pk, rest) = block.split_at(PUBLIC_KEY_LEN);
     let (digest, sig) = rest.split_at(32);
-    let Some(signer) = trusted.iter().find(|k| k.as_bytes()[..] == *pk) else {
-        // Untrusted whether or not it verifies: say which, so a user who
-        // forgot to trust a key is told so and a forger is not flattered.
-        let valid = PublicKey::from_slice(pk).is_ok_and(|k| {
-            let digest: [u8; 32] = digest.try_into().expect("32 bytes");
-            check(&k, id, info, &digest, sig)
-        });
-        return Err(if valid { Refusal::Untrusted } else { Refusal::BadSignature });
-    };
     let digest: [u8; 32] = digest.try_into().expect("32 bytes");
-    if !check(signer, id, info, &digest, sig) {
-        return Err(Refusal::BadSignature);
-    }
-    Ok(Verified { signer: *signer, digest })
+    let signer = trusted_signer(trusted, pk, sig, &signed_message(id, info, &digest), Refusal::BadSignature)?;
+    Ok(Verified { signer, digest })
 }
 
-fn check(key: &PublicKey, id: &ObjectIdentity, info: &[u8], digest: &[u8; 32], sig: &[u8]) -> bool {
-    let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else { return false };
-    key.verifying_key().verify_strict(&signed_message(id, info, digest), &sig).is_ok()
+/// The trusted key that made `sig` over `message`, the signature naming its
+/// key `pk`. A trusted `pk` whose signature does not verify is refused with
+/// `invalid`. Any other `pk` is untrusted whether or not its signature
+/// verifies; say which, so a user who forgot to trust a key is told so and
+/// a forger is not flattered.
+fn trusted_signer(trusted: &[PublicKey], pk: &[u8], sig: &[u8], message: &[u8], invalid: Refusal) -> Result<PublicKey, Refusal> {
+    let valid = |k: &PublicKey| {
+        ed25519_dalek::Signature::from_slice(sig).is_ok_and(|s| k.verifying_key().verify_strict(message, &s).is_ok())
+    };
+    match trusted.iter().find(|k| k.as_bytes()[..] == *pk) {
+        Some(k) if valid(k) => Ok(*k),
+        Some(_) => Err(invalid),
+        None if PublicKey::from_slice(pk).is_ok_and(|k| valid(&k)) => Err(Refusal::Untrusted),
+        None => Err(Refusal::BadSignature),
+    }
 }
 
 #[cfg(test)]

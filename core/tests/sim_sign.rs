@@ -153,7 +153,6 @@ fn altered_stream_data_is_dropped_and_reported_never_delivered() {
     sim.record_wire = true;
     let sent = messages(200, 5);
     sim.stream(Vec::new(), sent.clone(), true);
-    let from = sim.sender_addr;
     let mut injected = 0;
     let mut round = 0usize;
     while sim.now < Duration::from_secs(60) && !sim.receivers.iter().all(|r| r.stream_ended) {
@@ -169,14 +168,7 @@ fn altered_stream_data_is_dropped_and_reported_never_delivered() {
         if round % 20 != 0 || sim.sender.stats().objects_sent > 0 {
             continue;
         }
-        let now = sim.instant();
-        if let Some(d) = sim.wire.iter().rev().find(|d| d[0] & 0x0f == 2 && d.len() > 200).cloned() {
-            let mut d = d;
-            let at = d.len() - 1 - round % 100;
-            d[at] ^= 0x01;
-            for r in &mut sim.receivers {
-                r.proto.handle_datagram(now, from, &d);
-            }
+        if sim.inject_altered_copy(200, round % 100) {
             injected += 1;
         }
     }
@@ -185,12 +177,7 @@ fn altered_stream_data_is_dropped_and_reported_never_delivered() {
         assert!(r.stream_ended, "receiver {i}: now {:?}, {} msgs, lost {}, aborted {:?}, rejected {:?}, {:?}", sim.now, r.stream_msgs.len(), r.stream_lost, r.aborted, r.rejected, r.proto.stats());
         // Every message delivered is genuine, whole, in order; what was
         // dropped is reported as lost, and why.
-        let mut next = 0;
-        for m in &r.stream_msgs {
-            let at = sent[next..].iter().position(|s| s == m).unwrap_or_else(|| panic!("receiver {i}: a message not sent ({} bytes)", m.len()));
-            next += at + 1;
-        }
-        assert!(r.stream_signers.iter().all(|s| *s == Some(key.public_key())));
+        whole_signed_messages(&sim, i, &key);
         let st = r.proto.stats();
         eprintln!("receiver {i}: {} of {} messages, {} bytes lost in {} gaps, {} signatures refused", r.stream_msgs.len(), sent.len(), r.stream_lost, r.stream_gaps, st.signatures_refused);
         assert!(r.stream_msgs.len() > sent.len() / 2, "receiver {i}: most messages survive");
@@ -252,13 +239,7 @@ fn forgeries_by_other_senders_on_the_group_are_never_delivered() {
         if round % 5 != 0 {
             continue;
         }
-        if let Some(d) = sim.wire.iter().rev().find(|d| d[0] & 0x0f == 2 && d.len() > 500).cloned() {
-            let mut d = d;
-            let at = d.len() - 1 - round % 200;
-            d[at] ^= 0x01;
-            for r in &mut sim.receivers {
-                r.proto.handle_datagram(now, from, &d);
-            }
+        if sim.inject_altered_copy(500, round % 200) {
             injected += 1;
         }
     }
@@ -328,17 +309,13 @@ fn an_injected_segment_costs_a_second_reception_not_the_object() {
     }
 }
 
-/// Checks that receiver `i` delivered whole messages of `sent`, in order,
-/// each signed by `key`.
-fn whole_signed_messages(sim: &Sim, i: usize, sent: &[Vec<u8>], key: &SigningKey) {
+/// Checks that receiver `i` delivered whole messages of the stream sent,
+/// in order, each signed by `key`.
+fn whole_signed_messages(sim: &Sim, i: usize, key: &SigningKey) {
     let r = &sim.receivers[i];
     assert!(r.aborted.is_empty(), "receiver {i}: {:?}", r.aborted);
     assert!(r.stream_signers.iter().all(|s| *s == Some(key.public_key())), "receiver {i}");
-    let mut next = 0;
-    for m in &r.stream_msgs {
-        let at = sent[next..].iter().position(|s| s == m).unwrap_or_else(|| panic!("receiver {i}: a message not sent ({} bytes)", m.len()));
-        next += at + 1;
-    }
+    sim.check_stream_subsequence(i);
 }
 
 #[test]
@@ -354,7 +331,7 @@ fn signed_stream_late_joiners_get_a_whole_suffix() {
     assert!(sim.run_until(Duration::from_secs(120), |s| s.receivers.iter().all(|r| r.stream_ended)), "stream did not end");
     let r0 = &sim.receivers[0];
     assert!(r0.stream_msgs == sent, "{} of {} messages", r0.stream_msgs.len(), sent.len());
-    whole_signed_messages(&sim, 1, &sent, &key);
+    whole_signed_messages(&sim, 1, &key);
     let late = &sim.receivers[1];
     assert!(!late.stream_msgs.is_empty() && late.stream_msgs.len() < sent.len(), "late joiner got {}", late.stream_msgs.len());
     let first = sent.iter().position(|m| *m == late.stream_msgs[0]).unwrap();
@@ -381,7 +358,7 @@ fn signed_stream_data_lost_for_good_is_a_gap_not_a_refusal() {
     sim.stream(Vec::new(), sent.clone(), true);
     assert!(sim.run_until(Duration::from_secs(600), |s| s.receivers.iter().all(|r| r.stream_ended)), "stream did not end");
     assert!(sim.receivers[0].stream_msgs == sent);
-    whole_signed_messages(&sim, 1, &sent, &key);
+    whole_signed_messages(&sim, 1, &key);
     let lossy = &sim.receivers[1];
     assert!(lossy.stream_gaps > 0 && lossy.stream_lost > 0 && !lossy.stream_msgs.is_empty(), "{} gaps", lossy.stream_gaps);
     // Loss is not forgery: nothing refused.
@@ -401,3 +378,4 @@ fn an_unsigned_stream_is_refused_before_it_ends() {
     assert!(r.aborted[0].1.contains(Refusal::Unsigned.explain()), "{:?}", r.aborted);
     assert!(r.stream_msgs.is_empty() && r.stream_partial.is_empty());
 }
+

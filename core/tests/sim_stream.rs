@@ -42,19 +42,6 @@ fn check_all(sim: &Sim) {
 
 /// What a receiver got is the sent messages in order, whole, possibly with
 /// runs missing where (and only where) it reported gaps.
-fn check_subsequence(sim: &Sim, i: usize) -> usize {
-    let r = &sim.receivers[i];
-    let mut k = 0;
-    for got in &r.stream_msgs {
-        while k < sim.stream_sent.len() && &sim.stream_sent[k] != got {
-            k += 1;
-        }
-        assert!(k < sim.stream_sent.len(), "receiver {i}: a delivered message was never sent (or out of order)");
-        k += 1;
-    }
-    k
-}
-
 #[test]
 fn lossless_stream_delivers_every_message() {
     let scfg = SenderConfig { block_size: 16, parity: 4, segment_size: 500, stream_buffer_blocks: 8, ..Default::default() };
@@ -147,7 +134,7 @@ fn a_late_joiner_starts_at_a_message_boundary() {
         // A contiguous suffix: from the first message it got on, nothing is missing.
         let first = sim.stream_sent.iter().position(|m| *m == late.stream_msgs[0]).expect("a sent message");
         assert_eq!(&sim.stream_sent[first..], &late.stream_msgs[..], "{policy:?}: not a whole suffix");
-        check_subsequence(&sim, 1);
+        sim.check_stream_subsequence(1);
     }
 }
 
@@ -164,7 +151,7 @@ fn a_receiver_that_falls_behind_the_buffer_reports_a_gap() {
     assert_eq!(sim.receivers[0].stream_msgs, sim.stream_sent);
     let lossy = &sim.receivers[1];
     let delivered = lossy.stream_msgs.len();
-    check_subsequence(&sim, 1);
+    sim.check_stream_subsequence(1);
     if delivered < 2000 {
         assert!(lossy.stream_gaps > 0 && lossy.stream_lost > 0, "{} messages missing without a gap report", 2000 - delivered);
     }

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterable, Iterator, List, Tuple
 
 import pytest
 
@@ -295,18 +295,24 @@ def test_a_stream(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> N
         for m in msgs:
             st.write(m)
     tx.flush(timeout=30)
-    got, part = [], b""
-    while True:
-        m = rx.recv(timeout=10)
+    assert _stream_messages(iter(lambda: rx.recv(timeout=10), None), b"feed") == msgs
+
+
+def _stream_messages(pieces: Iterable[mcast.Message], info: bytes) -> List[bytes]:
+    """The messages of a stream from its pieces, up to its end (which must
+    come), nothing lost, each piece carrying `info`."""
+    got: List[bytes] = []
+    part = b""
+    for m in pieces:
         assert m.kind == "stream" and m.lost_before == 0
         if m.stream_end:
-            break
-        assert m.info == b"feed"
+            return got
+        assert m.info == info
         part += m.data
         if m.message_end:
             got.append(part)
             part = b""
-    assert got == msgs
+    raise AssertionError("the stream did not end")
 
 
 def test_stats_are_dicts_of_counters(pair: Tuple[mcast.Context, mcast.Sender, mcast.Receiver]) -> None:
@@ -751,20 +757,10 @@ def test_signed_streams_name_their_signer() -> None:
                 st.write(m)
         tx.flush(timeout=30)
         for rx, signer in ((trusting, public), (plain, None)):
-            got, part, ended = [], b"", False
             pieces, rejected, aborted = _drain(rx)
             assert not rejected and not aborted, (rejected, aborted)
-            for m in pieces:
-                assert m.kind == "stream" and m.lost_before == 0 and m.signer == signer
-                if m.stream_end:
-                    ended = True
-                    break
-                assert m.info == b"feed"
-                part += m.data
-                if m.message_end:
-                    got.append(part)
-                    part = b""
-            assert ended and got == msgs
+            assert all(m.signer == signer for m in pieces)
+            assert _stream_messages(pieces, b"feed") == msgs
         # Signed by a key it does not trust: refused when it ends.
         pieces, rejected, aborted = _drain(distrusting)
         assert pieces == [], pieces

@@ -1957,6 +1957,17 @@ impl StreamHold {
     }
 }
 
+/// The event for a piece of a stream (none for a signature segment, which
+/// only the hold of a signed stream looks at).
+fn stream_event(sender: SenderId, object_id: u64, info: &[u8], piece: StreamOut, signer: Option<PublicKey>) -> Option<ReceiverEvent> {
+    Some(match piece {
+        StreamOut::Data(data, message_end) => ReceiverEvent::StreamData { sender, object_id, info: info.to_vec(), data, message_end, signer },
+        StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
+        StreamOut::End => ReceiverEvent::StreamEnd { sender, object_id, signer },
+        StreamOut::Signature { .. } => return None,
+    })
+}
+
 /// Passes the pieces of a signed stream through its hold: bytes wait for
 /// their unit's signature, and leave as events once it verifies. Returns a
 /// refusal when the whole stream is to be refused (nothing of it ever
@@ -2032,13 +2043,7 @@ fn settle_stream(s: &mut RemoteSender, id: u64, pieces: Vec<StreamOut>, sink: &m
                             if hold.lost > 0 {
                                 sink.events.push_back(ReceiverEvent::StreamGap { sender, object_id, lost_bytes: std::mem::take(&mut hold.lost) });
                             }
-                            sink.events.push_back(match piece {
-                                StreamOut::Data(data, message_end) => {
-                                    ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer: Some(v.signer) }
-                                }
-                                StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
-                                _ => unreachable!("only data and gaps are held"),
-                            });
+                            sink.events.extend(stream_event(sender, object_id, &info, piece, Some(v.signer)));
                         }
                     }
                     Err(r) => {
@@ -2066,16 +2071,14 @@ fn settle_stream(s: &mut RemoteSender, id: u64, pieces: Vec<StreamOut>, sink: &m
                 // message: no bytes.
                 let signer = hold.signer;
                 for piece in std::mem::take(&mut hold.pieces) {
-                    if let StreamOut::Data(data, message_end) = piece {
-                        if !hold.resync {
-                            sink.events.push_back(ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer });
-                        }
+                    if !hold.resync {
+                        sink.events.extend(stream_event(sender, object_id, &info, piece, signer));
                     }
                 }
                 if hold.lost > 0 {
                     sink.events.push_back(ReceiverEvent::StreamGap { sender, object_id, lost_bytes: std::mem::take(&mut hold.lost) });
                 }
-                sink.events.push_back(ReceiverEvent::StreamEnd { sender, object_id, signer });
+                sink.events.extend(stream_event(sender, object_id, &info, StreamOut::End, signer));
             }
         }
     }
@@ -2106,18 +2109,8 @@ fn deliver(s: &mut RemoteSender, sink: &mut Sink<'_>) {
                     continue;
                 }
             } else {
-                let info = o.info.clone().unwrap_or_default();
-                for piece in out {
-                    sink.events.push_back(match piece {
-                        StreamOut::Data(data, message_end) => {
-                            ReceiverEvent::StreamData { sender, object_id, info: info.clone(), data, message_end, signer: None }
-                        }
-                        StreamOut::Gap(lost_bytes) => ReceiverEvent::StreamGap { sender, object_id, lost_bytes },
-                        StreamOut::End => ReceiverEvent::StreamEnd { sender, object_id, signer: None },
-                        // Only reported when signatures are checked.
-                        StreamOut::Signature { .. } => continue,
-                    });
-                }
+                let info = o.info.as_deref().unwrap_or_default();
+                sink.events.extend(out.into_iter().filter_map(|piece| stream_event(sender, object_id, info, piece, None)));
             }
             // Delivered blocks are freed: charge what is still buffered
             // (and held for a signature).

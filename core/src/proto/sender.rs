@@ -616,18 +616,17 @@ impl Sender {
                     Some(d) => d,
                     None => digest_of(&*source, &layout).map_err(|e| Error::io("cannot read the object to sign it", e))?,
                 };
-                let id = sign::ObjectIdentity {
-                    node_id: self.node_id,
-                    instance_id: self.instance_id,
-                    object_id: self.next_id as u16,
-                    kind,
-                    size,
-                };
-                (Some(sign::sign_info(key, &id, info.as_deref().unwrap_or_default(), &digest)), true)
+                (Some(self.sign_info(key, kind, size, info.as_deref().unwrap_or_default(), &digest)), true)
             }
             None => (info, false),
         };
         Ok(self.push_object(now, kind, source, info, signed, memory, layout, None))
+    }
+
+    /// The signed NORM_INFO payload of the next object (`sign::sign_info`).
+    fn sign_info(&self, key: &SigningKey, kind: ObjectKind, size: u64, info: &[u8], digest: &[u8; 32]) -> Vec<u8> {
+        let id = sign::ObjectIdentity { node_id: self.node_id, instance_id: self.instance_id, object_id: self.next_id as u16, kind, size };
+        sign::sign_info(key, &id, info, digest)
     }
 
     /// Opens a NORM_OBJECT_STREAM: an object without a size, written with
@@ -658,16 +657,7 @@ impl Sender {
                 let object_id = self.next_id as u16;
                 let ids = sign::StreamIdentity { node_id: self.node_id, instance_id: self.instance_id, object_id };
                 stream = stream.with_signer(sign::StreamSigner::new(key.clone(), ids));
-                let info = info.map(|info| {
-                    let id = sign::ObjectIdentity {
-                        node_id: self.node_id,
-                        instance_id: self.instance_id,
-                        object_id,
-                        kind: ObjectKind::Stream,
-                        size: buffer_bytes,
-                    };
-                    sign::sign_info(key, &id, &info, &[0; 32])
-                });
+                let info = info.map(|info| self.sign_info(key, ObjectKind::Stream, buffer_bytes, &info, &[0; 32]));
                 let signed = info.is_some();
                 (info, signed)
             }

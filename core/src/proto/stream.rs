@@ -852,10 +852,7 @@ impl RxStream {
                     if let Some(unit) = self.unit.as_mut() {
                         let (hash, count) = unit.take();
                         let whole = std::mem::replace(&mut self.unit_whole, true);
-                        if !chunk.is_empty() {
-                            out.push(StreamOut::Data(std::mem::take(&mut chunk), false));
-                            self.msg_open = true;
-                        }
+                        hand_open(&mut chunk, &mut self.msg_open, out);
                         out.push(StreamOut::Signature { body: seg[HDR..].to_vec(), hash, count, whole });
                     }
                 }
@@ -915,10 +912,7 @@ impl RxStream {
             self.passed_over = 0;
             self.advance();
         }
-        if !chunk.is_empty() {
-            out.push(StreamOut::Data(chunk, false));
-            self.msg_open = true;
-        }
+        hand_open(&mut chunk, &mut self.msg_open, out);
     }
 
     /// The bytes lost between stream offsets `exp` and `next`: their
@@ -967,6 +961,15 @@ impl RxStream {
         if self.due < self.read {
             self.due = self.read;
         }
+    }
+}
+
+/// Hands bytes gathered for delivery to `out`, as part of a message still
+/// open (a free function: the caller may hold a segment of the stream).
+fn hand_open(chunk: &mut Vec<u8>, msg_open: &mut bool, out: &mut Vec<StreamOut>) {
+    if !chunk.is_empty() {
+        out.push(StreamOut::Data(std::mem::take(chunk), false));
+        *msg_open = true;
     }
 }
 

@@ -498,4 +498,35 @@ impl Sim {
     pub fn all_delivered(&self) -> bool {
         self.receivers.iter().all(|r| r.delivered.len() + r.aborted.len() >= self.sent_objects.len())
     }
+
+    /// Checks that the stream messages receiver `i` delivered are a
+    /// subsequence of those sent (each whole, in order); returns how far
+    /// into the sent messages they reach.
+    pub fn check_stream_subsequence(&self, i: usize) -> usize {
+        let r = &self.receivers[i];
+        let mut k = 0;
+        for got in &r.stream_msgs {
+            while k < self.stream_sent.len() && self.stream_sent[k] != *got {
+                k += 1;
+            }
+            assert!(k < self.stream_sent.len(), "receiver {i}: a delivered message was never sent (or out of order)");
+            k += 1;
+        }
+        k
+    }
+
+    /// Hands every receiver, as if from the sender, a copy of the latest
+    /// NORM_DATA on the wire longer than `min_len` bytes with one bit
+    /// flipped `from_end` bytes before its end (`record_wire` must be on).
+    /// Returns whether there was one.
+    pub fn inject_altered_copy(&mut self, min_len: usize, from_end: usize) -> bool {
+        let Some(mut d) = self.wire.iter().rev().find(|d| d[0] & 0x0f == 2 && d.len() > min_len).cloned() else { return false };
+        let at = d.len() - 1 - from_end;
+        d[at] ^= 0x01;
+        let (now, from) = (self.instant(), self.sender_addr);
+        for r in &mut self.receivers {
+            r.proto.handle_datagram(now, from, &d);
+        }
+        true
+    }
 }
