@@ -379,3 +379,40 @@ fn an_unsigned_stream_is_refused_before_it_ends() {
     assert!(r.stream_msgs.is_empty() && r.stream_partial.is_empty());
 }
 
+#[test]
+fn a_forged_end_of_stream_refuses_the_stream_instead_of_ending_it() {
+    let key = SigningKey::generate();
+    let mut sim = Sim::new(35, NetConfig::default(), signing(&key), trusting(&[key.public_key()]), &[0.0, 0.0], &[]);
+    sim.record_wire = true;
+    sim.stream(Vec::new(), (0..40).map(|i| vec![i as u8; 100]).collect(), true);
+    // The data segment right after the 5th signature segment, turned into
+    // an end-of-stream marker (payload_len 0, payload_msg_start 0, no data),
+    // reaches the receivers ahead of the genuine one: an end where the
+    // signatures announce none, with no unsigned data before it.
+    let header = |d: &Vec<u8>| {
+        let p = d[1] as usize * 4;
+        (d[0] & 0x0f == 2 && d.len() >= p + 4).then(|| (u16::from_be_bytes([d[p], d[p + 1]]), u16::from_be_bytes([d[p + 2], d[p + 3]])))
+    };
+    let after_5th_signature = |s: &Sim| {
+        let data: Vec<&Vec<u8>> = s.wire.iter().filter(|d| header(d).is_some()).collect();
+        let sig = data.iter().enumerate().filter(|(_, d)| header(d) == Some((0, mcast::sign::STREAM_SIGNATURE_CODE))).nth(4)?.0;
+        data.get(sig + 1).map(|d| (*d).clone())
+    };
+    assert!(sim.run_until(Duration::from_secs(10), |s| after_5th_signature(s).is_some()));
+    let mut end = after_5th_signature(&sim).unwrap();
+    let payload = end[1] as usize * 4;
+    end.truncate(payload + 8);
+    end[payload..payload + 4].fill(0);
+    let (now, from) = (sim.instant(), sim.sender_addr);
+    for r in &mut sim.receivers {
+        r.proto.handle_datagram(now, from, &end);
+    }
+    assert!(sim.run_until(Duration::from_secs(60), |s| s.receivers.iter().all(|r| !r.aborted.is_empty() || r.stream_ended)), "neither");
+    for (i, r) in sim.receivers.iter().enumerate() {
+        assert!(!r.stream_ended, "receiver {i} took the forged end for the stream's");
+        assert!(r.aborted[0].1.contains(Refusal::UnsignedEnd.explain()), "receiver {i}: {:?}", r.aborted);
+        assert_eq!(r.stream_msgs.len(), 4, "receiver {i}: the messages before it, all signed");
+        assert!(r.stream_signers.iter().all(|s| *s == Some(key.public_key())), "receiver {i}");
+        sim.check_stream_subsequence(i);
+    }
+}

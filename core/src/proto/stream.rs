@@ -1137,6 +1137,34 @@ mod tests {
     }
 
     #[test]
+    fn a_gap_is_no_larger_than_the_segments_passed_over() {
+        let now = t0();
+        let busy = HashSet::new();
+        let mut tx = TxStream::new(4, 8, 8);
+        tx.write(&(0..100u8).collect::<Vec<u8>>(), true, now, &busy);
+        let mut rx = RxStream::new(4, 8, 0, 8 * 4 * 8, 16);
+        rx.start(BLOCK_BASE, true);
+        for (b, sym, mut seg) in rx_roundtrip(&tx) {
+            if b == 1 {
+                continue;
+            }
+            if (b, sym) == (2, 0) {
+                // An altered offset: 2^31 bytes further on.
+                seg[4] ^= 0x80;
+            }
+            rx.alloc_block(b + BLOCK_BASE);
+            rx.insert(b + BLOCK_BASE, sym, &seg, None);
+        }
+        let mut out = Vec::new();
+        rx.deliver(&mut out);
+        rx.skip_to(BLOCK_BASE + 2);
+        rx.deliver(&mut out);
+        // Block 1 (4 segments of 8 bytes) was lost, not 2 GB.
+        let gaps: Vec<u64> = out.iter().filter_map(|o| if let StreamOut::Gap(n) = o { Some(*n) } else { None }).collect();
+        assert!(gaps.first() == Some(&32) && gaps.iter().sum::<u64>() == 32, "{out:?}");
+    }
+
+    #[test]
     fn late_join_seeks_the_next_message_start() {
         let now = t0();
         let busy = HashSet::new();
