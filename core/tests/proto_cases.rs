@@ -229,3 +229,111 @@ fn a_stream_buffer_past_48_bits_is_refused_up_front() {
     let mut s = Sender::new(SenderConfig { stream_buffer_blocks: 1 << 20, cache_max_bytes: u64::MAX, ..Default::default() }, 5, 1, t0).unwrap();
     assert!(s.open_stream(t0, None).is_ok());
 }
+
+/// The segments a receiver's NACKs ask for, as (block, symbol) pairs, over
+/// `secs` seconds of its timers.
+fn nacked_symbols(rx: &mut Receiver, t0: Instant, secs: u64) -> Vec<(u32, u16)> {
+    let mut now = t0;
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    while now < t0 + Duration::from_secs(secs) {
+        now += Duration::from_millis(10);
+        rx.handle_timeout(now);
+        while rx.poll_transmit(now, &mut buf).is_some() {
+            if let Ok(Packet { body: Body::Nack(n), .. }) = Packet::decode(&buf) {
+                for r in n.requests {
+                    let pairs: Vec<(RepairItem, RepairItem)> = match r.form {
+                        nack_form::RANGES => r.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
+                        _ => r.items.iter().map(|i| (*i, *i)).collect(),
+                    };
+                    for (a, z) in pairs {
+                        out.extend((a.payload_id.symbol..=z.payload_id.symbol).map(|s| (a.payload_id.block, s)));
+                    }
+                }
+                if !out.is_empty() {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Like libnorm's receivers, ours ask for the parity segments they lack
+/// first (any `needed` of them rebuild the block, and the same ones serve
+/// every receiver), so a libnorm sender repairs with parity too; data
+/// segments are named only for what the block's parity cannot cover.
+#[test]
+fn receivers_nack_for_parity_they_lack_first() {
+    // An object of one block: 8 data segments of 100 bytes, 4 parity.
+    let fti = Fti { object_size: 800, segment_size: 100, max_block_len: 8, num_parity: 4, fec_m: 8, fec_instance: 0 };
+    let object = ObjectHeader { sender: SENDER_HDR, flags: 0, fec_id: fec_id::RS8, object_id: 0, fti: Some(fti) };
+    let segment = |symbol: u16| {
+        let payload = [symbol as u8; 100];
+        encode(Packet { sequence: symbol, source_id: 42, body: Body::Data(mcast::wire::Data { object, payload_id: FecPayloadId { block: 0, symbol, block_len: 8 }, payload: &payload }) })
+    };
+    let flush = Cmd::Flush {
+        item: RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId { block: 0, symbol: 7, block_len: 8 } },
+        acking_nodes: vec![],
+    };
+    let flush = encode(Packet { sequence: 100, source_id: 42, body: Body::Cmd(CmdMsg { sender: SENDER_HDR, cmd: flush }) });
+    for (have, parity, want) in [
+        // Two data segments lost, parity 0 (symbol 8) received: one more
+        // segment rebuilds the block, the first parity not received.
+        (vec![0u16, 1, 3, 4, 6, 7], vec![8u16], vec![(0u32, 9u16)]),
+        // Six lost and no parity: all four parity, then two data segments.
+        (vec![0, 7], vec![], vec![(0, 1), (0, 2), (0, 8), (0, 9), (0, 10), (0, 11)]),
+    ] {
+        let t0 = Instant::now();
+        let mut rx = Receiver::new(ReceiverConfig::default(), 500, t0).unwrap();
+        for s in have.iter().chain(&parity) {
+            rx.handle_datagram(t0, addr(1), &segment(*s));
+        }
+        rx.handle_datagram(t0, addr(1), &flush);
+        assert_eq!(nacked_symbols(&mut rx, t0, 5), want, "having {have:?} and parity {parity:?}");
+    }
+}
+
+/// Once its parity is used up, a sender resends the parity segments a NACK
+/// names (a receiver lost them) rather than the whole block.
+#[test]
+fn named_parity_is_resent_once_fresh_parity_is_used_up() {
+    let t0 = Instant::now();
+    let cfg = SenderConfig { block_size: 16, parity: 2, segment_size: 100, congestion_control: false, ..Default::default() };
+    let mut tx = Sender::new(cfg, 7, 3, t0).unwrap();
+    tx.enqueue(t0, ObjectKind::Data, Box::new(vec![5u8; 1600]), None).unwrap();
+    let mut now = t0;
+    let mut buf = Vec::new();
+    let mut run = |tx: &mut Sender, now: &mut Instant, ms: u64| {
+        let end = *now + Duration::from_millis(ms);
+        while *now < end {
+            tx.handle_timeout(*now);
+            while tx.poll_transmit(*now, &mut buf).is_some() {}
+            *now += Duration::from_millis(1);
+        }
+    };
+    run(&mut tx, &mut now, 20);
+    let nack = |symbols: std::ops::RangeInclusive<u16>| {
+        let a = RepairItem { fec_id: fec_id::RS8, object_id: 0, payload_id: FecPayloadId { block: 0, symbol: *symbols.start(), block_len: 16 } };
+        let z = RepairItem { payload_id: FecPayloadId { symbol: *symbols.end(), ..a.payload_id }, ..a };
+        let nack = Nack {
+            server_id: 7,
+            instance_id: 3,
+            grtt_response: NormTime::default(),
+            cc: None,
+            requests: vec![RepairRequest { form: nack_form::RANGES, flags: nack_flags::SEGMENT, items: vec![a, z] }],
+        };
+        encode(Packet { sequence: 0, source_id: 600, body: Body::Nack(nack) })
+    };
+    // Both parity segments (symbols 16 and 17) go out fresh...
+    tx.handle_datagram(now, addr(2), &nack(16..=17));
+    run(&mut tx, &mut now, 2000);
+    let st = tx.stats();
+    assert_eq!((st.parity_segments_sent, st.repair_segments_sent), (2, 2), "{st:?}");
+    // ...and a receiver that lost the second asks for it again: it gets
+    // that one segment, not the block's 16 data segments.
+    tx.handle_datagram(now, addr(2), &nack(17..=17));
+    run(&mut tx, &mut now, 2000);
+    let st = tx.stats();
+    assert_eq!((st.parity_segments_sent, st.repair_segments_sent), (3, 3), "{st:?}");
+}

@@ -12,16 +12,16 @@
 #     repair segments and parity segments sent (libnorm receivers ask for
 #     parity, so with --auto-parity 0 every parity segment is a repair).
 #  2. libnorm -> mcast: `normpeer send` on s, `mcast recv --json` on r1-r3.
-#     Evidence: dropped packets and NACKs sent by every receiver.
+#     Evidence: dropped packets and NACKs sent by every receiver; in the FILE
+#     round (no proactive parity) libnorm's repairs include parity segments
+#     that the mcast receivers FEC-decode (mcast receivers NACK for parity
+#     first, as libnorm's do; docs/PROTOCOL.md "NACK content").
 #  3. libnorm -> mcast, a 0-byte FILE and a 0-byte DATA object, WITHOUT loss
 #     (10 s timeout).  libnorm sends a 0-byte object as a NORM_INFO (EXT_FTI
 #     transfer length 0) and NORM_CMD(FLUSH)es naming block 0xffffff, symbol
-#     0xff, but no NORM_DATA; libnorm receivers deliver it from the NORM_INFO.
-#     As of this writing mcast's receiver does not: it NACKs segment 0 of
-#     block 0 (which libnorm never answers) about every 100 ms until its
-#     timeout, and the NACKs keep libnorm's sender from ever completing its
-#     flush.  These checks FAIL until mcast completes an object whose FTI
-#     says 0 bytes from its NORM_INFO.
+#     0xff, but no NORM_DATA; the receivers must deliver it from the
+#     NORM_INFO alone (a receiver that NACKed for a data segment instead
+#     would never get an answer and time out).
 #
 # The DATA rounds add --auto-parity 4 (4 proactive parity segments per
 # block): each side must then FEC-decode the other's parity (on the mcast
@@ -45,11 +45,9 @@
 #  - it never sets NORM_FLAG_REPAIR (the line is commented out in
 #    NormObject::NextSenderMsg), so mcast receivers count its retransmissions
 #    as ordinary data segments (repair_segments_received stays 0);
-#  - it answers a NACK naming DATA segments (what mcast receivers send, see
-#    docs/PROTOCOL.md "NACK content") with those data segments, never with
-#    parity (NormBlock::HandleSegmentRequest), so in round 2 the repairs of
-#    the FILE round are explicit retransmissions; parity from libnorm is
-#    exercised through --auto-parity in the DATA round.  Printed as a note.
+#  - it answers a NACK with exactly the segments it names
+#    (NormBlock::HandleSegmentRequest): data segments for data, parity for
+#    parity.
 #
 # Needs root (network namespaces), g++ and libnorm (scripts/setup.sh), jq,
 # and the mcast binary.  It FAILS (never skips) when the lab cannot be built.
@@ -253,10 +251,11 @@ n2m_evidence() { # LABEL
 }
 run_round n2m-file n2m "$LOSS" "" big.bin kb.bin one.bin
 n2m_evidence n2m-file
-if [ "$(cat "$work"/n2m-file-r*.json 2>/dev/null | jq -s '[.[].stats.parity_segments_received] | add' 2>/dev/null)" = 0 ]; then
-    echo "    note: libnorm answered the mcast receivers' NACKs (which name data segments) with data"
-    echo "          segments only, no parity (libnorm NormBlock::HandleSegmentRequest); see the header"
-fi
+# No proactive parity in this round: every parity segment is a repair.
+for i in $(seq 1 "$NRECV"); do
+    check "n2m-file: r$i (mcast) was repaired with libnorm's parity (parity received, segments FEC-decoded)" \
+        [ "$(jqr "$work/n2m-file-r$i.json" '(.stats.parity_segments_received > 0) and (.stats.fec_recovered_segments > 0)')" = true ]
+done
 run_round n2m-data n2m "$LOSS" "--data --auto-parity 4" big.bin kb.bin one.bin
 n2m_evidence n2m-data
 for i in $(seq 1 "$NRECV"); do
@@ -274,8 +273,8 @@ zero_diag() {
         echo "    r$i: $(jq -c '{objects, nacks_sent: .stats.nacks_sent, datagrams_received: .stats.datagrams_received}' "$js" 2>/dev/null)"
     done
     if [ "$(cat "$work/$1"-r*.json 2>/dev/null | jq -s 'all(.ok)' 2>/dev/null)" != true ]; then
-        echo "    (libnorm sends a 0-byte object as NORM_INFO only, no NORM_DATA; mcast waits for a data"
-        echo "     segment and NACKs for it, which libnorm never answers -- see the header)"
+        echo "    (libnorm sends a 0-byte object as NORM_INFO only, no NORM_DATA: a receiver that waits"
+        echo "     for a data segment and NACKs for it never gets an answer -- see the header)"
     fi
 }
 run_round n2m-zero-file n2m 0 "" empty.bin

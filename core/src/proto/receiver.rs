@@ -1779,19 +1779,22 @@ fn build_nack(s: &RemoteSender, max_items: usize) -> Vec<RepairRequest> {
                     if needed == 0 || covered >= needed {
                         continue;
                     }
-                    // Name the first `needed` missing data segments: the sender
-                    // answers with that many fresh parity segments, or with
-                    // these segments once its parity is used up.
+                    // Name `needed` segments we lack, as libnorm receivers do:
+                    // parity segments first (any `needed` of them rebuild the
+                    // block, and the same ones serve every receiver), then
+                    // data segments if the parity alone cannot. Our sender
+                    // answers with that many fresh parity segments, or, once
+                    // its parity is used up, with the named segments; a
+                    // libnorm sender sends the named segments, parity too.
+                    let mut names: Vec<u16> = (0..layout.num_parity)
+                        .filter(|i| !b.parity.iter().any(|(p, _)| p == i))
+                        .map(|i| block_len + i)
+                        .take(needed as usize)
+                        .collect();
+                    let lacking = needed as usize - names.len();
+                    names.splice(0..0, (0..block_len).filter(|sym| !b.has(*sym)).take(lacking));
                     let mut run: Option<(u16, u16)> = None;
-                    let mut named = 0;
-                    for sym in 0..block_len {
-                        if named == needed {
-                            break;
-                        }
-                        if b.has(sym) {
-                            continue;
-                        }
-                        named += 1;
+                    for sym in names {
                         run = match run {
                             Some((a, z)) if z + 1 == sym => Some((a, sym)),
                             Some((a, z)) => {

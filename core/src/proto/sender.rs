@@ -309,6 +309,9 @@ struct BlockRepair {
     erasures: u16,
     /// Data segments receivers named explicitly (used once parity runs out).
     explicit: BTreeSet<u16>,
+    /// Parity segments (indices) receivers named: they ask for parity they
+    /// lack first, as libnorm receivers do; resent once fresh parity runs out.
+    parity: BTreeSet<u16>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1344,6 +1347,7 @@ impl Sender {
             br.erasures = br.erasures.max(*tally);
             if req.form != nack_form::ERASURES {
                 br.explicit.extend((s0..=s1).filter(|s| *s < block_len));
+                br.parity.extend((s0..=s1).filter(|s| *s >= block_len).map(|s| s - block_len).filter(|i| *i < self.cfg.parity));
             }
         }
     }
@@ -1596,10 +1600,16 @@ impl Sender {
                     o.parity_sent.insert(block, sent + fresh);
                 }
                 if br.erasures > fresh {
-                    // Parity is used up: send the named segments themselves.
-                    let explicit: Vec<u16> = if br.explicit.is_empty() { (0..block_len).collect() } else { br.explicit.into_iter().collect() };
+                    // Parity is used up: send the named segments themselves,
+                    // data and parity sent before (lost by whoever names it).
+                    let resend: Vec<u16> = br.parity.into_iter().filter(|i| *i < sent).collect();
+                    let explicit: Vec<u16> = if br.explicit.is_empty() && resend.is_empty() { (0..block_len).collect() } else { br.explicit.into_iter().collect() };
                     for symbol in explicit.into_iter().take(budget) {
                         self.repair_queue.push_back(TxItem::Segment { obj: id, block, symbol });
+                        budget -= 1;
+                    }
+                    for index in resend.into_iter().take(budget) {
+                        self.repair_queue.push_back(TxItem::Parity { obj: id, block, index });
                         budget -= 1;
                     }
                 }
