@@ -398,6 +398,8 @@ enum Role {
 struct Session {
     socket: UdpSocket,
     group_addr: SocketAddr,
+    /// Left explicitly when the session ends (`abandon`).
+    membership: net::Membership,
     group: Group,
     role: Role,
     /// The socket may have more to read (edge-triggered: read until WouldBlock).
@@ -473,7 +475,7 @@ impl Engine {
         let now = Instant::now();
         match cmd {
             Command::OpenSender { group, config, reply } => {
-                let r = self.open(&group, false).and_then(|(socket, group_addr)| {
+                let r = self.open(&group, false).and_then(|(socket, group_addr, membership)| {
                     let node_id = config.node_id.unwrap_or_else(random_node_id);
                     let instance = rand::thread_rng().gen::<u16>();
                     let proto = proto::Sender::new(config, node_id, instance, now)?;
@@ -488,14 +490,14 @@ impl Engine {
                         stats: stats.clone(),
                         closing: None,
                     }));
-                    let token = self.add(socket, group_addr, group.clone(), role)?;
+                    let token = self.add(socket, group_addr, membership, group.clone(), role)?;
                     tracing::info!(%group, node_id, "sender started");
                     Ok((token, node_id, stats))
                 });
                 let _ = reply.send(r);
             }
             Command::OpenReceiver { group, config, queue, reply } => {
-                let r = self.open(&group, true).and_then(|(socket, group_addr)| {
+                let r = self.open(&group, true).and_then(|(socket, group_addr, membership)| {
                     let node_id = config.node_id.unwrap_or_else(random_node_id);
                     let spool = config.file_dir.as_deref().map(Spool::new).transpose()?;
                     let proto = proto::Receiver::new(config, node_id, now)?;
@@ -510,7 +512,7 @@ impl Engine {
                         paused: false,
                         spool,
                     }));
-                    let token = self.add(socket, group_addr, group.clone(), role)?;
+                    let token = self.add(socket, group_addr, membership, group.clone(), role)?;
                     tracing::info!(%group, node_id, "receiver started");
                     Ok((token, node_id, stats))
                 });
@@ -669,20 +671,20 @@ impl Engine {
         }
     }
 
-    fn open(&self, group: &Group, ssm: bool) -> Result<(UdpSocket, SocketAddr)> {
+    fn open(&self, group: &Group, ssm: bool) -> Result<(UdpSocket, SocketAddr, net::Membership)> {
         let s = net::open(group, &self.socket_config, ssm)?;
         let std_socket: std::net::UdpSocket = s.socket.into();
-        Ok((UdpSocket::from_std(std_socket), s.group_addr))
+        Ok((UdpSocket::from_std(std_socket), s.group_addr, s.membership))
     }
 
-    fn add(&mut self, mut socket: UdpSocket, group_addr: SocketAddr, group: Group, role: Role) -> Result<Token> {
+    fn add(&mut self, mut socket: UdpSocket, group_addr: SocketAddr, membership: net::Membership, group: Group, role: Role) -> Result<Token> {
         let token = Token(self.next_token);
         self.next_token += 1;
         self.poll
             .registry()
             .register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Error::io("registering the socket with the event loop", e))?;
-        self.sessions.insert(token, Session { socket, group_addr, group, role, readable: true, pending: VecDeque::new(), spare: Vec::new(), gso: std::env::var_os("MCAST_NO_GSO").is_none() });
+        self.sessions.insert(token, Session { socket, group_addr, membership, group, role, readable: true, pending: VecDeque::new(), spare: Vec::new(), gso: std::env::var_os("MCAST_NO_GSO").is_none() });
         Ok(token)
     }
 
@@ -1172,6 +1174,9 @@ impl Session {
         match &mut self.role {
             Role::Sender(s) => s.fail_waiters(|| Error::Closed),
             Role::Receiver(r) => r.queue.close(),
+        }
+        if let Err(e) = self.membership.leave(&socket2::SockRef::from(&self.socket)) {
+            tracing::warn!(group = %self.group, error = %e, "leaving the group failed");
         }
     }
 }

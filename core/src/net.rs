@@ -221,9 +221,9 @@ pub fn default_interface() -> Result<String> {
         })
 }
 
-/// `MCAST_JOIN_SOURCE_GROUP` for IPv6 (socket2 offers source-specific joins
-/// for IPv4 only).
-fn join_source_group(socket: &Socket, ifindex: u32, group: &Ipv6Addr, source: &Ipv6Addr) -> io::Result<()> {
+/// `MCAST_JOIN_SOURCE_GROUP` or `MCAST_LEAVE_SOURCE_GROUP` (`op`) for IPv6
+/// (socket2 offers source-specific joins for IPv4 only).
+fn source_group(socket: &Socket, op: libc::c_int, ifindex: u32, group: &Ipv6Addr, source: &Ipv6Addr) -> io::Result<()> {
     fn storage(a: &Ipv6Addr) -> libc::sockaddr_storage {
         // SAFETY: all-zero is a valid sockaddr_storage.
         let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -245,7 +245,7 @@ fn join_source_group(socket: &Socket, ifindex: u32, group: &Ipv6Addr, source: &I
         libc::setsockopt(
             socket.as_raw_fd(),
             libc::IPPROTO_IPV6,
-            libc::MCAST_JOIN_SOURCE_GROUP,
+            op,
             (&req as *const libc::group_source_req).cast(),
             std::mem::size_of::<libc::group_source_req>() as libc::socklen_t,
         )
@@ -264,7 +264,31 @@ pub struct McastSocket {
     /// Where `Destination::Group` datagrams go (scope id set for link-local
     /// and interface-local groups).
     pub group_addr: SocketAddr,
+    pub membership: Membership,
+}
+
+/// What [`open`] joined: the group on an interface, or (S,G) for each of
+/// `sources` (source-specific).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub group: Ipv6Addr,
     pub ifindex: u32,
+    pub sources: Vec<Ipv6Addr>,
+}
+
+impl Membership {
+    /// Leaves what was joined on `socket` (IPV6_LEAVE_GROUP, or
+    /// MCAST_LEAVE_SOURCE_GROUP per source). The kernel would leave when the
+    /// socket closes anyway; the engine leaves explicitly as a session ends
+    /// so that it happens then, whoever still holds the socket, and a
+    /// failure is logged instead of unnoticed.
+    pub fn leave(&self, socket: &Socket) -> io::Result<()> {
+        if self.sources.is_empty() {
+            socket.leave_multicast_v6(&self.group, self.ifindex)
+        } else {
+            self.sources.iter().try_for_each(|s| source_group(socket, libc::MCAST_LEAVE_SOURCE_GROUP, self.ifindex, &self.group, s))
+        }
+    }
 }
 
 /// Opens a non-blocking UDP socket bound to `[::]:port` (address and port
@@ -285,10 +309,11 @@ pub fn open(group: &Group, cfg: &SocketConfig, ssm: bool) -> Result<McastSocket>
     socket.set_multicast_all_v6(false).map_err(|e| Error::io(what("clearing IPV6_MULTICAST_ALL"), e))?;
     let bind = SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, group.port, 0, 0);
     socket.bind(&SockAddr::from(bind)).map_err(|e| Error::io(format!("binding UDP port {}", group.port), e))?;
-    let joined = if group.sources.is_empty() || !ssm {
+    let membership = Membership { group: group.addr, ifindex, sources: if ssm { group.sources.clone() } else { Vec::new() } };
+    let joined = if membership.sources.is_empty() {
         socket.join_multicast_v6(&group.addr, ifindex)
     } else {
-        group.sources.iter().try_for_each(|s| join_source_group(&socket, ifindex, &group.addr, s))
+        membership.sources.iter().try_for_each(|s| source_group(&socket, libc::MCAST_JOIN_SOURCE_GROUP, ifindex, &group.addr, s))
     };
     joined.map_err(|e| {
         let hint = if e.raw_os_error() == Some(libc::ENODEV) || e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
@@ -308,7 +333,7 @@ pub fn open(group: &Group, cfg: &SocketConfig, ssm: bool) -> Result<McastSocket>
     socket.set_nonblocking(true).map_err(|e| Error::io(what("making the socket non-blocking"), e))?;
     let scope = if needs_scope(&group.addr) { ifindex } else { 0 };
     let group_addr = SocketAddr::V6(SocketAddrV6::new(group.addr, group.port, 0, scope));
-    Ok(McastSocket { socket, group_addr, ifindex })
+    Ok(McastSocket { socket, group_addr, membership })
 }
 
 /// Interface- and link-local groups (ff_1::, ff_2::) need the interface as

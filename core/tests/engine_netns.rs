@@ -397,3 +397,74 @@ fn a_stream_arrives_as_its_messages_then_its_end() {
     // The stream's id lies between the objects around it.
     assert!(stream_id.unwrap() > before && stream_id.unwrap() < after);
 }
+
+/// The kernel's memberships of this thread's namespace on `dev`: for each
+/// group (hex, as /proc shows it), how many sockets joined it
+/// (/proc/thread-self: /proc/self/net would show the process's namespace,
+/// not this thread's).
+fn igmp6_users(dev: &str, group_hex: &str) -> u32 {
+    let text = std::fs::read_to_string("/proc/thread-self/net/igmp6").expect("read igmp6");
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && f[1] == dev && f[2] == group_hex)
+        .map_or(0, |f| f[3].parse().expect("users"))
+}
+
+/// The (S,G) entries of this thread's namespace on `dev` (hex addresses).
+fn ssm_sources(dev: &str, group_hex: &str) -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/mcfilter6").expect("read mcfilter6");
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 3 && f[1] == dev && f[2] == group_hex)
+        .map(|f| f[3].to_string())
+        .collect()
+}
+
+fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ok() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn receivers_join_and_leave_the_group_and_their_sources() {
+    private_network();
+    let (_, rx_group) = groups(7116);
+    let hex = "ff3e000000000000000000004d430099";
+    let ctx = Context::new().unwrap();
+    assert_eq!(igmp6_users("vb", hex), 0);
+    let a = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    let b = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    assert_eq!(igmp6_users("vb", hex), 2, "each receiver joins");
+    drop(a);
+    eventually("the dropped receiver left", || igmp6_users("vb", hex) == 1);
+    // Source-specific: (S,G) for each source, left again when it goes.
+    let sources: Vec<std::net::Ipv6Addr> = vec!["fd00::5".parse().unwrap(), "fd00::6".parse().unwrap()];
+    let ssm = ctx.receiver(&rx_group.clone().with_sources(&sources).unwrap(), ReceiverConfig::default()).unwrap();
+    let mut got = ssm_sources("vb", hex);
+    got.sort();
+    assert_eq!(got, ["fd000000000000000000000000000005", "fd000000000000000000000000000006"]);
+    assert_eq!(igmp6_users("vb", hex), 2);
+    ssm.close();
+    eventually("the SSM receiver left its sources", || ssm_sources("vb", hex).is_empty() && igmp6_users("vb", hex) == 1);
+    // The last one out leaves the group; closing the context does it too.
+    let c = ctx.receiver(&rx_group, ReceiverConfig::default()).unwrap();
+    drop(b);
+    eventually("b left", || igmp6_users("vb", hex) == 1);
+    ctx.close();
+    eventually("closing the context left the group", || igmp6_users("vb", hex) == 0);
+    drop(c);
+    // Leaving does not wait for the socket to close.
+    let cfg = mcast::net::SocketConfig::default();
+    let s = mcast::net::open(&rx_group, &cfg, true).unwrap();
+    assert_eq!(igmp6_users("vb", hex), 1);
+    s.membership.leave(&s.socket).unwrap();
+    assert_eq!(igmp6_users("vb", hex), 0);
+    let s = mcast::net::open(&rx_group.with_sources(&sources).unwrap(), &cfg, true).unwrap();
+    assert_eq!(ssm_sources("vb", hex).len(), 2);
+    s.membership.leave(&s.socket).unwrap();
+    assert!(ssm_sources("vb", hex).is_empty());
+    assert_eq!(igmp6_users("vb", hex), 0);
+}
