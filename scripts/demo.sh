@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# setup.sh may just have installed Rust with rustup.
+command -v cargo >/dev/null || . "$HOME/.cargo/env"
 cargo build --release -p mcast-cli
 exec target/release/mcast demo "$@"

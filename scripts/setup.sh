@@ -16,8 +16,11 @@
 # npm when no node is installed (the Node module and its tests), iperf3
 # (a TCP flow sharing a bottleneck with mcast in the congestion tests), uftp
 # (a peer `mcast bench` compares with; its service is kept off), jq,
-# xxd, diffutils, coreutils; and cargo-fuzz (cargo install).  Rust (cargo)
-# itself is expected to be installed already (rustup).
+# xxd, diffutils, coreutils, curl; Rust through rustup (the minimal stable
+# toolchain, into ~/.cargo) when no cargo is installed (Debian's rustc is
+# older than the project's rust-version, 1.82); and cargo-fuzz (cargo
+# install).  Scripts that run cargo after this one source ~/.cargo/env when
+# cargo is not on their PATH.
 set -euo pipefail
 
 PACKAGES=(
@@ -25,7 +28,7 @@ PACKAGES=(
     libnorm1 libnorm-dev g++ make pkg-config
     valgrind binutils
     tshark iperf3 uftp
-    python3 python3-venv python3-pip jq xxd diffutils coreutils ca-certificates
+    python3 python3-venv python3-pip jq xxd diffutils coreutils ca-certificates curl
 )
 
 check_only=0
@@ -118,6 +121,25 @@ if [ ! -f /usr/include/normApi.h ]; then
     echo "setup: error: /usr/include/normApi.h missing (libnorm-dev)" >&2
     fail=1
 fi
+# Rust: rustup's stable toolchain when there is no cargo at all.
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+    # shellcheck source=/dev/null
+    . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ "$check_only" = 1 ]; then
+        log "missing: Rust (cargo)"
+        missing+=(rust)
+    else
+        log "installing Rust with rustup (stable, minimal profile) into $HOME/.cargo"
+        if curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain stable; then
+            # shellcheck source=/dev/null
+            . "$HOME/.cargo/env"
+        else
+            echo "setup: error: installing Rust with rustup failed" >&2
+        fi
+    fi
+fi
 if command -v cargo >/dev/null 2>&1; then
     log "rust: $(cargo --version)"
     # cargo-fuzz for the fuzz smoke tests (tests/fuzz/); about a minute to
@@ -132,8 +154,7 @@ if command -v cargo >/dev/null 2>&1; then
         fi
     fi
 else
-    echo "setup: error: cargo not found; install Rust (https://rustup.rs) first" >&2
-    fail=1
+    [ "$check_only" = 1 ] || { echo "setup: error: cargo not found and rustup could not install it (https://rustup.rs)" >&2; fail=1; }
 fi
 if command -v tshark >/dev/null 2>&1; then
     if tshark -G protocols 2>/dev/null | awk -F'\t' '$3=="norm"' | grep -q .; then

@@ -95,6 +95,9 @@ is_test_script() {
 echo "mcast test run: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(uname -sr), user $(id -un), logs in $LOGDIR"
 
 run_step "setup (scripts/setup.sh)" bash scripts/setup.sh
+# setup.sh may just have installed Rust with rustup (every later step and
+# test script finds cargo on this PATH).
+command -v cargo >/dev/null || . "$HOME/.cargo/env" || true
 built=0
 run_step "cargo build --workspace --release" cargo build --workspace --release && built=1
 run_step "cargo test --workspace" cargo test --workspace --no-fail-fast
