@@ -172,7 +172,7 @@ impl GroupArgs {
             Some(i) => i.clone(),
             None => {
                 let i = mcast::net::default_interface()?;
-                tracing::info!(interface = %i, "no --interface given; using the first suitable one");
+                tracing::debug!(interface = %i, "no --interface given; using the first suitable one (send and recv say which)");
                 i
             }
         };

@@ -43,6 +43,9 @@ struct Saved {
     sha256: [u8; 32],
     object_id: u64,
     sender: String,
+    /// The sender's NORM node id (several senders may share an address,
+    /// and a sender's address may change; its node id stays).
+    sender_node_id: u32,
     kind: &'static str,
     /// For a stream: bytes the sender's buffer lost before they could be repaired.
     lost_bytes: u64,
@@ -70,6 +73,7 @@ impl Saved {
             "sha256": hex(&self.sha256),
             "object_id": self.object_id,
             "sender": self.sender,
+            "sender_node_id": self.sender_node_id,
             "kind": self.kind,
             "lost_bytes": self.lost_bytes,
             "signer": self.signer,
@@ -173,11 +177,12 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                     emit_line(&v);
                 } else if !common.quiet {
                     let line = format!(
-                        "received {} ({}, sha256 {}) from {}{}",
+                        "received {} ({}, sha256 {}) from {} (node {}){}",
                         s.name,
                         human_bytes(s.size),
                         &hex(&s.sha256)[..16],
                         s.sender,
+                        s.sender_node_id,
                         s.signer.as_ref().map_or(String::new(), |k| format!(", signed by {}", &k[..16]))
                     );
                     match &multi {
@@ -190,28 +195,30 @@ pub fn run(common: &Common, args: &RecvArgs) -> CliResult {
                 saved.push(s);
             }
             Err(mcast::Error::Timeout) => {}
-            Err(mcast::Error::Aborted { sender, object_id, reason, .. }) => {
+            Err(mcast::Error::Aborted { sender, sender_node_id, object_id, reason }) => {
                 // The sender gave up on (or no longer has) this object; it
                 // will never arrive, so say so instead of waiting silently.
-                let text = format!("object {object_id} from {sender} aborted: {reason}");
+                let text = format!("object {object_id} from {sender} (node {sender_node_id}) aborted: {reason}");
                 if args.report {
                     emit_line(&json!({"type": "aborted", "object_id": object_id,
-                        "sender": sender.to_string(), "reason": reason.to_string()}));
+                        "sender": sender.to_string(), "sender_node_id": sender_node_id, "reason": reason.to_string()}));
                 } else if !common.quiet {
                     eprintln!("mcast: warning: {text}");
                 }
-                aborted.push(json!({"object_id": object_id, "sender": sender.to_string(), "reason": reason.to_string()}));
+                aborted.push(json!({"object_id": object_id, "sender": sender.to_string(),
+                    "sender_node_id": sender_node_id, "reason": reason.to_string()}));
             }
             Err(mcast::Error::Rejected { sender, sender_node_id, reason }) => {
                 // A sealed channel's key is missing or differs, someone
                 // sends forgeries, or (--trust) objects are not signed by a
                 // trusted key: said once per source and reason, then counted.
                 if args.report {
-                    emit_line(&json!({"type": "rejected", "sender": sender.to_string(), "reason": reason}));
+                    emit_line(&json!({"type": "rejected", "sender": sender.to_string(), "sender_node_id": sender_node_id, "reason": reason}));
                 } else if !common.quiet {
-                    eprintln!("mcast: warning: refusing {sender} (node {sender_node_id:#x}): {reason}");
+                    eprintln!("mcast: warning: refusing {sender} (node {sender_node_id}): {reason}");
                 }
-                rejected.push(json!({"sender": sender.to_string(), "node_id": sender_node_id, "reason": reason}));
+                rejected.push(json!({"sender": sender.to_string(), "node_id": sender_node_id,
+                    "sender_node_id": sender_node_id, "reason": reason}));
             }
             Err(e) => return Err(Failure::new(format!("receiving: {e}"))),
         }
@@ -389,6 +396,7 @@ fn save(out: &Path, book: &mut NameBook, msg: &mcast::Message, no_digest: bool) 
         sha256: sha,
         object_id: msg.object_id,
         sender: msg.sender.to_string(),
+        sender_node_id: msg.sender_node_id,
         kind: kind_name(msg.kind),
         lost_bytes: 0,
         signer: msg.signer.map(|k| k.to_hex()),
@@ -420,6 +428,7 @@ fn save_file(out: &Path, book: &mut NameBook, msg: &mcast::Message, file: &Path,
         sha256: sha,
         object_id: msg.object_id,
         sender: msg.sender.to_string(),
+        sender_node_id: msg.sender_node_id,
         kind: kind_name(msg.kind),
         lost_bytes: 0,
         signer: msg.signer.map(|k| k.to_hex()),
@@ -474,6 +483,7 @@ fn stream_piece(
         sha256: sha,
         object_id: msg.object_id,
         sender: msg.sender.to_string(),
+        sender_node_id: msg.sender_node_id,
         kind: "stream",
         lost_bytes: st.lost,
         signer: msg.signer.map(|k| k.to_hex()),

@@ -94,6 +94,16 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
 
     let g = &args.group;
     let group = g.resolve()?;
+    if g.interface.is_none() && !common.quiet && !args.report {
+        // Said at default verbosity (as `recv` says "via IF"): a host with
+        // several interfaces may pick another than the user expects.
+        eprintln!(
+            "sending to [{}]:{} via {} (no --interface given: the first suitable interface, see `mcast interfaces`)",
+            group.addr(),
+            group.port(),
+            group.interface()
+        );
+    }
     let ctx = crate::util::context(g)?;
     let sender = ctx.sender(&group, config)?;
     let start = Instant::now();
@@ -101,7 +111,7 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
         let r = send_stream(common, args, &sender, &group, name, start);
         drop(sender);
         ctx.close();
-        return r;
+        return report_ack(common, args, r?);
     }
 
     let bar = (want_progress(common.quiet) && !args.report && total >= crate::PROGRESS_MIN_BYTES).then(|| {
@@ -167,14 +177,12 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
             Err(e) => return Err(Failure::new(format!("flushing: {e}"))),
         }
     }
-    let ack = if args.ack.is_empty() {
-        None
-    } else {
+    if !args.ack.is_empty() {
         if let Some(b) = &bar {
             b.set_message("waiting for acknowledgements");
         }
-        Some(sender.flush_acked(&args.ack, args.ack_timeout).map_err(|e| Failure::new(format!("asking for acknowledgements: {e}")))?)
-    };
+    }
+    let ack = ask_for_acks(args, &sender)?;
     let elapsed = start.elapsed();
     let stats = sender.stats();
     if let Some(b) = &bar {
@@ -228,14 +236,37 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
     }
     drop(sender);
     ctx.close();
-    if let Some(a) = ack {
-        let list = |v: &[u32]| if v.is_empty() { "nobody".to_string() } else { v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ") };
-        if !common.quiet && !args.report {
-            eprintln!("acknowledged by {}; not acknowledged by {}", list(&a.acked), list(&a.missing));
-        }
-        if !a.missing.is_empty() {
-            return Err(Failure::with_code(format!("not acknowledged by {} within {:?}", list(&a.missing), args.ack_timeout), 4));
-        }
+    report_ack(common, args, ack)
+}
+
+/// Exit status when a receiver named by `--ack` did not acknowledge.
+pub const EXIT_NOT_ACKNOWLEDGED: i32 = 4;
+
+/// With `--ack`: asks those receivers to confirm everything sent so far
+/// (after the final flush, so the watermark is the end of what was sent).
+fn ask_for_acks(args: &SendArgs, sender: &mcast::Sender) -> CliResult<Option<mcast::AckReport>> {
+    if args.ack.is_empty() {
+        return Ok(None);
+    }
+    sender
+        .flush_acked(&args.ack, args.ack_timeout)
+        .map(Some)
+        .map_err(|e| Failure::new(format!("asking for acknowledgements: {e}")))
+}
+
+/// Says who acknowledged (not with --quiet) and fails with status 4 if
+/// someone did not.
+fn report_ack(common: &Common, args: &SendArgs, ack: Option<mcast::AckReport>) -> CliResult {
+    let Some(a) = ack else { return Ok(()) };
+    let list = |v: &[u32]| if v.is_empty() { "nobody".to_string() } else { v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ") };
+    if !common.quiet && !args.report {
+        eprintln!("acknowledged by {}; not acknowledged by {}", list(&a.acked), list(&a.missing));
+    }
+    if !a.missing.is_empty() {
+        return Err(Failure::with_code(
+            format!("not acknowledged by {} within {:?}", list(&a.missing), args.ack_timeout),
+            EXIT_NOT_ACKNOWLEDGED,
+        ));
     }
     Ok(())
 }
@@ -245,8 +276,17 @@ pub fn run(common: &Common, args: &SendArgs) -> CliResult {
 const STREAM_MESSAGE_MAX: usize = 64 * 1024;
 
 /// `mcast send --stream NAME`: standard input as one NORM stream, a message
-/// per line; at end of input the stream is closed and flushed.
-fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, group: &mcast::Group, name: &str, start: Instant) -> CliResult {
+/// per line; at end of input the stream is closed and flushed, and with
+/// `--ack` the named receivers are asked to confirm all of it (its end is the
+/// watermark). Returns their answer for `report_ack`.
+fn send_stream(
+    common: &Common,
+    args: &SendArgs,
+    sender: &mcast::Sender,
+    group: &mcast::Group,
+    name: &str,
+    start: Instant,
+) -> CliResult<Option<mcast::AckReport>> {
     if name.is_empty() || name.len() > 1024 {
         return Err(Failure::new("--stream needs a name of 1 to 1024 bytes"));
     }
@@ -285,6 +325,7 @@ fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, group: 
             Err(e) => return Err(Failure::new(format!("flushing: {e}"))),
         }
     }
+    let ack = ask_for_acks(args, sender)?;
     let elapsed = start.elapsed();
     let stats = sender.stats();
     if !common.quiet && !args.report {
@@ -304,6 +345,7 @@ fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, group: 
             "ok": true,
             "group": group.addr().to_string(), "port": group.port(), "interface": group.interface(),
             "stream": {"name": name, "object_id": id, "messages": messages, "size": bytes, "sha256": hex(hasher.finalize().as_slice())},
+            "ack": ack.as_ref().map(|a| json!({"acked": a.acked, "missing": a.missing})),
             "bytes": bytes,
             "elapsed_secs": elapsed.as_secs_f64(),
             "throughput_bps": bits_per_sec(bytes, elapsed),
@@ -315,5 +357,5 @@ fn send_stream(common: &Common, args: &SendArgs, sender: &mcast::Sender, group: 
             print_summary(&summary);
         }
     }
-    Ok(())
+    Ok(ack)
 }

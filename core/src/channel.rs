@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(v("sensor/42", Scope::Global, false), ("ff1e:411:977f:7741:5e1:bd8:86e:313b".into(), 61661));
         assert_eq!(v("sensor/42", Scope::Global, true), ("ff3e::8411:977f".into(), 61661));
         assert_eq!(v("Grüße ☃", Scope::Global, false), ("ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c".into(), 50305));
-        assert_eq!(v("Grüße ☃", Scope::Organization, true).1, 50305);
+        assert_eq!(v("Grüße ☃", Scope::Organization, true), ("ff38::c75f:d652".into(), 50305));
         assert!(channel_address("", Scope::Global, false).is_err());
     }
 

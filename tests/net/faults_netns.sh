@@ -9,7 +9,11 @@
 #  2. A sender killed in the middle of its second file and started again
 #     with the same node id (`--node-id`; a new NORM instance): the receiver
 #     keeps the first file, reports the unfinished one aborted ("the sender
-#     restarted"), and then gets everything the new instance sends.
+#     restarted"), and then gets everything the new instance sends. A second
+#     sender (host s2, another node id) sends three files to the same group
+#     throughout the kill and the restart: the receiver gets all of them
+#     intact, by that sender's node id (--json sender_node_id), and reports
+#     nothing of it aborted.
 #  3. Bursts of loss: 30 % of the time everything to a receiver is dropped,
 #     in bursts of 60 ms; the transfer completes intact.
 #  4. A receiver whose disk fills up (a 4 MiB tmpfs) reports the error for
@@ -49,10 +53,12 @@ cleanup() {
 trap cleanup EXIT
 
 lab_up "$LAB" 2 || { ko "lab_up (see LAB ERROR above)"; finish; }
+lab_add_host "$LAB" s2 2 || { ko "lab_add_host s2 (see LAB ERROR above)"; finish; }
 mkdir -p "$WORK/src"
 head -c 30000000 /dev/urandom >"$WORK/src/big.bin"
 head -c 8000000 /dev/urandom >"$WORK/src/mid.bin"
 head -c 1000000 /dev/urandom >"$WORK/src/small.bin"
+for f in other1 other2 other3; do head -c 3000000 /dev/urandom >"$WORK/src/$f.bin"; done
 
 recv_bg() { # HOST PORT OUT COUNT TIMEOUT NAME [ARGS...]: a receiver in the background; sets RPID
     local host=$1 port=$2 out=$3 count=$4 t=$5 name=$6
@@ -111,32 +117,51 @@ wait "$r2"
 check "r2 was not disturbed" identical "$WORK/src/big.bin" "$WORK/one-r2/big.bin"
 
 # ------------------------------------------------------------ 2. sender restart
-echo "--- 2. a sender killed mid-transfer and started again"
+echo "--- 2. a sender killed mid-transfer and started again; another sender goes on"
 P=6961
-recv_bg r1 $P "$WORK/two-r1" 3 90 two-r1
+recv_bg r1 $P "$WORK/two-r1" 6 90 two-r1
 r1=$RPID
 lab_wait_joined "$LAB" r1 "$GROUP" || ko "r1 joined"
+# The other sender: 9 MB at 10 Mbit/s, about 7 s, from before the kill
+# (at 2.5 s) to after the restart.
+lab_exec "$LAB" s2 "$MCAST" send --group "$GROUP" --port $P --interface eth0 --rate 10M --fixed-rate --quiet --json \
+    --node-id 5151 "$WORK/src/other1.bin" "$WORK/src/other2.bin" "$WORK/src/other3.bin" >"$WORK/two-other.json" 2>"$WORK/two-other.err" &
+other=$!
 send_bg $P two-s1 --node-id 4242 "$WORK/src/small.bin" "$WORK/src/big.bin"
 s=$SPID
 sleep 2.5
+check "the other sender is still sending when the first one is killed" kill -0 "$other"
 kill_in s $P
 wait "$s" 2>/dev/null
 check "the first sender was killed before big.bin was complete at r1" [ ! -e "$WORK/two-r1/big.bin" ]
 sleep 0.5
+check "the other sender is still sending when the first one restarts" kill -0 "$other"
 lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port $P --interface eth0 --rate 40M --fixed-rate --quiet \
     --node-id 4242 "$WORK/src/mid.bin" "$WORK/src/big.bin" 2>"$WORK/two-s2.err"
 st=$?
 check "the restarted sender exits 0 (status $st)" [ "$st" = 0 ]
+wait "$other"
+st=$?
+check "the other sender exits 0 (status $st)" [ "$st" = 0 ]
 wait "$r1"
 st=$?
-check "r1 exits 0 with small.bin, mid.bin and big.bin (status $st)" [ "$st" = 0 ]
+check "r1 exits 0 with small.bin, mid.bin, big.bin and the other sender's three files (status $st)" [ "$st" = 0 ]
 check "r1 kept small.bin from the first instance" identical "$WORK/src/small.bin" "$WORK/two-r1/small.bin"
 check "r1 got mid.bin from the new instance" identical "$WORK/src/mid.bin" "$WORK/two-r1/mid.bin"
 check "r1 got big.bin from the new instance" identical "$WORK/src/big.bin" "$WORK/two-r1/big.bin"
-aborted=$(jq -r '.aborted | length' "$WORK/two-r1.json" 2>/dev/null)
-reason=$(jq -r '.aborted[0].reason // ""' "$WORK/two-r1.json" 2>/dev/null)
+# The old instance's unfinished object, reported by node id 4242.
+aborted=$(jq -r '[.aborted[] | select(.sender_node_id == 4242)] | length' "$WORK/two-r1.json" 2>/dev/null)
+reason=$(jq -r '[.aborted[] | select(.sender_node_id == 4242)][0].reason // ""' "$WORK/two-r1.json" 2>/dev/null)
 restarted() { [ "${aborted:-0}" -ge 1 ] && [[ "$reason" == *restarted* ]]; }
 check "r1 reported the unfinished object of the old instance aborted ($aborted: $reason)" restarted
+# The other sender, undisturbed.
+from_other=$(jq -r '[.files[] | select(.sender_node_id == 5151) | .name] | sort | join(" ")' "$WORK/two-r1.json" 2>/dev/null)
+check "r1 got every file of the other sender, by its node id ($from_other)" [ "$from_other" = "other1.bin other2.bin other3.bin" ]
+for f in other1 other2 other3; do
+    check "r1's $f.bin from the other sender is identical" identical "$WORK/src/$f.bin" "$WORK/two-r1/$f.bin"
+done
+other_aborted=$(jq -r '[.aborted[] | select(.sender_node_id != 4242)] | length' "$WORK/two-r1.json" 2>/dev/null)
+check "r1 reported nothing aborted but the first sender's (${other_aborted:-no JSON})" [ "${other_aborted:-x}" = 0 ]
 check "r1 leaves no partial file" no_partial "$WORK/two-r1"
 
 # ------------------------------------------------------------ 3. bursts
