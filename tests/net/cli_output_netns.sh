@@ -10,6 +10,8 @@
 #  3. The receiver names each object's sender by address and NORM node id:
 #     "received NAME (...) from [ADDR]:PORT (node N)" on stderr, and
 #     `sender` and `sender_node_id` in --json, per object.
+#  4. On a terminal (script(1) gives them one), send and recv draw progress
+#     bars for an 8 MB file; with --quiet they print nothing at all.
 #
 # Needs root. FAILS (never skips) when namespaces cannot be created. Ends
 # with "cli_output_netns: N passed, M failed". Environment: MCAST, KEEP=1.
@@ -98,4 +100,41 @@ for pair in a.txt:777 b.bin:778 c.txt:779; do
         [ "$(jq -r --arg f "$f" '.files[] | select(.name == $f) | "\(.sender_node_id) \(.sender)"' "$WORK/r1.json" 2>/dev/null | sed 's/\]:[0-9]*$/]/')" = "$n [$SADDR]" ]
 done
 echo "    $(grep '^received' "$WORK/r1.err" | head -1)"
+
+# ------------------------------------------------------------ 4. progress bars on a terminal
+head -c 8000000 /dev/urandom >"$WORK/src/big.bin"
+# on_tty HOST OUT CMD...: runs CMD in HOST with a terminal as its stdin,
+# stdout and stderr; what it wrote goes to OUT.
+on_tty() {
+    local host=$1 out=$2
+    shift 2
+    lab_exec "$LAB" "$host" script -qec "$(printf '%q ' "$@")" /dev/null </dev/null >"$out" 2>&1
+}
+# progress_round LABEL QUIET: a receiver and a sender on terminals.
+progress_round() {
+    local label=$1 quiet=$2 port=$((PORT + 1)) rst sst
+    [ "$quiet" = 1 ] && port=$((PORT + 2))
+    local q=()
+    [ "$quiet" = 1 ] && q=(--quiet)
+    on_tty r1 "$WORK/$label-r.tty" "$MCAST" recv --group "$GROUP" --port $port --interface eth0 --out "$WORK/$label" \
+        --count 1 --timeout 60 "${q[@]}" &
+    local rpid=$!
+    lab_wait_joined "$LAB" r1 "$GROUP" || ko "$label: r1 joined"
+    sleep 0.3
+    on_tty s "$WORK/$label-s.tty" "$MCAST" send --group "$GROUP" --port $port --interface eth0 --rate 20M --fixed-rate \
+        "${q[@]}" "$WORK/src/big.bin"
+    sst=$?
+    wait "$rpid"
+    rst=$?
+    check "$label: send and recv on a terminal exit 0 (send $sst, recv $rst)" [ "$sst:$rst" = 0:0 ]
+    check "$label: the file arrived intact" cmp -s "$WORK/src/big.bin" "$WORK/$label/big.bin"
+}
+progress_round bars 0
+check "send draws a progress bar on a terminal: $(tr '\r' '\n' <"$WORK/bars-s.tty" | grep -a 'sending \[' | tail -1)" \
+    grep -aq 'sending \[[=> ]*\] [0-9.]* [KMG]\?i\?B/' "$WORK/bars-s.tty"
+check "recv draws a progress bar on a terminal: $(tr '\r' '\n' <"$WORK/bars-r.tty" | grep -a 'big.bin' | tail -1)" \
+    grep -aq '\[[=> #-]*\]' "$WORK/bars-r.tty"
+progress_round quiet 1
+check "send --quiet on a terminal prints nothing ($(head -c 200 "$WORK/quiet-s.tty"))" [ ! -s "$WORK/quiet-s.tty" ]
+check "recv --quiet on a terminal prints nothing ($(head -c 200 "$WORK/quiet-r.tty"))" [ ! -s "$WORK/quiet-r.tty" ]
 finish
