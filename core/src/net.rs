@@ -28,7 +28,10 @@ pub struct Group {
 impl Group {
     /// Checks the values (a multicast address, a non-zero port, an interface
     /// name the kernel could accept); whether the interface exists is checked
-    /// when a sender or receiver joins.
+    /// when a sender or receiver joins. To join on the interface mcast
+    /// would choose itself (what the CLI and the bindings do when none is
+    /// named), pass [`default_interface`]`()?`; [`Group::interface`] says
+    /// which it was.
     pub fn new(addr: Ipv6Addr, port: u16, interface: &str) -> Result<Group> {
         if !addr.is_multicast() {
             return Err(Error::InvalidArgument(format!("{addr} is not an IPv6 multicast address (those start with ff)")));

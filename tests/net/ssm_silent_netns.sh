@@ -11,7 +11,8 @@
 #     loss, the sender sends proactive parity (--auto-parity); an nftables
 #     counter on r3's eth0 output sees zero UDP datagrams (no NACK, no ACK,
 #     no CC feedback; MLD join reports are ICMPv6 and not counted), and every
-#     file arrives intact. A control receiver with the same loss, not silent,
+#     file arrives intact; asked by the sender to acknowledge (--ack 3), it
+#     does not (the sender exits 4 naming it). A control receiver with the same loss, not silent,
 #     asked to acknowledge (--ack), does send (the counter works).
 #
 # Needs root. FAILS (never skips) when namespaces cannot be created. Ends
@@ -100,7 +101,7 @@ for r in r3 r4; do
     lab_loss "$LAB" "$r" 2 "$PORT" || ko "lab_loss $r"
     lab_counter "$LAB" "$r" || ko "lab_counter $r"
 done
-lab_exec "$LAB" r3 "$MCAST" recv --group "$GROUP" --port "$PORT" --interface eth0 --silent \
+lab_exec "$LAB" r3 "$MCAST" recv --group "$GROUP" --port "$PORT" --interface eth0 --silent --node-id 3 \
     --out "$WORK/r3" --count 3 --timeout 60 --json >"$WORK/r3.json" 2>"$WORK/r3.err" &
 p3=$!
 lab_exec "$LAB" r4 "$MCAST" recv --group "$GROUP" --port "$PORT" --interface eth0 --node-id 4 \
@@ -109,9 +110,14 @@ p4=$!
 wait_joined r3 "$GROUP" || ko "r3 joined"
 wait_joined r4 "$GROUP" || ko "r4 joined"
 lab_exec "$LAB" s "$MCAST" send --group "$GROUP" --port "$PORT" --interface eth0 --quiet --json \
-    --block 32 --parity 8 --auto-parity 6 --ack 4 \
+    --block 32 --parity 8 --auto-parity 6 --ack 3,4 --ack-timeout 15 \
     "$WORK/src/silent-one.bin" "$WORK/src/silent-mid.bin" "$WORK/src/silent-big.bin" >"$WORK/s-silent.json" 2>"$WORK/s-silent.err"
-check "the sender (auto parity 6 per 32-segment block) exits 0" [ $? = 0 ]
+st=$?
+# The sender asked r3 (node 3) to acknowledge too: a silent receiver does
+# not answer even that, so the sender reports it missing (exit 4).
+check "the sender (auto parity 6 per 32-segment block) exits 4: node 3 did not acknowledge (status $st)" [ "$st" = 4 ]
+check "... acked by 4 only, 3 missing: $(jq -c .ack "$WORK/s-silent.json" 2>/dev/null)" \
+    [ "$(jq -c .ack "$WORK/s-silent.json" 2>/dev/null)" = '{"acked":[4],"missing":[3]}' ]
 wait "$p3"
 st=$?
 check "r3 (--silent) exits 0 after 3 objects" [ "$st" = 0 ]
