@@ -4,9 +4,10 @@
 //! (multiple inheritance: `mcast.Timeout` is also a `TimeoutError`), asyncio
 //! receiving and type stubs.
 //!
-//! Blocking calls release the GIL and wait in short slices so that Ctrl-C
-//! (KeyboardInterrupt) is raised within about 50 ms, and so that a handle
-//! closed from another thread ends the wait with `mcast.Closed`.
+//! Blocking calls (recv, send, send_file, flush, flush_acked,
+//! StreamWriter.write) release the GIL and wait in short slices so that
+//! Ctrl-C (KeyboardInterrupt) is raised within about 50 ms, and so that a
+//! handle closed from another thread ends the wait with `mcast.Closed`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -659,10 +660,14 @@ impl Sender {
     }
 
     /// Queues a file as one FILE object named by its base name; returns its id.
+    /// Waits while the transmit cache is full.
     fn send_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
         let path = path_arg(py, path, "send_file: path")?;
         let s = self.get(py)?;
-        py.detach(|| s.send_file(&path)).map_err(|e| to_py(py, e))
+        // Wait for room in slices (send_file_timeout queues nothing and
+        // closes the file again on timeout; a signing sender reads the file
+        // only once there is room).
+        blocking(py, None, move |slice| s.send_file_timeout(&path, slice))
     }
 
     /// Waits until everything queued was sent and a flush round is over.
@@ -680,7 +685,14 @@ impl Sender {
         let nodes = node_ids(nodes, "flush_acked: nodes", false)?;
         let s = self.get(py)?;
         let timeout = timeout.duration();
-        let r = py.detach(|| s.flush_acked(&nodes, timeout)).map_err(|e| to_py(py, e))?;
+        // Asked once; the report is awaited in slices (the engine sends it
+        // by the deadline, so no deadline here). The sender is kept open
+        // while waiting, as the other blocking calls keep theirs.
+        let mut report = py.detach(|| s.flush_acked_start(&nodes, timeout)).map_err(|e| to_py(py, e))?;
+        let r = blocking(py, None, move |slice| {
+            let _open = &s;
+            report(slice)
+        })?;
         Ok((r.acked, r.missing))
     }
 
@@ -729,6 +741,13 @@ impl Sender {
     #[getter]
     fn node_id(&self, py: Python<'_>) -> PyResult<u32> {
         Ok(self.get(py)?.node_id())
+    }
+
+    /// The interface the group was joined on (the one named, or the one
+    /// chosen when none was: see docs/PROTOCOL.md "Interface choice").
+    #[getter]
+    fn interface(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.get(py)?.group().interface().to_string())
     }
 
     /// Sends NORM_CMD(EOT) and stops (call flush() first).
@@ -952,6 +971,7 @@ impl Receiver {
                 ("datagrams_seal_mismatch", st.datagrams_seal_mismatch),
                 ("objects_unverified", st.objects_unverified),
                 ("signatures_refused", st.signatures_refused),
+                ("nacks_received", st.nacks_received),
                 ("senders", st.senders),
             ],
         )
@@ -978,6 +998,13 @@ impl Receiver {
     #[getter]
     fn node_id(&self, py: Python<'_>) -> PyResult<u32> {
         Ok(self.get(py)?.node_id())
+    }
+
+    /// The interface the group was joined on (the one named, or the one
+    /// chosen when none was: see docs/PROTOCOL.md "Interface choice").
+    #[getter]
+    fn interface(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(self.get(py)?.group().interface().to_string())
     }
 
     fn close(&self) {

@@ -54,6 +54,7 @@ pub fn receiver_stats_json(s: &mcast::ReceiverStats) -> Value {
         "datagrams_seal_mismatch": s.datagrams_seal_mismatch,
         "objects_unverified": s.objects_unverified,
         "signatures_refused": s.signatures_refused,
+        "nacks_received": s.nacks_received,
     })
 }
 

@@ -188,7 +188,18 @@ impl Sender {
     /// Queues the file as one FILE object; NORM_INFO is its base name. The
     /// file is read while it is sent: do not change it until flushed.
     pub fn send_file(&self, path: impl AsRef<Path>) -> Result<u64> {
-        let path = path.as_ref();
+        self.send_file_waiting(path.as_ref(), Wait::Until(None))
+    }
+
+    /// Like [`Sender::send_file`] but waits at most `timeout` for room in
+    /// the transmit cache ([`Error::Timeout`] after that; nothing was
+    /// queued, and the file opened for it is closed again). A signing
+    /// sender reads the file to sign it only once there is room.
+    pub fn send_file_timeout(&self, path: impl AsRef<Path>, timeout: Duration) -> Result<u64> {
+        self.send_file_waiting(path.as_ref(), Wait::Until(deadline_after(timeout)))
+    }
+
+    fn send_file_waiting(&self, path: &Path, wait: Wait) -> Result<u64> {
         let name = path
             .file_name()
             .ok_or_else(|| Error::InvalidArgument(format!("{} has no file name", path.display())))?;
@@ -198,7 +209,7 @@ impl Sender {
         }
         let source = FileSource::open(path).map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
         let info = name.as_encoded_bytes().to_vec();
-        self.enqueue(ObjectKind::File, Box::new(source), Some(info), Wait::Until(None))
+        self.enqueue(ObjectKind::File, Box::new(source), Some(info), wait)
     }
 
     /// Queues any [`ObjectSource`] (for example a memory-mapped buffer).
@@ -283,6 +294,32 @@ impl Sender {
         let deadline = deadline_after(timeout);
         let nodes = nodes.to_vec();
         self.shared.call(|reply| Command::FlushAcked { session: self.token, nodes, deadline, reply })
+    }
+
+    /// [`Sender::flush_acked`] for callers that wait in short slices (the
+    /// bindings do, to stay interruptible): asks the receivers once, now,
+    /// and returns a function that waits at most the time it is given for
+    /// the report, failing with [`Error::Timeout`] while it is not there
+    /// yet. The report comes as from `flush_acked` (once all have confirmed,
+    /// after the flush rounds, or after `timeout`); the function is not to
+    /// be called after it returned anything but `Timeout`. Dropping it
+    /// gives up waiting (the flush goes on). Do not wait with it in a
+    /// receiver callback: the engine could not answer.
+    pub fn flush_acked_start(
+        &self,
+        nodes: &[u32],
+        timeout: Duration,
+    ) -> Result<impl FnMut(Duration) -> Result<AckReport> + Send + 'static> {
+        let deadline = deadline_after(timeout);
+        let nodes = nodes.to_vec();
+        let (reply, answer) = engine::reply_channel();
+        self.shared.send(Command::FlushAcked { session: self.token, nodes, deadline, reply })?;
+        let shared = self.shared.clone();
+        Ok(move |wait: Duration| match answer.recv_timeout(wait) {
+            Ok(report) => report,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(shared.gone()),
+        })
     }
 
     pub fn stats(&self) -> SenderStats {

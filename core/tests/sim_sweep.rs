@@ -71,6 +71,10 @@ fn run_seed(seed: u64) -> Result<(), String> {
         }
         return Err(format!("{desc}: not all delivered by {:?}: {counts:?} of {}", sim.now, sim.sent_objects.len()));
     }
+    // Two more simulated seconds (late repairs, flushes, duplicates in
+    // flight): nothing may be delivered twice or aborted after the fact.
+    let settle = sim.now + Duration::from_secs(2);
+    sim.run_until(settle, |_| false);
     for (i, r) in sim.receivers.iter().enumerate() {
         if !r.aborted.is_empty() {
             return Err(format!("{desc}: receiver {i} aborted {:?}", r.aborted));
@@ -126,6 +130,12 @@ fn nack_suppression_bound() {
     // lost segment). We require at most 1 NACK per lost segment on average.
     assert!(sim.shared_drops > 50, "the link should have lost packets");
     assert!(per_loss <= 1.0, "{per_loss:.3} NACKs per lost segment exceeds the bound of 1.0");
+    // Suppression works by overhearing: every receiver heard other
+    // receivers' NACKs (never more than were sent), and stats say so.
+    for (i, r) in sim.receivers.iter().enumerate() {
+        let st = r.proto.stats();
+        assert!(st.nacks_received > 0 && st.nacks_received + st.nacks_sent <= sim.nacks, "receiver {i}: {st:?}, {} NACKs in all", sim.nacks);
+    }
 }
 
 /// Issue 7's target: 1,000 receivers behind one shared lossy link (3 %),

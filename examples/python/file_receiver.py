@@ -4,7 +4,10 @@ writes them to a directory, with a progress bar per file on the terminal.
     python file_receiver.py OUTDIR [--group ff3e::4d43] [--port 5000]
                             [--interface eth0] [--count N]
 
-Names come from each object's NORM_INFO, reduced to a safe base name.
+Names come from each object's NORM_INFO, reduced to a safe base name. Files
+go straight to disk as they arrive (the receiver's file_dir option; a file
+still arriving is a hidden .mcast-*.part file in OUTDIR), so they may be
+larger than memory.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def main() -> int:
     tty = sys.stderr.isatty()
 
     received = 0
-    with mcast.Context() as ctx, ctx.receiver(a.group, a.port, a.interface) as rx:
+    with mcast.Context() as ctx, ctx.receiver(a.group, a.port, a.interface, file_dir=a.out) as rx:
         print(f"listening on [{a.group}]:{a.port} via {a.interface}", file=sys.stderr)
         while a.count == 0 or received < a.count:
             try:
@@ -58,12 +61,19 @@ def main() -> int:
                 print("", file=sys.stderr)
                 break
             name = safe_name(msg.info, msg.object_id)
-            (a.out / name).write_bytes(msg.data)
+            if msg.path is not None:
+                # A FILE object, already in OUTDIR (under a temporary name).
+                size = os.path.getsize(msg.path)
+                os.replace(msg.path, a.out / name)
+            else:
+                # A DATA object (mcast send --data, Sender.send) comes in memory.
+                size = len(msg.data)
+                (a.out / name).write_bytes(msg.data)
             received += 1
             if tty:
-                print(bar(name, len(msg.data), len(msg.data)), file=sys.stderr)
+                print(bar(name, size, size), file=sys.stderr)
             else:
-                print(f"{name}: {len(msg.data)} bytes from {msg.sender}", file=sys.stderr)
+                print(f"{name}: {size} bytes from {msg.sender}", file=sys.stderr)
     return 0
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import pytest
 
@@ -37,10 +37,11 @@ class Lab:
     def ns(self, host: str) -> str:
         return f"{self.name}-{host}"
 
-    def popen(self, host: str, args: List[str]) -> "subprocess.Popen[str]":
+    def popen(self, host: str, args: List[str], stdin: Optional[int] = None) -> "subprocess.Popen[str]":
         return subprocess.Popen(
             ["ip", "netns", "exec", self.ns(host), *args],
             text=True,
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -64,7 +65,8 @@ class Lab:
                 text=True,
                 capture_output=True,
             ).stdout
-            if f"inet6 {group}\n" in out + "\n" or out.rstrip().endswith(f"inet6 {group}"):
+            # "inet6 GROUP", and " users N" after it when several sockets joined.
+            if any(line.split()[:2] == ["inet6", group] for line in out.splitlines()):
                 return
             time.sleep(0.05)
         raise AssertionError(f"receiver on {host} did not join {group} within {timeout} s")

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+import queue
+import threading
 from typing import Any, Dict, List
 
 import pytest
@@ -22,6 +24,7 @@ from conftest import ROOT, Lab
 GROUP = "ff3e::4d43:51"
 MCAST = Path(os.environ.get("MCAST", ROOT / "target" / "release" / "mcast"))
 NORMPEER = ROOT / "target" / "interop" / "normpeer"
+EXAMPLES = ROOT / "examples" / "python"
 
 
 def lines(p: "subprocess.Popen[str]", timeout: float) -> List[Dict[str, Any]]:
@@ -334,3 +337,100 @@ def test_the_readme_example_exchanges_data_with_the_mcast_command(lab: Lab, tmp_
     lines(recv, 60)
     assert (out_dir / "report.pdf").read_bytes() == report.read_bytes()
     assert (out_dir / "greeting").read_bytes() == b"hello"
+
+
+def test_the_file_receiver_example_gets_what_the_mcast_command_sends(lab: Lab, tmp_path: Path) -> None:
+    """examples/python/file_receiver.py on r1 (5 % loss) receives the files
+    `mcast send` sends, byte for byte, under their names (and nothing else is
+    left in its directory)."""
+    assert MCAST.exists(), f"no mcast binary at {MCAST} (cargo build --release)"
+    port, group = 6480, "ff3e::4d43:52"
+    files = []
+    for name, size in (("photo.jpg", 4_000_000), ("notes.txt", 1), ("empty", 0)):
+        p = tmp_path / name
+        p.write_bytes(os.urandom(size))
+        files.append(p)
+    out = tmp_path / "received"
+    os.chmod(tmp_path, 0o755)
+    lab.loss("r1", 5, port)
+    receiver = lab.popen(
+        "r1",
+        [sys.executable, str(EXAMPLES / "file_receiver.py"), str(out), "--group", group, "--port", str(port), "--interface", "eth0", "--count", str(len(files))],
+    )
+    try:
+        lab.wait_joined("r1", group)
+        send = lab.popen("s", [str(MCAST), "send", "--group", group, "--port", str(port), "--interface", "eth0", "--quiet", *map(str, files)])
+        lines(send, 120)
+        _, err = receiver.communicate(timeout=120)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.communicate()
+    assert receiver.returncode == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(f.name for f in files), err
+    for f in files:
+        assert (out / f.name).read_bytes() == f.read_bytes(), f.name
+        assert f"{f.name}: {f.stat().st_size} bytes from " in err, err
+    assert lab.dropped("r1") > 0, "r1: no loss was injected"
+    lab.loss("r1", 0, port)
+
+
+def test_two_chat_examples_talk_to_each_other(lab: Lab) -> None:
+    """examples/python/chat.py on r1 (alice) and r2 (bob), their standard
+    input piped: each one's lines appear at the other, not at itself, and
+    end of input ends both."""
+    port, group = 6490, "ff3e::4d43:53"
+    chats: Dict[str, "subprocess.Popen[str]"] = {}
+    for host, nick in (("r1", "alice"), ("r2", "bob")):
+        chats[nick] = lab.popen(
+            host,
+            [sys.executable, "-u", str(EXAMPLES / "chat.py"), nick, "--group", group, "--port", str(port), "--interface", "eth0"],
+            stdin=subprocess.PIPE,
+        )
+    try:
+        for host, p in zip(("r1", "r2"), chats.values()):
+            if p.poll() is not None:
+                raise AssertionError(f"chat on {host} exited {p.returncode}: {p.communicate()[1][-2000:]}")
+            lab.wait_joined(host, group)
+        # Each chat's output, line by line, as it comes.
+        heard: Dict[str, "queue.Queue[str]"] = {nick: queue.Queue() for nick in chats}
+
+        def read(nick: str) -> None:
+            for line in chats[nick].stdout or []:
+                heard[nick].put(line)
+
+        readers = [threading.Thread(target=read, args=(nick,), daemon=True) for nick in chats]
+        for t in readers:
+            t.start()
+
+        def say(nick: str, text: str) -> None:
+            stdin = chats[nick].stdin
+            assert stdin is not None
+            stdin.write(text + "\n")
+            stdin.flush()
+
+        def next_line(nick: str) -> str:
+            try:
+                return heard[nick].get(timeout=20).rstrip("\n")
+            except queue.Empty:
+                raise AssertionError(f"{nick} saw nothing within 20 s") from None
+
+        say("alice", "hello bob")
+        assert next_line("bob") == "<alice> hello bob"
+        say("bob", "hi alice")
+        say("bob", "how are you?")
+        assert [next_line("alice"), next_line("alice")] == ["<bob> hi alice", "<bob> how are you?"]
+        for nick, p in chats.items():
+            assert p.stdin is not None
+            p.stdin.close()
+        for nick, p in chats.items():
+            assert p.wait(30) == 0, (nick, p.stderr.read() if p.stderr else "")
+        for t in readers:
+            t.join(5)
+    finally:
+        for p in chats.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    # Nobody saw their own lines, nor anything more.
+    assert heard["alice"].empty() and heard["bob"].empty()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any, AsyncIterator, Literal, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Literal, Optional, Sequence, Union, final
 
 _Bytes = Union[bytes, bytearray, memoryview]
 
@@ -52,6 +52,7 @@ def load_public_key(path: Union[str, os.PathLike[str]]) -> bytes:
     if it holds no key or 32 bytes that are not an Ed25519 public key."""
     ...
 
+@final
 class Context:
     """Owns one mcast engine thread; make senders and receivers from it.
 
@@ -187,13 +188,17 @@ class Context:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...
 
+@final
 class Sender:
     """Sends objects to one group, in order."""
 
     def send(self, data: _Bytes, info: Optional[_Bytes] = None, *, timeout: Optional[float] = None) -> int: ...
-    def send_file(self, path: Union[str, os.PathLike[str]]) -> int: ...
+    def send_file(self, path: Union[str, os.PathLike[str]]) -> int:
+        """Queues a file as one FILE object named by its base name; returns
+        its id. Waits while the transmit cache is full."""
+        ...
     def flush(self, timeout: Optional[float] = None) -> None: ...
     def flush_acked(self, nodes: Sequence[int], timeout: float = 30.0) -> tuple[list[int], list[int]]:
         """Asks these receivers (node ids) to confirm everything sent so far: (acked, missing)."""
@@ -208,6 +213,11 @@ class Sender:
         ...
     @property
     def node_id(self) -> int: ...
+    @property
+    def interface(self) -> str:
+        """The interface the group was joined on (named, or chosen when
+        none was)."""
+        ...
     def close(self) -> None: ...
     def __enter__(self) -> Sender: ...
     def __exit__(
@@ -215,8 +225,9 @@ class Sender:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...
 
+@final
 class StreamWriter:
     """Writes messages to one stream of a sender."""
 
@@ -231,8 +242,9 @@ class StreamWriter:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...
 
+@final
 class Message:
     """One received object, or a piece of a stream."""
 
@@ -266,6 +278,7 @@ class Message:
         its content. None at other receivers."""
         ...
 
+@final
 class Receiver:
     """Receives what is sent to one group, in order per sender."""
 
@@ -292,11 +305,17 @@ class Receiver:
         trusted_signers: objects_unverified (objects refused: unsigned,
         signed by another key, bad signature, content or size not as
         signed, streams) and signatures_refused (object infos whose
-        signature was refused)."""
+        signature was refused). nacks_received counts the NACKs overheard
+        from other receivers of the same senders."""
         ...
     def progress(self) -> list[dict[str, Any]]: ...
     @property
     def node_id(self) -> int: ...
+    @property
+    def interface(self) -> str:
+        """The interface the group was joined on (named, or chosen when
+        none was)."""
+        ...
     def close(self) -> None: ...
     def __enter__(self) -> Receiver: ...
     def __exit__(
@@ -304,4 +323,4 @@ class Receiver:
         exc_type: Optional[type[BaseException]],
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> Literal[False]: ...

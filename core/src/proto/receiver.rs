@@ -223,6 +223,9 @@ pub struct ReceiverStats {
     /// proved itself, is ignored as a forgery while its object waits for
     /// the genuine one).
     pub signatures_refused: u64,
+    /// NACKs overheard from other receivers (for senders this receiver
+    /// follows); they suppress our own NACKs for the same segments.
+    pub nacks_received: u64,
 }
 
 /// Unwrapped object ids start here so that ids "before" the first one heard
@@ -1366,6 +1369,7 @@ impl Receiver {
         if n.instance_id != s.instance_id {
             return;
         }
+        self.stats.nacks_received += 1;
         note_requests(s, &n.requests);
         if let Some(cc) = n.cc {
             suppress_feedback(s, &cc);
