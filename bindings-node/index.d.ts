@@ -254,6 +254,8 @@ export interface ReceiverStats {
   bytesSent: number;
   nacksSent: number;
   nacksSuppressed: number;
+  /** NACKs overheard from other receivers of the same senders. */
+  nacksReceived: number;
   acksSent: number;
   dataSegmentsReceived: number;
   repairSegmentsReceived: number;
@@ -305,6 +307,8 @@ export class Sender {
   flushAcked(nodes: number[], options?: { timeout?: number }): Promise<{ acked: number[]; missing: number[] }>;
   stats(): SenderStats;
   readonly nodeId: number;
+  /** The interface the group was joined on (named, or chosen when none was). */
+  readonly interface: string;
   close(): void;
 }
 
@@ -323,6 +327,8 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
   [Symbol.asyncIterator](): AsyncIterator<Message>;
   stats(): ReceiverStats;
   readonly nodeId: number;
+  /** The interface the group was joined on (named, or chosen when none was). */
+  readonly interface: string;
   /** Stops receiving; pending recv() calls reject with MCAST_CLOSED. */
   close(): void;
 
@@ -332,11 +338,14 @@ export class Receiver extends EventEmitter implements AsyncIterable<Message> {
   on(event: 'rejected', listener: (err: McastError) => void): this;
   on(event: 'error', listener: (err: McastError) => void): this;
   on(event: 'close', listener: () => void): this;
+  /** Any other event, with EventEmitter's own signature ('newListener', 'removeListener', symbols, ...). */
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'message', listener: (msg: Message) => void): this;
   once(event: 'aborted', listener: (err: McastError) => void): this;
   once(event: 'rejected', listener: (err: McastError) => void): this;
   once(event: 'error', listener: (err: McastError) => void): this;
   once(event: 'close', listener: () => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /** The multicast address and port of a named channel (the same in every language). */

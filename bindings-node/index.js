@@ -339,6 +339,11 @@ class Sender {
     return call(() => this.#native.nodeId);
   }
 
+  /** The interface the group was joined on (named, or chosen when none was). */
+  get interface() {
+    return call(() => this.#native.interface);
+  }
+
   /** Stops the sender (NORM_CMD(EOT)); await flush() first. */
   close() {
     this.#native.close();
@@ -418,6 +423,11 @@ class Receiver extends EventEmitter {
 
   get nodeId() {
     return call(() => this.#native.nodeId);
+  }
+
+  /** The interface the group was joined on (named, or chosen when none was). */
+  get interface() {
+    return call(() => this.#native.interface);
   }
 
   /** Stops receiving; pending recv() calls reject with MCAST_CLOSED. */

@@ -14,6 +14,18 @@ function run(args, opts = {}) {
   return execFileSync(cargo, args, { stdio: ['ignore', 'pipe', 'inherit'], ...opts });
 }
 
+// The Rust core is a path dependency (../core in Cargo.toml): the package
+// builds only inside the repository. npm links a local folder
+// (`npm install ./bindings-node`); with --install-links (or from a tarball
+// of `npm pack`) it copies the package alone, without ../core.
+const core = path.join(here, '..', 'core', 'Cargo.toml');
+if (!fs.existsSync(core)) {
+  console.error(`mcast: cannot build: the Rust core (${core}) is not next to this package (${here}).`);
+  console.error('mcast: npm copied the package out of the mcast repository instead of linking it (--install-links, a packed tarball).');
+  console.error('mcast: install it from a checkout, linked: npm install --install-links=false /path/to/mcast/bindings-node');
+  process.exit(1);
+}
+
 try {
   run(['--version']);
 } catch (e) {

@@ -651,6 +651,7 @@ pub struct ReceiverStats {
     pub senders: i64,
     pub objects_unverified: i64,
     pub signatures_refused: i64,
+    pub nacks_received: i64,
 }
 
 #[napi]
@@ -741,6 +742,12 @@ impl NativeSender {
         Ok(self.get()?.node_id())
     }
 
+    /// The interface the group was joined on (named, or chosen).
+    #[napi(getter, catch_unwind)]
+    pub fn interface(&self) -> Result<String> {
+        Ok(self.get()?.group().interface().to_string())
+    }
+
     /// Stops the sender (after the calls already made have run).
     #[napi(catch_unwind)]
     pub fn close(&self) {
@@ -829,12 +836,19 @@ impl NativeReceiver {
             senders: i(st.senders),
             objects_unverified: i(st.objects_unverified),
             signatures_refused: i(st.signatures_refused),
+            nacks_received: i(st.nacks_received),
         })
     }
 
     #[napi(getter, catch_unwind)]
     pub fn node_id(&self) -> Result<u32> {
         Ok(self.get()?.node_id())
+    }
+
+    /// The interface the group was joined on (named, or chosen).
+    #[napi(getter, catch_unwind)]
+    pub fn interface(&self) -> Result<String> {
+        Ok(self.get()?.group().interface().to_string())
     }
 
     /// Stops receiving; a pending recv() rejects with MCAST_CLOSED.

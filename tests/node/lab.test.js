@@ -1,6 +1,6 @@
 'use strict';
 // Node senders and receivers in separate processes on the lab's bridge at
-// 5 % loss, against each other, the mcast command and libnorm.
+// 5 % loss, against each other, the mcast command and libnorm (both ways).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -110,11 +110,15 @@ test('the mcast command gets what Node sends', async () => {
   }
 });
 
+/** Builds tests/interop/normpeer (libnorm) when it is missing or stale. */
+function normpeer() {
+  const b = spawnSync('bash', [path.join(ROOT, 'tests', 'interop', 'build.sh')], { encoding: 'utf8' });
+  assert.equal(b.status, 0, `building the libnorm peer failed: ${b.stderr}`);
+  assert.ok(fs.existsSync(NORMPEER), `no libnorm peer at ${NORMPEER}`);
+}
+
 test('Node receivers get what libnorm sends', async () => {
-  if (!fs.existsSync(NORMPEER)) {
-    const b = spawnSync('bash', [path.join(ROOT, 'tests', 'interop', 'build.sh')], { encoding: 'utf8' });
-    assert.equal(b.status, 0, `building the libnorm peer failed: ${b.stderr}`);
-  }
+  normpeer();
   const port = 6540;
   const fl = files([['a.bin', 1], ['b.bin', 40000], ['c.bin', 3000000]]);
   const procs = await receivers(port, fl.length);
@@ -126,6 +130,78 @@ test('Node receivers get what libnorm sends', async () => {
     assert.deepEqual(objs.map((o) => [o.info, o.sha256]), fl.map((f) => [path.basename(f), sha(f)]), RX[i]);
     assert.ok(lines.at(-1).stats.nacksSent > 0, `${RX[i]}: no NACKs (was there loss?)`);
   }
+});
+
+test('libnorm receivers get what Node sends', async (t) => {
+  normpeer();
+  /**
+   * Starts `normpeer recv` (libnorm) on r1..r3 at 5 % loss, writing COUNT
+   * objects to DIR-HOST; resolves once all of them joined. As in
+   * tests/interop/mcast_libnorm.sh: a 4 MB socket buffer (libnorm's default
+   * overflows at these rates), started before the sender (libnorm syncs on
+   * the first object it hears).
+   */
+  async function libnormReceivers(port, count, label) {
+    const rx = RX.map((h) => {
+      lab.loss(h, 5, port);
+      const out = path.join(dir, `${label}-${h}`);
+      const proc = lab.run(h, [NORMPEER, 'recv', '--group', GROUP, '--port', String(port), '--interface', 'eth0',
+        '--out', out, '--count', String(count), '--timeout', '90', '--socket-buffer', '4194304']);
+      return { host: h, out, proc };
+    });
+    for (const h of RX) await lab.waitJoined(h, GROUP);
+    return rx;
+  }
+  /** Waits for each libnorm receiver: exit 0, exactly the names expected (normpeer keeps an empty cache directory), loss injected. */
+  async function received(rx, names) {
+    const dropped = [];
+    for (const { host, out, proc } of rx) {
+      const r = await proc;
+      assert.equal(r.code, 0, `${host} (libnorm) exited ${r.code}: ${r.stderr.slice(-2000)} ${r.stdout.slice(-500)}`);
+      const got = fs.readdirSync(out).filter((n) => !n.startsWith('.normpeer-cache-')).sort();
+      assert.deepEqual(got, [...names].sort(), `${host}: ${r.stdout}`);
+      const d = lab.dropped(host);
+      assert.ok(d > 0, `${host}: no loss injected`);
+      dropped.push(`${host} ${d}`);
+    }
+    return dropped.join(', ');
+  }
+  /** The Node sender heard the libnorm receivers' NACKs and repaired. */
+  const repaired = (label, stats, dropped) => {
+    const { nacksReceived, dataSegmentsSent, repairSegmentsSent, paritySegmentsSent } = stats;
+    t.diagnostic(`${label}: dropped ${dropped}; Node sender ${JSON.stringify({ nacksReceived, dataSegmentsSent, repairSegmentsSent, paritySegmentsSent })}`);
+    assert.ok(nacksReceived > 0 && repairSegmentsSent > 0, `${label}: no repairs (was there loss?): ${JSON.stringify(stats)}`);
+  };
+
+  // 1. FILE objects (sendFile), the big one first, a 0-byte one last.
+  const fl = files([['n2l-big.bin', 3000000], ['n2l-kb.bin', 37777], ['n2l-one.bin', 1], ['n2l-empty.bin', 0]]);
+  const frx = await libnormReceivers(6570, fl.length, 'n2l-files');
+  const fstats = jsonLines(await lab.run('s', [process.execPath, PEER, 'send-files', GROUP, '6570', 'eth0', ...fl]), 'Node sender').pop();
+  const fdropped = await received(frx, fl.map((f) => path.basename(f)));
+  for (const { host, out } of frx) {
+    for (const f of fl) {
+      const g = path.join(out, path.basename(f));
+      assert.equal(fs.statSync(g).size, fs.statSync(f).size, `${host}: ${path.basename(f)} size`);
+      assert.equal(sha(g), sha(f), `${host}: ${path.basename(f)} SHA-256`);
+    }
+  }
+  repaired('files', fstats, fdropped);
+
+  // 2. DATA objects (send): 40 messages of 30000 bytes, named by their info.
+  const n = 40;
+  const size = 30000;
+  const drx = await libnormReceivers(6571, n, 'n2l-data');
+  const dstats = jsonLines(await lab.run('s', [process.execPath, PEER, 'send', GROUP, '6571', 'eth0', String(n), String(size)]), 'Node sender').pop();
+  const ddropped = await received(drx, Array.from({ length: n }, (_, k) => `m${k}`));
+  for (const { host, out } of drx) {
+    for (let k = 0; k < n; k++) {
+      // What peer.js sends: the index in 8 digits, then k % 251.
+      const head = Buffer.from(String(k).padStart(8, '0'));
+      const want = Buffer.concat([head, Buffer.alloc(size - head.length, k % 251)]);
+      assert.ok(fs.readFileSync(path.join(out, `m${k}`)).equals(want), `${host}: message ${k}`);
+    }
+  }
+  repaired('data', dstats, ddropped);
 });
 
 /**

@@ -140,6 +140,50 @@ test('the event loop stays responsive while receiving', async () => {
   ctx.close();
 });
 
+test('the event loop stays responsive while data flows (event-loop delay)', async (t) => {
+  // A burst of small messages and a multi-MB object, sent and received in
+  // this process over the veth pair, while perf_hooks measures how late the
+  // event loop runs its timers. Blocking work on the main thread (a send or
+  // recv waiting for the engine, a copy of the whole object) shows up as a
+  // delay of its duration; the bound is generous for a loaded machine.
+  const { monitorEventLoopDelay } = require('node:perf_hooks');
+  const { ctx, rx, tx } = pair();
+  const n = 3000;
+  const size = 1000;
+  const big = require('node:crypto').randomBytes(8000000);
+  const body = (i) => Buffer.concat([Buffer.from(String(i).padStart(8, '0')), Buffer.alloc(size - 8, i % 251)]);
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  h.enable();
+  const t0 = performance.now();
+  const sending = (async () => {
+    for (let i = 0; i < n; i++) await tx.send(body(i), { info: `m${i}` });
+    await tx.send(big, { info: 'big' });
+    await tx.flush({ timeout: 60000 });
+  })();
+  for (let i = 0; i < n; i++) {
+    const m = await rx.recv({ timeout: 30000 });
+    assert.equal(m.info.toString(), `m${i}`);
+    assert.ok(m.data.equals(body(i)), `message ${i}`);
+  }
+  const last = await rx.recv({ timeout: 30000 });
+  const elapsed = performance.now() - t0;
+  h.disable();
+  clearInterval(timer);
+  await sending;
+  assert.equal(last.info.toString(), 'big');
+  assert.ok(last.data.equals(big), 'the 8 MB object arrived intact');
+  const ms = (ns) => Math.round(ns / 1e5) / 10;
+  const seen = `max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms over ${Math.round(elapsed)} ms; ${ticks} ticks of 10 ms`;
+  t.diagnostic(`event-loop delay while ${n} messages and 8 MB flowed: ${seen}`);
+  // The histogram holds the time between the checks of a 10 ms timer.
+  assert.ok(h.count > 0 && elapsed > 50, `no measurement: ${seen}`);
+  assert.ok(h.max < 200e6, `the event loop was blocked: ${seen}`);
+  assert.ok(ticks >= elapsed / 10 / 4, `too few timer ticks: ${seen}`);
+  ctx.close();
+});
+
 test("'message' events and for await", async () => {
   const { ctx, rx, tx } = pair();
   const events = [];
@@ -217,6 +261,7 @@ test('channel addresses match the documented vectors', async () => {
   assert.deepEqual(channelAddress('sensor/42'), { group: 'ff1e:411:977f:7741:5e1:bd8:86e:313b', port: 61661 });
   assert.deepEqual(channelAddress('sensor/42', { ssm: true }), { group: 'ff3e::8411:977f', port: 61661 });
   assert.deepEqual(channelAddress('Grüße ☃'), { group: 'ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c', port: 50305 });
+  assert.deepEqual(channelAddress('Grüße ☃', { scope: 'org', ssm: true }), { group: 'ff38::c75f:d652', port: 50305 });
   assert.throws(() => channelAddress(''), { code: 'MCAST_INVALID_ARGUMENT' });
   assert.throws(() => channelAddress('x', { scope: 'planet' }), { code: 'MCAST_INVALID_ARGUMENT' });
   const { group, port } = channelAddress('node-test-channel', { scope: 'link' });
@@ -226,6 +271,20 @@ test('channel addresses match the documented vectors', async () => {
   await tx.send('on a channel');
   assert.equal((await rx.recv({ timeout: 5000 })).data.toString(), 'on a channel');
   ctx.close();
+});
+
+test("the README's Node.js section lists the error codes, error fields and events of index.d.ts", () => {
+  const dts = fs.readFileSync(path.join(path.dirname(require.resolve('mcast')), 'index.d.ts'), 'utf8');
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8').split('## Node.js')[1].split('\n## ')[0];
+  const codes = [...dts.split('export type McastErrorCode')[1].split(';')[0].matchAll(/'(MCAST_[A-Z_]+)'/g)].map((m) => m[1]);
+  assert.ok(codes.includes('MCAST_REJECTED'), codes.join());
+  assert.deepEqual([...new Set(readme.match(/MCAST_[A-Z_]+/g))].sort(), [...codes].sort());
+  const fields = [...dts.split('export interface McastError extends Error {')[1].split('\n}')[0].matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1]);
+  assert.deepEqual(fields.sort(), ['errno', 'objectId', 'reason', 'sender', 'senderNodeId']);
+  for (const f of fields) assert.ok(readme.includes(`\`${f}\``), `README lacks the error field ${f}`);
+  const events = [...new Set([...dts.matchAll(/^ {2}on\(event: '(\w+)'/gm)].map((m) => m[1]))];
+  assert.deepEqual(events.sort(), ['aborted', 'close', 'error', 'message', 'rejected']);
+  for (const e of events) assert.ok(readme.includes(`'${e}'`), `README lacks the event '${e}'`);
 });
 
 test('source-specific receivers hear only their sources', async () => {
@@ -281,10 +340,20 @@ test('flow control waits for the listed receivers', async () => {
   ctx.close();
 });
 
-test('without an interface, mcast picks one', () => {
+test('without an interface, mcast picks one and says which', () => {
   const ctx = new Context();
   const rx = ctx.receiver({ group: GROUP, port: nextPort++ });
   assert.ok(rx.nodeId > 0);
+  // The veth end with the lower index (docs/PROTOCOL.md "Interface
+  // choice"; lo is never a candidate).
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  const ends = [...links.matchAll(/^(\d+): (va|vb)[@:]/gm)].map((m) => [Number(m[1]), m[2]]).sort((a, b) => a[0] - b[0]);
+  assert.equal(ends.length, 2, links);
+  assert.equal(rx.interface, ends[0][1]);
+  const tx = ctx.sender({ group: GROUP, port: nextPort++, interface: 'va' });
+  assert.equal(tx.interface, 'va');
+  tx.close();
+  assert.throws(() => tx.interface, { code: 'MCAST_CLOSED' });
   ctx.close();
 });
 

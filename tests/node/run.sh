@@ -27,6 +27,10 @@ if [ "${NO_INSTALL:-0}" != 1 ] || [ ! -e "$PROJ/node_modules/mcast/mcast.node" ]
     rm -rf "$PROJ"
     mkdir -p "$PROJ"
     (cd "$PROJ" && npm init -y >/dev/null) || { ko "npm init"; finish; }
+    # No mcast.node from an earlier build may be left for the install to find:
+    # the check below then proves that npm install's script built it.
+    rm -f "$ROOT/bindings-node/mcast.node" "$ROOT/bindings-node/mcast.node.tmp"
+    installed=1
     if (cd "$PROJ" && npm install --no-audit --no-fund --loglevel=error "$ROOT/bindings-node"); then
         ok "npm install ./bindings-node (built from source)"
     else
@@ -35,7 +39,13 @@ if [ "${NO_INSTALL:-0}" != 1 ] || [ ! -e "$PROJ/node_modules/mcast/mcast.node" ]
     fi
     (cd "$PROJ" && npm install --no-audit --no-fund --loglevel=error typescript@5 @types/node@20) || { ko "npm install typescript @types/node"; finish; }
 fi
-[ -e "$PROJ/node_modules/mcast/mcast.node" ] && ok "the native module was built (node_modules/mcast/mcast.node)" || ko "no mcast.node after npm install"
+if [ ! -e "$PROJ/node_modules/mcast/mcast.node" ]; then
+    ko "no mcast.node after npm install"
+elif [ -n "${installed:-}" ]; then
+    ok "the native module was built by npm install (node_modules/mcast/mcast.node)"
+else
+    ok "the native module is there (reused: NO_INSTALL=1)"
+fi
 
 cat >"$PROJ/tsconfig.json" <<JSON
 {
