@@ -337,3 +337,56 @@ fn named_parity_is_resent_once_fresh_parity_is_used_up() {
     let st = tx.stats();
     assert_eq!((st.parity_segments_sent, st.repair_segments_sent), (3, 3), "{st:?}");
 }
+
+/// One parity segment repairs different losses at different receivers:
+/// two receivers each lose a different data segment of a block, and one
+/// repair (a parity segment) completes the object at both.
+#[test]
+fn one_parity_segment_repairs_different_losses_at_different_receivers() {
+    let t0 = Instant::now();
+    let cfg = SenderConfig { block_size: 16, parity: 4, segment_size: 100, congestion_control: false, ..Default::default() };
+    let mut tx = Sender::new(cfg, 7, 3, t0).unwrap();
+    let data: Vec<u8> = (0..1600u32).map(|i| (i * 7 % 251) as u8).collect();
+    tx.enqueue(t0, ObjectKind::Data, Box::new(data.clone()), None).unwrap();
+    let mut rxs = [Receiver::new(ReceiverConfig::default(), 501, t0).unwrap(), Receiver::new(ReceiverConfig::default(), 502, t0).unwrap()];
+    // Receiver i loses data segment `lose[i]` of block 0 the first time.
+    let lose = [3u16, 11];
+    let mut lost = [false, false];
+    let mut got: [Option<Vec<u8>>; 2] = [None, None];
+    let (mut now, mut buf, mut fb) = (t0, Vec::new(), Vec::new());
+    while now < t0 + Duration::from_secs(10) && got.iter().any(Option::is_none) {
+        tx.handle_timeout(now);
+        while tx.poll_transmit(now, &mut buf).is_some() {
+            let symbol = match Packet::decode(&buf) {
+                Ok(Packet { body: Body::Data(d), .. }) if d.payload_id.block == 0 => Some(d.payload_id.symbol),
+                _ => None,
+            };
+            for (i, rx) in rxs.iter_mut().enumerate() {
+                if symbol == Some(lose[i]) && !lost[i] {
+                    lost[i] = true;
+                    continue;
+                }
+                rx.handle_datagram(now, addr(1), &buf);
+            }
+        }
+        for i in 0..2 {
+            rxs[i].handle_timeout(now);
+            while rxs[i].poll_transmit(now, &mut fb).is_some() {
+                // Feedback goes to the group: the sender and the other receiver.
+                tx.handle_datagram(now, addr(10 + i as u16), &fb);
+                rxs[1 - i].handle_datagram(now, addr(10 + i as u16), &fb);
+            }
+            while let Some(ev) = rxs[i].poll_event() {
+                if let ReceiverEvent::Object(o) = ev {
+                    got[i] = Some(o.data);
+                }
+            }
+        }
+        now += Duration::from_millis(1);
+    }
+    assert!(lost[0] && lost[1]);
+    assert_eq!(got, [Some(data.clone()), Some(data)], "both receivers complete the object");
+    let st = tx.stats();
+    assert_eq!((st.parity_segments_sent, st.repair_segments_sent), (1, 1), "one repair for both: {st:?}");
+    assert_eq!(rxs.iter().map(|r| r.stats().fec_recovered_segments).sum::<u64>(), 2);
+}
