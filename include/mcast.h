@@ -13,6 +13,10 @@
  *    free is detected and ignored (reported through mcast_last_error()).
  *    Handle values are never reused, so a freed handle stays invalid
  *    (MCAST_ERR_INVALID_ARGUMENT) even after newer handles were created.
+ *  - Each function's documentation says, under these labels, from which
+ *    threads it may be called ("Thread safety:"), whether and how long it
+ *    waits ("Blocking:") and, if it returns an mcast_status, which codes it
+ *    returns ("Errors:"); "as mcast_x" refers to another function's.
  *  - Every function may be called from any thread, and handles may be used
  *    from several threads at once, unless its documentation says otherwise.
  *    A receiver callback runs on the engine thread and may not call
@@ -84,6 +88,12 @@
  * Longest address text `mcast_channel_address` writes, with its NUL.
  */
 #define MCAST_ADDRESS_TEXT_MAX 46
+
+/**
+ * Longest interface name `mcast_sender_interface` and
+ * `mcast_receiver_interface` write, with its NUL (the kernel's IFNAMSIZ).
+ */
+#define MCAST_INTERFACE_NAME_MAX 16
 
 /**
  * What a fallible call returns. New codes may be added in later minor
@@ -809,6 +819,11 @@ typedef struct mcast_receiver_stats {
      * genuine one is awaited).
      */
     uint64_t signatures_refused;
+    /**
+     * NACKs overheard from other receivers of the same senders (they
+     * suppress this receiver's own NACKs for the same segments).
+     */
+    uint64_t nacks_received;
 } mcast_receiver_stats;
 
 #ifdef __cplusplus
@@ -819,7 +834,7 @@ extern "C" {
  * The version of the loaded library as text, `"MAJOR.MINOR.PATCH"`.
  *
  * Ownership: a static string; do not free it.
- * Thread safety: safe from any thread. Never blocks, never fails.
+ * Thread safety: safe from any thread. Blocking: no. Never fails.
  */
 const char *mcast_version(void);
 
@@ -834,7 +849,7 @@ const char *mcast_version(void);
  * if no call failed on this thread yet. Messages longer than 2047 bytes
  * are cut and end in `...`.
  * Thread safety: thread-local; each thread sees its own last error.
- * Never blocks, never fails.
+ * Blocking: no. Never fails.
  */
 const char *mcast_last_error(void);
 
@@ -842,8 +857,8 @@ const char *mcast_last_error(void);
  * The `errno` value of the last failure on the calling thread if it was
  * `MCAST_ERR_IO`, else 0.
  *
- * Thread safety: thread-local, like `mcast_last_error()`. Never blocks,
- * never fails.
+ * Thread safety: thread-local, like `mcast_last_error()`. Blocking: no.
+ * Never fails.
  */
 int mcast_last_os_error(void);
 
@@ -853,7 +868,7 @@ int mcast_last_os_error(void);
  *
  * `status`: an `mcast_status` value (an `int` so any value is safe to pass).
  * Ownership: a static string; do not free it.
- * Thread safety: safe from any thread. Never blocks, never fails.
+ * Thread safety: safe from any thread. Blocking: no. Never fails.
  */
 const char *mcast_status_str(int status);
 
@@ -863,7 +878,7 @@ const char *mcast_status_str(int status);
  * function, which passes `sizeof *cfg`.
  *
  * Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
- * Never blocks.
+ * Blocking: no.
  * Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
  * implausible.
  */
@@ -877,7 +892,7 @@ enum mcast_status mcast_config_init_sized(struct mcast_config *cfg,
  * `sizeof *cfg`.
  *
  * Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
- * Never blocks.
+ * Blocking: no.
  * Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
  * implausible.
  */
@@ -891,7 +906,7 @@ enum mcast_status mcast_sender_config_init_sized(struct mcast_sender_config *cfg
  * `sizeof *cfg`.
  *
  * Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
- * Never blocks.
+ * Blocking: no.
  * Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
  * implausible.
  */
@@ -1123,9 +1138,9 @@ enum mcast_status mcast_send(struct mcast_sender *sender,
  * has an empty NORM_INFO).
  *
  * Ownership: `buf` and `info` are copied during the call.
- * Thread safety, blocking and errors: as `mcast_send`;
- * `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
- * and for an `info` longer than that.
+ * Thread safety: as `mcast_send`. Blocking: as `mcast_send`.
+ * Errors: as `mcast_send`; `MCAST_ERR_INVALID_ARGUMENT` also for a NULL
+ * `info` with `info_len` > 0 and for an `info` longer than that.
  */
 enum mcast_status mcast_send_with_info(struct mcast_sender *sender,
                                        const void *buf,
@@ -1138,9 +1153,11 @@ enum mcast_status mcast_send_with_info(struct mcast_sender *sender,
  * Like `mcast_send`, but never waits: fails with `MCAST_ERR_WOULD_BLOCK`
  * (the object is then not queued) while the transmit cache is full.
  *
- * Ownership, thread safety and errors: as `mcast_send`. Blocking: only
- * for the short exchange with the engine thread (so it also fails with
- * `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+ * Ownership: as `mcast_send`. Thread safety: as `mcast_send`.
+ * Blocking: only for the short exchange with the engine thread (so it
+ * also fails with `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+ * Errors: as `mcast_send`; also `MCAST_ERR_WOULD_BLOCK` (cache full, or
+ * called from a receiver callback).
  */
 enum mcast_status mcast_try_send(struct mcast_sender *sender,
                                  const void *buf,
@@ -1153,9 +1170,12 @@ enum mcast_status mcast_try_send(struct mcast_sender *sender,
  * not queued). `timeout_ms` < 0 waits as long as needed (`mcast_send`);
  * 0 does not wait (`mcast_try_send`, `MCAST_ERR_WOULD_BLOCK`).
  *
- * Ownership, thread safety and errors: as `mcast_send`; also
- * `MCAST_ERR_TIMEOUT`. Blocking: at most `timeout_ms` (fails with
- * `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+ * Ownership: as `mcast_send`. Thread safety: as `mcast_send`.
+ * Blocking: at most `timeout_ms` (fails with `MCAST_ERR_WOULD_BLOCK` in a
+ * receiver callback).
+ * Errors: as `mcast_send`; also `MCAST_ERR_TIMEOUT`, and
+ * `MCAST_ERR_WOULD_BLOCK` (`timeout_ms` 0 with a full cache, or called
+ * from a receiver callback).
  */
 enum mcast_status mcast_send_timeout(struct mcast_sender *sender,
                                      const void *buf,
@@ -1247,6 +1267,21 @@ enum mcast_status mcast_sender_get_stats_sized(const struct mcast_sender *sender
 uint32_t mcast_sender_node_id(const struct mcast_sender *sender);
 
 /**
+ * The name of the interface the sender joined its group on: the `ifname`
+ * given to `mcast_sender_new`, or the one chosen when it was NULL (the
+ * rule of docs/PROTOCOL.md, "Interface choice").
+ *
+ * `out`: receives the name as NUL-terminated text (at most
+ * `MCAST_INTERFACE_NAME_MAX` bytes with the NUL); `len` is its size.
+ * Thread safety: safe from any thread. Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or dead handle, NULL `out`,
+ * `len` too small).
+ */
+enum mcast_status mcast_sender_interface(const struct mcast_sender *sender,
+                                         char *out,
+                                         size_t len);
+
+/**
  * Stops the sender (NORM_CMD(EOT) is sent) and frees it. Objects not yet
  * flushed may not reach every receiver: call `mcast_flush` first.
  *
@@ -1285,7 +1320,8 @@ enum mcast_status mcast_receiver_new(struct mcast_ctx *ctx,
  * (S,G) for each of the `n_sources` source addresses (IPv6 unicast
  * addresses as UTF-8 text) and takes datagrams only from them.
  *
- * Ownership, thread safety, blocking as `mcast_receiver_new`.
+ * Ownership: as `mcast_receiver_new`. Thread safety: as
+ * `mcast_receiver_new`. Blocking: as `mcast_receiver_new`.
  * Errors: as `mcast_receiver_new`; `MCAST_ERR_INVALID_ARGUMENT` also for a
  * NULL `sources` with `n_sources` > 0 or an address that is not a unicast
  * IPv6 address.
@@ -1395,6 +1431,22 @@ enum mcast_status mcast_receiver_get_stats_sized(const struct mcast_receiver *re
 uint32_t mcast_receiver_node_id(const struct mcast_receiver *receiver);
 
 /**
+ * The name of the interface the receiver joined its group on: the
+ * `ifname` given to `mcast_receiver_new`, or the one chosen when it was
+ * NULL (the rule of docs/PROTOCOL.md, "Interface choice").
+ *
+ * `out`: receives the name as NUL-terminated text (at most
+ * `MCAST_INTERFACE_NAME_MAX` bytes with the NUL); `len` is its size.
+ * Thread safety: safe from any thread, also in a receiver callback.
+ * Blocking: no.
+ * Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or dead handle, NULL `out`,
+ * `len` too small).
+ */
+enum mcast_status mcast_receiver_interface(const struct mcast_receiver *receiver,
+                                           char *out,
+                                           size_t len);
+
+/**
  * Leaves the group, stops the receiver and frees it. Messages still queued
  * are dropped; messages already returned stay valid until freed. No
  * callback of this receiver runs after this returns.
@@ -1427,8 +1479,8 @@ const uint8_t *mcast_msg_data(const struct mcast_msg *msg,
 /**
  * The message's NORM_INFO (for files, the name the sender gave them, not
  * NUL-terminated and not sanitised: do not use it as a path as is); may be
- * empty. Pointer, length, ownership, thread safety and errors as in
- * `mcast_msg_data`. Blocking: no.
+ * empty. Pointer, length, ownership and errors as in `mcast_msg_data`.
+ * Thread safety: safe from any thread. Blocking: no.
  */
 const uint8_t *mcast_msg_info(const struct mcast_msg *msg,
                               size_t *len);
@@ -1549,6 +1601,7 @@ extern "C" {
 /**
  * Fills `*cfg` with this library's defaults (and `cfg->size`). Call it on
  * every mcast_config before setting fields.
+ * Thread safety: safe from any thread. Blocking: no.
  * Errors: MCAST_ERR_INVALID_ARGUMENT if cfg is NULL.
  */
 static inline mcast_status mcast_config_init(mcast_config *cfg)
@@ -1559,6 +1612,7 @@ static inline mcast_status mcast_config_init(mcast_config *cfg)
 /**
  * Fills `*cfg` with this library's sender defaults (and `cfg->size`). Call
  * it on every mcast_sender_config before setting fields.
+ * Thread safety: safe from any thread. Blocking: no.
  * Errors: MCAST_ERR_INVALID_ARGUMENT if cfg is NULL.
  */
 static inline mcast_status mcast_sender_config_init(mcast_sender_config *cfg)
@@ -1569,6 +1623,7 @@ static inline mcast_status mcast_sender_config_init(mcast_sender_config *cfg)
 /**
  * Fills `*cfg` with this library's receiver defaults (and `cfg->size`).
  * Call it on every mcast_receiver_config before setting fields.
+ * Thread safety: safe from any thread. Blocking: no.
  * Errors: MCAST_ERR_INVALID_ARGUMENT if cfg is NULL.
  */
 static inline mcast_status mcast_receiver_config_init(mcast_receiver_config *cfg)
@@ -1578,7 +1633,8 @@ static inline mcast_status mcast_receiver_config_init(mcast_receiver_config *cfg
 
 /**
  * Fills `*out` with the sender's counters (by value: a snapshot).
- * Thread safety: any thread. Blocking: no.
+ * Thread safety: safe from any thread, also in a receiver callback.
+ * Blocking: no.
  * Errors: MCAST_ERR_INVALID_ARGUMENT (NULL or dead sender, NULL out).
  */
 static inline mcast_status mcast_sender_get_stats(const mcast_sender *sender,
@@ -1589,7 +1645,8 @@ static inline mcast_status mcast_sender_get_stats(const mcast_sender *sender,
 
 /**
  * Fills `*out` with the receiver's counters (by value: a snapshot).
- * Thread safety: any thread. Blocking: no.
+ * Thread safety: safe from any thread, also in a receiver callback.
+ * Blocking: no.
  * Errors: MCAST_ERR_INVALID_ARGUMENT (NULL or dead receiver, NULL out).
  */
 static inline mcast_status mcast_receiver_get_stats(const mcast_receiver *receiver,

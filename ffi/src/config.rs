@@ -671,7 +671,7 @@ impl mcast_receiver_config {
 /// function, which passes `sizeof *cfg`.
 ///
 /// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
-/// Never blocks.
+/// Blocking: no.
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
 /// implausible.
 #[no_mangle]
@@ -685,7 +685,7 @@ pub unsafe extern "C" fn mcast_config_init_sized(cfg: *mut mcast_config, size: u
 /// `sizeof *cfg`.
 ///
 /// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
-/// Never blocks.
+/// Blocking: no.
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
 /// implausible.
 #[no_mangle]
@@ -699,7 +699,7 @@ pub unsafe extern "C" fn mcast_sender_config_init_sized(cfg: *mut mcast_sender_c
 /// `sizeof *cfg`.
 ///
 /// Ownership: writes only into `*cfg`. Thread safety: safe from any thread.
-/// Never blocks.
+/// Blocking: no.
 /// Errors: `MCAST_ERR_INVALID_ARGUMENT` if `cfg` is NULL or `size` is
 /// implausible.
 #[no_mangle]

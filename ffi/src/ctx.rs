@@ -134,16 +134,29 @@ pub unsafe extern "C" fn mcast_channel_address(
             other => return Err(invalid(format!("unknown scope {other}"))),
         };
         let (addr, port) = mcast_core::channel_address(name, s, ssm != 0)?;
-        let text = addr.to_string();
-        if text.len() + 1 > addr_len {
-            return Err(invalid(format!("addr_len {addr_len} is too small ({} needed)", text.len() + 1)));
-        }
-        // SAFETY: addr_out has addr_len >= text.len() + 1 bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(text.as_ptr(), addr_out.cast::<u8>(), text.len());
-            *addr_out.add(text.len()) = 0;
-            *port_out = port;
-        }
+        unsafe { put_text(addr_out, addr_len, &addr.to_string(), "addr_len") }?;
+        unsafe { put(port_out, port) };
         Ok(())
     })
 }
+
+/// Writes `text` and a NUL into `out`, a buffer of `len` bytes (`what`
+/// names `len` in the error when it is too small).
+pub(crate) unsafe fn put_text(out: *mut c_char, len: usize, text: &str, what: &str) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(invalid("the output buffer must not be NULL"));
+    }
+    if text.len() + 1 > len {
+        return Err(invalid(format!("{what} {len} is too small ({} needed)", text.len() + 1)));
+    }
+    // SAFETY: the caller gives a buffer of len >= text.len() + 1 bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr(), out.cast::<u8>(), text.len());
+        *out.add(text.len()) = 0;
+    }
+    Ok(())
+}
+
+/// Longest interface name `mcast_sender_interface` and
+/// `mcast_receiver_interface` write, with its NUL (the kernel's IFNAMSIZ).
+pub const MCAST_INTERFACE_NAME_MAX: usize = 16;

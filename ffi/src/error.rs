@@ -204,7 +204,7 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T) {
 /// if no call failed on this thread yet. Messages longer than 2047 bytes
 /// are cut and end in `...`.
 /// Thread safety: thread-local; each thread sees its own last error.
-/// Never blocks, never fails.
+/// Blocking: no. Never fails.
 #[no_mangle]
 pub extern "C" fn mcast_last_error() -> *const c_char {
     catch_unwind(|| LAST_ERROR.with(|l| l.as_ptr().cast::<c_char>().cast_const())).unwrap_or(c"".as_ptr())
@@ -213,8 +213,8 @@ pub extern "C" fn mcast_last_error() -> *const c_char {
 /// The `errno` value of the last failure on the calling thread if it was
 /// `MCAST_ERR_IO`, else 0.
 ///
-/// Thread safety: thread-local, like `mcast_last_error()`. Never blocks,
-/// never fails.
+/// Thread safety: thread-local, like `mcast_last_error()`. Blocking: no.
+/// Never fails.
 #[no_mangle]
 pub extern "C" fn mcast_last_os_error() -> c_int {
     catch_unwind(|| LAST_OS_ERROR.with(|o| o.get())).unwrap_or(0)
@@ -225,7 +225,7 @@ pub extern "C" fn mcast_last_os_error() -> c_int {
 ///
 /// `status`: an `mcast_status` value (an `int` so any value is safe to pass).
 /// Ownership: a static string; do not free it.
-/// Thread safety: safe from any thread. Never blocks, never fails.
+/// Thread safety: safe from any thread. Blocking: no. Never fails.
 #[no_mangle]
 pub extern "C" fn mcast_status_str(status: c_int) -> *const c_char {
     let s: &CStr = match status {

@@ -53,7 +53,7 @@ static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// The version of the loaded library as text, `"MAJOR.MINOR.PATCH"`.
 ///
 /// Ownership: a static string; do not free it.
-/// Thread safety: safe from any thread. Never blocks, never fails.
+/// Thread safety: safe from any thread. Blocking: no. Never fails.
 #[no_mangle]
 pub extern "C" fn mcast_version() -> *const c_char {
     VERSION.as_ptr().cast()

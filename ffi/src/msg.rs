@@ -157,8 +157,8 @@ pub unsafe extern "C" fn mcast_msg_data(msg: *const mcast_msg, len: *mut usize) 
 
 /// The message's NORM_INFO (for files, the name the sender gave them, not
 /// NUL-terminated and not sanitised: do not use it as a path as is); may be
-/// empty. Pointer, length, ownership, thread safety and errors as in
-/// `mcast_msg_data`. Blocking: no.
+/// empty. Pointer, length, ownership and errors as in `mcast_msg_data`.
+/// Thread safety: safe from any thread. Blocking: no.
 #[no_mangle]
 pub unsafe extern "C" fn mcast_msg_info(msg: *const mcast_msg, len: *mut usize) -> *const u8 {
     unsafe { put(len, 0) };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use mcast_core::{Error, Message, ReceiverStats};
 
 use crate::config::{mcast_receiver_config, read_config, write_sized};
-use crate::ctx::group_arg;
+use crate::ctx::{group_arg, put_text};
 use crate::error::{guard, guard_value, invalid, mcast_status, not_in_callback, put, set_error, CallbackScope};
 use crate::handles::{self, mcast_ctx, mcast_msg, mcast_receiver};
 use crate::msg::Msg;
@@ -66,6 +66,9 @@ pub struct mcast_receiver_stats {
     /// that already proved itself, was ignored as a forgery while the
     /// genuine one is awaited).
     pub signatures_refused: u64,
+    /// NACKs overheard from other receivers of the same senders (they
+    /// suppress this receiver's own NACKs for the same segments).
+    pub nacks_received: u64,
 }
 
 impl From<ReceiverStats> for mcast_receiver_stats {
@@ -92,6 +95,7 @@ impl From<ReceiverStats> for mcast_receiver_stats {
             datagrams_seal_mismatch: s.datagrams_seal_mismatch,
             objects_unverified: s.objects_unverified,
             signatures_refused: s.signatures_refused,
+            nacks_received: s.nacks_received,
         }
     }
 }
@@ -155,7 +159,8 @@ pub unsafe extern "C" fn mcast_receiver_new(
 /// (S,G) for each of the `n_sources` source addresses (IPv6 unicast
 /// addresses as UTF-8 text) and takes datagrams only from them.
 ///
-/// Ownership, thread safety, blocking as `mcast_receiver_new`.
+/// Ownership: as `mcast_receiver_new`. Thread safety: as
+/// `mcast_receiver_new`. Blocking: as `mcast_receiver_new`.
 /// Errors: as `mcast_receiver_new`; `MCAST_ERR_INVALID_ARGUMENT` also for a
 /// NULL `sources` with `n_sources` > 0 or an address that is not a unicast
 /// IPv6 address.
@@ -375,6 +380,28 @@ pub unsafe extern "C" fn mcast_receiver_get_stats_sized(
 #[no_mangle]
 pub unsafe extern "C" fn mcast_receiver_node_id(receiver: *const mcast_receiver) -> u32 {
     guard_value("mcast_receiver_node_id", 0, || Ok(handles::receiver(receiver)?.node_id()))
+}
+
+/// The name of the interface the receiver joined its group on: the
+/// `ifname` given to `mcast_receiver_new`, or the one chosen when it was
+/// NULL (the rule of docs/PROTOCOL.md, "Interface choice").
+///
+/// `out`: receives the name as NUL-terminated text (at most
+/// `MCAST_INTERFACE_NAME_MAX` bytes with the NUL); `len` is its size.
+/// Thread safety: safe from any thread, also in a receiver callback.
+/// Blocking: no.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or dead handle, NULL `out`,
+/// `len` too small).
+#[no_mangle]
+pub unsafe extern "C" fn mcast_receiver_interface(receiver: *const mcast_receiver, out: *mut c_char, len: usize) -> mcast_status {
+    if !out.is_null() && len > 0 {
+        // SAFETY: the caller gives a buffer of len bytes.
+        unsafe { *out = 0 };
+    }
+    guard("mcast_receiver_interface", || {
+        let r = handles::receiver(receiver)?;
+        unsafe { put_text(out, len, r.group().interface(), "len") }
+    })
 }
 
 /// Leaves the group, stops the receiver and frees it. Messages still queued

@@ -7,7 +7,7 @@ use std::time::Duration;
 use mcast_core::{Error, SenderStats};
 
 use crate::config::{mcast_sender_config, read_config, write_sized};
-use crate::ctx::group_arg;
+use crate::ctx::{group_arg, put_text};
 use crate::error::{guard, guard_value, invalid, mcast_status, not_in_callback, put};
 use crate::handles::{self, mcast_ctx, mcast_sender};
 
@@ -189,9 +189,9 @@ pub unsafe extern "C" fn mcast_send(sender: *mut mcast_sender, buf: *const c_voi
 /// has an empty NORM_INFO).
 ///
 /// Ownership: `buf` and `info` are copied during the call.
-/// Thread safety, blocking and errors: as `mcast_send`;
-/// `MCAST_ERR_INVALID_ARGUMENT` also for a NULL `info` with `info_len` > 0
-/// and for an `info` longer than that.
+/// Thread safety: as `mcast_send`. Blocking: as `mcast_send`.
+/// Errors: as `mcast_send`; `MCAST_ERR_INVALID_ARGUMENT` also for a NULL
+/// `info` with `info_len` > 0 and for an `info` longer than that.
 #[no_mangle]
 pub unsafe extern "C" fn mcast_send_with_info(
     sender: *mut mcast_sender,
@@ -211,9 +211,11 @@ pub unsafe extern "C" fn mcast_send_with_info(
 /// Like `mcast_send`, but never waits: fails with `MCAST_ERR_WOULD_BLOCK`
 /// (the object is then not queued) while the transmit cache is full.
 ///
-/// Ownership, thread safety and errors: as `mcast_send`. Blocking: only
-/// for the short exchange with the engine thread (so it also fails with
-/// `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+/// Ownership: as `mcast_send`. Thread safety: as `mcast_send`.
+/// Blocking: only for the short exchange with the engine thread (so it
+/// also fails with `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+/// Errors: as `mcast_send`; also `MCAST_ERR_WOULD_BLOCK` (cache full, or
+/// called from a receiver callback).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_try_send(sender: *mut mcast_sender, buf: *const c_void, len: usize, object_id_out: *mut u64) -> mcast_status {
     unsafe { send_common("mcast_try_send", sender, buf, len, object_id_out, |s, d| s.try_send(d)) }
@@ -224,9 +226,12 @@ pub unsafe extern "C" fn mcast_try_send(sender: *mut mcast_sender, buf: *const c
 /// not queued). `timeout_ms` < 0 waits as long as needed (`mcast_send`);
 /// 0 does not wait (`mcast_try_send`, `MCAST_ERR_WOULD_BLOCK`).
 ///
-/// Ownership, thread safety and errors: as `mcast_send`; also
-/// `MCAST_ERR_TIMEOUT`. Blocking: at most `timeout_ms` (fails with
-/// `MCAST_ERR_WOULD_BLOCK` in a receiver callback).
+/// Ownership: as `mcast_send`. Thread safety: as `mcast_send`.
+/// Blocking: at most `timeout_ms` (fails with `MCAST_ERR_WOULD_BLOCK` in a
+/// receiver callback).
+/// Errors: as `mcast_send`; also `MCAST_ERR_TIMEOUT`, and
+/// `MCAST_ERR_WOULD_BLOCK` (`timeout_ms` 0 with a full cache, or called
+/// from a receiver callback).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_send_timeout(
     sender: *mut mcast_sender,
@@ -391,6 +396,27 @@ pub unsafe extern "C" fn mcast_sender_get_stats_sized(sender: *const mcast_sende
 #[no_mangle]
 pub unsafe extern "C" fn mcast_sender_node_id(sender: *const mcast_sender) -> u32 {
     guard_value("mcast_sender_node_id", 0, || Ok(handles::sender(sender)?.node_id()))
+}
+
+/// The name of the interface the sender joined its group on: the `ifname`
+/// given to `mcast_sender_new`, or the one chosen when it was NULL (the
+/// rule of docs/PROTOCOL.md, "Interface choice").
+///
+/// `out`: receives the name as NUL-terminated text (at most
+/// `MCAST_INTERFACE_NAME_MAX` bytes with the NUL); `len` is its size.
+/// Thread safety: safe from any thread. Blocking: no.
+/// Errors: `MCAST_ERR_INVALID_ARGUMENT` (NULL or dead handle, NULL `out`,
+/// `len` too small).
+#[no_mangle]
+pub unsafe extern "C" fn mcast_sender_interface(sender: *const mcast_sender, out: *mut c_char, len: usize) -> mcast_status {
+    if !out.is_null() && len > 0 {
+        // SAFETY: the caller gives a buffer of len bytes.
+        unsafe { *out = 0 };
+    }
+    guard("mcast_sender_interface", || {
+        let s = handles::sender(sender)?;
+        unsafe { put_text(out, len, s.group().interface(), "len") }
+    })
 }
 
 /// Stops the sender (NORM_CMD(EOT) is sent) and frees it. Objects not yet

@@ -143,11 +143,17 @@ static void test_channels(void)
     st = mcast_channel_address("news", MCAST_SCOPE_SITE, 1, a, sizeof a, &port);
     check(st == MCAST_OK && strcmp(a, "ff35::ed75:5737") == 0 && port == 53117, "channel news, site, ssm: %s %u", a, (unsigned)port);
     st = mcast_channel_address("news", MCAST_SCOPE_LINK, 0, a, sizeof a, &port);
-    check(st == MCAST_OK && strcmp(a, "ff12:ed75:5737:908e:e779:efa7:6800:c7c3") == 0, "channel news, link: %s", a);
+    check(st == MCAST_OK && strcmp(a, "ff12:ed75:5737:908e:e779:efa7:6800:c7c3") == 0 && port == 53117, "channel news, link: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("news", MCAST_SCOPE_GLOBAL, 1, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff3e::ed75:5737") == 0 && port == 53117, "channel news, ssm: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("sensor/42", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff1e:411:977f:7741:5e1:bd8:86e:313b") == 0 && port == 61661, "channel sensor/42: %s %u", a, (unsigned)port);
     st = mcast_channel_address("sensor/42", MCAST_SCOPE_GLOBAL, 1, a, sizeof a, &port);
     check(st == MCAST_OK && strcmp(a, "ff3e::8411:977f") == 0 && port == 61661, "channel sensor/42, ssm: %s %u", a, (unsigned)port);
     st = mcast_channel_address("Gr\xc3\xbc\xc3\x9f" "e \xe2\x98\x83", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port);
     check(st == MCAST_OK && strcmp(a, "ff1e:c75f:d652:f9be:c1aa:1f53:5856:6f3c") == 0 && port == 50305, "a UTF-8 channel name: %s %u", a, (unsigned)port);
+    st = mcast_channel_address("Gr\xc3\xbc\xc3\x9f" "e \xe2\x98\x83", MCAST_SCOPE_ORG, 1, a, sizeof a, &port);
+    check(st == MCAST_OK && strcmp(a, "ff38::c75f:d652") == 0 && port == 50305, "a UTF-8 channel name, organisation, ssm: %s %u", a, (unsigned)port);
     check(mcast_channel_address("", MCAST_SCOPE_GLOBAL, 0, a, sizeof a, &port) == MCAST_ERR_INVALID_ARGUMENT && port == 0,
           "an empty channel name is MCAST_ERR_INVALID_ARGUMENT");
     check(mcast_channel_address("news", 3, 0, a, sizeof a, &port) == MCAST_ERR_INVALID_ARGUMENT, "an unknown scope is MCAST_ERR_INVALID_ARGUMENT");
@@ -266,6 +272,10 @@ static void test_ssm(mcast_ctx *ctx)
           "mcast_receiver_new_ssm with one source");
     check(mcast_receiver_new(ctx, GROUP, port, NULL, NULL, &any) == MCAST_OK && any,
           "mcast_receiver_new with ifname NULL picks an interface");
+    char chosen[MCAST_INTERFACE_NAME_MAX];
+    /* The lab host's one candidate (lo never is). */
+    check(mcast_receiver_interface(any, chosen, sizeof chosen) == MCAST_OK && strcmp(chosen, IFNAME) == 0,
+          "mcast_receiver_interface says which: %s", chosen);
     check(mcast_receiver_new_ssm(ctx, GROUP, port, IFNAME, bad, 1, NULL, &x) == MCAST_ERR_INVALID_ARGUMENT && !x,
           "a multicast address as a source is MCAST_ERR_INVALID_ARGUMENT");
     check(mcast_receiver_new_ssm(ctx, GROUP, port, IFNAME, NULL, 1, NULL, &x) == MCAST_ERR_INVALID_ARGUMENT,

@@ -1477,6 +1477,47 @@ static int r_snid_wrong(void)
     expect(mcast_sender_node_id((mcast_sender *)(void *)rcv) == 0, "not 0");
     return NS;
 }
+
+/* mcast_sender_interface / mcast_receiver_interface into ifbuf (or NULL):
+ * on failure the buffer holds an empty string, and nothing is written when
+ * len is 0; on success it names IFNAME. */
+static char ifbuf[MCAST_INTERFACE_NAME_MAX];
+static int ifname_check(mcast_status st, const char *out, size_t len)
+{
+    if (st != MCAST_OK) {
+        expect(out == NULL || len == 0 || ifbuf[0] == 0, "out is not an empty string");
+    } else {
+        expect(strcmp(ifbuf, IFNAME) == 0, "not the interface joined on");
+    }
+    expect(len != 0 || ifbuf[0] == 'X', "len 0 but out was written");
+    return st;
+}
+static int sif(const mcast_sender *s, char *out, size_t len)
+{
+    memset(ifbuf, 'X', sizeof ifbuf);
+    return ifname_check(mcast_sender_interface(s, out, len), out, len);
+}
+static int rif(const mcast_receiver *r, char *out, size_t len)
+{
+    memset(ifbuf, 'X', sizeof ifbuf);
+    return ifname_check(mcast_receiver_interface(r, out, len), out, len);
+}
+static int r_sif_null(void) { return sif(NULL, ifbuf, sizeof ifbuf); }
+static int r_sif_dead(void) { return sif(dead_snd, ifbuf, sizeof ifbuf); }
+static int r_sif_wrong(void) { return sif((mcast_sender *)(void *)rcv, ifbuf, sizeof ifbuf); }
+static int r_sif_null_out(void) { return sif(snd, NULL, sizeof ifbuf); }
+static int r_sif_len0(void) { return sif(snd, ifbuf, 0); }
+static int r_sif_short(void) { return sif(snd, ifbuf, strlen(IFNAME)); }
+static int r_sif_ok(void) { return sif(snd, ifbuf, strlen(IFNAME) + 1); }
+static int r_sif_closed(void) { return sif(closed_snd, ifbuf, sizeof ifbuf); }
+static int r_rif_null(void) { return rif(NULL, ifbuf, sizeof ifbuf); }
+static int r_rif_dead(void) { return rif(dead_rcv, ifbuf, sizeof ifbuf); }
+static int r_rif_wrong(void) { return rif((mcast_receiver *)(void *)snd, ifbuf, sizeof ifbuf); }
+static int r_rif_null_out(void) { return rif(rcv, NULL, sizeof ifbuf); }
+static int r_rif_len0(void) { return rif(rcv, ifbuf, 0); }
+static int r_rif_short(void) { return rif(rcv, ifbuf, strlen(IFNAME)); }
+static int r_rif_ok(void) { return rif(rcv, ifbuf, strlen(IFNAME) + 1); }
+static int r_rif_closed(void) { return rif(closed_rcv, ifbuf, sizeof ifbuf); }
 static int r_sfree_null(void)
 {
     mcast_sender_free(NULL);
@@ -1529,6 +1570,14 @@ static const struct row sender_rows[] = {
     {"mcast_sender_node_id", "NULL (0)", r_snid_null, NS, "mcast_sender is NULL", 0},
     {"mcast_sender_node_id", "a freed sender (0)", r_snid_dead, NS, "not a live mcast_sender", 0},
     {"mcast_sender_node_id", "a receiver as sender (0)", r_snid_wrong, NS, "not a live mcast_sender", 0},
+    {"mcast_sender_interface", "NULL sender", r_sif_null, INV, "mcast_sender is NULL", 0},
+    {"mcast_sender_interface", "a freed sender", r_sif_dead, INV, "not a live mcast_sender", 0},
+    {"mcast_sender_interface", "a receiver as sender", r_sif_wrong, INV, "not a live mcast_sender", 0},
+    {"mcast_sender_interface", "NULL out", r_sif_null_out, INV, "output buffer must not be NULL", 0},
+    {"mcast_sender_interface", "len 0 (nothing written)", r_sif_len0, INV, "len 0 is too small", 0},
+    {"mcast_sender_interface", "len one short", r_sif_short, INV, "is too small", 0},
+    {"mcast_sender_interface", "len just enough", r_sif_ok, MCAST_OK, NULL, 0},
+    {"mcast_sender_interface", "a sender whose context was freed (still answers)", r_sif_closed, MCAST_OK, NULL, 0},
     {"mcast_sender_free", "NULL (a no-op)", r_sfree_null, NS, NULL, 0},
     {"mcast_sender_free", "a freed sender", r_sfree_dead, NS, "not a live mcast_sender", 0},
     {"mcast_sender_free", "a receiver (ignored, the receiver lives on)", r_sfree_wrong, NS, "not a live mcast_sender", 0},
@@ -1711,6 +1760,14 @@ static const struct row receiver_rows[] = {
     {"mcast_receiver_node_id", "NULL (0)", r_rnid_null, NS, "mcast_receiver is NULL", 0},
     {"mcast_receiver_node_id", "a freed receiver (0)", r_rnid_dead, NS, "not a live mcast_receiver", 0},
     {"mcast_receiver_node_id", "a sender as receiver (0)", r_rnid_wrong, NS, "not a live mcast_receiver", 0},
+    {"mcast_receiver_interface", "NULL receiver", r_rif_null, INV, "mcast_receiver is NULL", 0},
+    {"mcast_receiver_interface", "a freed receiver", r_rif_dead, INV, "not a live mcast_receiver", 0},
+    {"mcast_receiver_interface", "a sender as receiver", r_rif_wrong, INV, "not a live mcast_receiver", 0},
+    {"mcast_receiver_interface", "NULL out", r_rif_null_out, INV, "output buffer must not be NULL", 0},
+    {"mcast_receiver_interface", "len 0 (nothing written)", r_rif_len0, INV, "len 0 is too small", 0},
+    {"mcast_receiver_interface", "len one short", r_rif_short, INV, "is too small", 0},
+    {"mcast_receiver_interface", "len just enough", r_rif_ok, MCAST_OK, NULL, 0},
+    {"mcast_receiver_interface", "a receiver whose context was freed (still answers)", r_rif_closed, MCAST_OK, NULL, 0},
     {"mcast_receiver_free", "NULL (a no-op)", r_rfree_null, NS, NULL, 0},
     {"mcast_receiver_free", "a freed receiver", r_rfree_dead, NS, "not a live mcast_receiver", 0},
     {"mcast_receiver_free", "a sender (ignored, the sender lives on)", r_rfree_wrong, NS, "not a live mcast_receiver", 0},
