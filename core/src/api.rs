@@ -303,8 +303,8 @@ impl Sender {
     /// yet. The report comes as from `flush_acked` (once all have confirmed,
     /// after the flush rounds, or after `timeout`); the function is not to
     /// be called after it returned anything but `Timeout`. Dropping it
-    /// gives up waiting (the flush goes on). Do not wait with it in a
-    /// receiver callback: the engine could not answer.
+    /// gives up waiting (the flush goes on). In a receiver callback it
+    /// fails with [`Error::WouldBlock`], as `flush_acked` does.
     pub fn flush_acked_start(
         &self,
         nodes: &[u32],
@@ -312,8 +312,7 @@ impl Sender {
     ) -> Result<impl FnMut(Duration) -> Result<AckReport> + Send + 'static> {
         let deadline = deadline_after(timeout);
         let nodes = nodes.to_vec();
-        let (reply, answer) = engine::reply_channel();
-        self.shared.send(Command::FlushAcked { session: self.token, nodes, deadline, reply })?;
+        let answer = self.shared.start_call(|reply| Command::FlushAcked { session: self.token, nodes, deadline, reply })?;
         let shared = self.shared.clone();
         Ok(move |wait: Duration| match answer.recv_timeout(wait) {
             Ok(report) => report,

@@ -115,16 +115,23 @@ impl EngineShared {
 
     /// Sends a command and waits for its answer.
     pub(crate) fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T> {
+        let answer = self.start_call(make)?;
+        answer.recv().unwrap_or_else(|_| Err(self.gone()))
+    }
+
+    /// Sends a command and returns where its answer will come, for callers
+    /// that wait for it themselves (in slices). Like [`EngineShared::call`]
+    /// it fails at once on the engine thread (a receiver callback), where
+    /// the answer could never come while it waits.
+    pub(crate) fn start_call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<mpsc::Receiver<Result<T>>> {
         if ON_ENGINE_THREAD.with(|f| f.get()) {
-            // Waiting for the engine from the engine thread (a receiver
-            // callback) would wait forever.
             return Err(Error::WouldBlock(
                 "this call waits for the engine thread and cannot be made from a receiver callback".into(),
             ));
         }
         let (reply, answer) = reply_channel();
         self.send(make(reply))?;
-        answer.recv().unwrap_or_else(|_| Err(self.gone()))
+        Ok(answer)
     }
 
     /// The error for "the engine is not there any more".

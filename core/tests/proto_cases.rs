@@ -241,12 +241,8 @@ fn nacked_symbols(rx: &mut Receiver, t0: Instant, secs: u64) -> Vec<(u32, u16)> 
         rx.handle_timeout(now);
         while rx.poll_transmit(now, &mut buf).is_some() {
             if let Ok(Packet { body: Body::Nack(n), .. }) = Packet::decode(&buf) {
-                for r in n.requests {
-                    let pairs: Vec<(RepairItem, RepairItem)> = match r.form {
-                        nack_form::RANGES => r.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
-                        _ => r.items.iter().map(|i| (*i, *i)).collect(),
-                    };
-                    for (a, z) in pairs {
+                for r in &n.requests {
+                    for (a, z) in r.pairs() {
                         out.extend((a.payload_id.symbol..=z.payload_id.symbol).map(|s| (a.payload_id.block, s)));
                     }
                 }

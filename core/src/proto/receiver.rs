@@ -1614,11 +1614,7 @@ fn kind_of(f: u8) -> ObjectKind {
 /// Records what another receiver's NACK (or the sender's REPAIR_ADV) asks for.
 fn note_requests(s: &mut RemoteSender, requests: &[RepairRequest]) {
     for req in requests {
-        let pairs: Vec<(RepairItem, RepairItem)> = match req.form {
-            nack_form::RANGES => req.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
-            _ => req.items.iter().map(|i| (*i, *i)).collect(),
-        };
-        for (a, b) in pairs {
+        for (a, b) in req.pairs() {
             let o0 = s.unwrap(a.object_id);
             let o1 = s.unwrap(b.object_id).max(o0);
             if o1 - o0 > 4096 {

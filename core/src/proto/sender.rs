@@ -1254,11 +1254,7 @@ impl Sender {
     }
 
     fn handle_repair_request(&mut self, now: Instant, req: &wire::RepairRequest) {
-        let pairs: Vec<(RepairItem, RepairItem)> = match req.form {
-            nack_form::RANGES => req.items.chunks_exact(2).map(|c| (c[0], c[1])).collect(),
-            _ => req.items.iter().map(|i| (*i, *i)).collect(),
-        };
-        for (first, last) in pairs {
+        for (first, last) in req.pairs() {
             let first_obj = self.resolve_object(first.object_id);
             let last_obj = self.resolve_object(last.object_id).max(first_obj);
             if last_obj - first_obj > 4096 {

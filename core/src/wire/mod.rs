@@ -262,6 +262,16 @@ pub struct RepairRequest {
     pub items: Vec<RepairItem>,
 }
 
+impl RepairRequest {
+    /// What the request names, as (first, last) items: the pairs of a
+    /// RANGES request (an unpaired last item is ignored), each item of any
+    /// other form on its own (first == last).
+    pub fn pairs(&self) -> impl Iterator<Item = (RepairItem, RepairItem)> + '_ {
+        let step = if self.form == nack_form::RANGES { 2 } else { 1 };
+        self.items.chunks_exact(step).map(move |c| (c[0], c[step - 1]))
+    }
+}
+
 /// One entry of a NORM_CMD(CC) cc_node_list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CcNode {
