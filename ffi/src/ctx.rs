@@ -115,10 +115,7 @@ pub unsafe extern "C" fn mcast_channel_address(
     port_out: *mut u16,
 ) -> mcast_status {
     unsafe { put(port_out, 0) };
-    if !addr_out.is_null() && addr_len > 0 {
-        // SAFETY: the caller gives a buffer of addr_len bytes.
-        unsafe { *addr_out = 0 };
-    }
+    unsafe { clear_text(addr_out, addr_len) };
     guard("mcast_channel_address", || {
         let name = unsafe { utf8_arg(name, "name") }?;
         if addr_out.is_null() || port_out.is_null() {
@@ -138,6 +135,15 @@ pub unsafe extern "C" fn mcast_channel_address(
         unsafe { put(port_out, port) };
         Ok(())
     })
+}
+
+/// Makes `out`, a buffer of `len` bytes (or NULL), an empty string: what
+/// a text output holds after a failure.
+pub(crate) unsafe fn clear_text(out: *mut c_char, len: usize) {
+    if !out.is_null() && len > 0 {
+        // SAFETY: the caller gives a buffer of len bytes.
+        unsafe { *out = 0 };
+    }
 }
 
 /// Writes `text` and a NUL into `out`, a buffer of `len` bytes (`what`

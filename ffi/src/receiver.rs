@@ -6,7 +6,7 @@ use std::time::Duration;
 use mcast_core::{Error, Message, ReceiverStats};
 
 use crate::config::{mcast_receiver_config, read_config, write_sized};
-use crate::ctx::{group_arg, put_text};
+use crate::ctx::{clear_text, group_arg, put_text};
 use crate::error::{guard, guard_value, invalid, mcast_status, not_in_callback, put, set_error, CallbackScope};
 use crate::handles::{self, mcast_ctx, mcast_msg, mcast_receiver};
 use crate::msg::Msg;
@@ -394,10 +394,7 @@ pub unsafe extern "C" fn mcast_receiver_node_id(receiver: *const mcast_receiver)
 /// `len` too small).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_receiver_interface(receiver: *const mcast_receiver, out: *mut c_char, len: usize) -> mcast_status {
-    if !out.is_null() && len > 0 {
-        // SAFETY: the caller gives a buffer of len bytes.
-        unsafe { *out = 0 };
-    }
+    unsafe { clear_text(out, len) };
     guard("mcast_receiver_interface", || {
         let r = handles::receiver(receiver)?;
         unsafe { put_text(out, len, r.group().interface(), "len") }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use mcast_core::{Error, SenderStats};
 
 use crate::config::{mcast_sender_config, read_config, write_sized};
-use crate::ctx::{group_arg, put_text};
+use crate::ctx::{clear_text, group_arg, put_text};
 use crate::error::{guard, guard_value, invalid, mcast_status, not_in_callback, put};
 use crate::handles::{self, mcast_ctx, mcast_sender};
 
@@ -409,10 +409,7 @@ pub unsafe extern "C" fn mcast_sender_node_id(sender: *const mcast_sender) -> u3
 /// `len` too small).
 #[no_mangle]
 pub unsafe extern "C" fn mcast_sender_interface(sender: *const mcast_sender, out: *mut c_char, len: usize) -> mcast_status {
-    if !out.is_null() && len > 0 {
-        // SAFETY: the caller gives a buffer of len bytes.
-        unsafe { *out = 0 };
-    }
+    unsafe { clear_text(out, len) };
     guard("mcast_sender_interface", || {
         let s = handles::sender(sender)?;
         unsafe { put_text(out, len, s.group().interface(), "len") }
